@@ -1,0 +1,49 @@
+"""create_app(): the FastAPI application, its lifespan (pool, listener, hub) and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dentalcare import __version__
+from dentalcare.config import Settings
+from dentalcare.db.pool import Database
+from dentalcare.errors import install_handlers
+from dentalcare.health.endpoints import router as health_router
+from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, database_url: str) -> FastAPI:
+    """Build the application for `settings`, working on the database at `database_url`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = await Database.open(
+            database_url,
+            app_role=settings.app_db_role,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+        )
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="DentalCareConnect",
+        version=__version__,
+        description="Booking for dental clinics, in sync in real time.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.include_router(health_router)
+    return app

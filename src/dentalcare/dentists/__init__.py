@@ -1,0 +1,1 @@
+"""The dentist directory and its administration."""

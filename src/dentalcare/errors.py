@@ -1,0 +1,202 @@
+"""One exception hierarchy carrying status codes, and the handlers producing {"error","detail"}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DentalCareError(Exception):
+    """Base of every error the API reports; the class name is the stable `error` code."""
+
+    status_code = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @property
+    def code(self) -> str:
+        """The machine-readable error code."""
+        return type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the response."""
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+    def headers(self) -> dict[str, str] | None:
+        """Extra response headers, if any."""
+        return None
+
+
+class BadRequest(DentalCareError):
+    status_code = 400
+
+
+class Unauthorized(DentalCareError):
+    status_code = 401
+
+
+class Forbidden(DentalCareError):
+    status_code = 403
+
+
+class NotFound(DentalCareError):
+    status_code = 404
+
+
+class MethodNotAllowed(DentalCareError):
+    status_code = 405
+
+
+class Conflict(DentalCareError):
+    status_code = 409
+
+
+class SlotUnavailable(Conflict):
+    pass
+
+
+class InvalidTransition(Conflict):
+    pass
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class PayloadTooLarge(DentalCareError):
+    status_code = 413
+
+
+class ValidationError(DentalCareError):
+    status_code = 422
+
+
+class RateLimited(DentalCareError):
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(DentalCareError):
+    status_code = 503
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "2"}
+
+
+# What an endpoint declares in OpenAPI for its error responses.
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+
+def responses(*errors: type[DentalCareError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the given error classes."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = out.setdefault(
+            error.status_code,
+            {"description": "", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        )
+        names = [n for n in entry["description"].split(", ") if n] + [error.__name__]
+        entry["description"] = ", ".join(names)
+    return out
+
+
+DATABASE_DOWN = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    TimeoutError,
+)
+
+_HTTP_CODES = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+def error_response(error: DentalCareError) -> JSONResponse:
+    """Render an error as the contract's JSON body."""
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
+
+def _validation_error(exc: RequestValidationError) -> DentalCareError:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return BadRequest("The request body is not valid JSON.")
+    fields = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors
+    ]
+    first = fields[0] if fields else {"loc": [], "msg": "invalid"}
+    where = ".".join(p for p in first["loc"] if p not in ("body", "query", "path"))
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return ValidationError(detail, fields=fields)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Make every failure, FastAPI's own included, answer with the error shape."""
+
+    @app.exception_handler(DentalCareError)
+    async def _domain(_: Request, exc: DentalCareError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cls = _HTTP_CODES.get(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if cls is NotFound and detail == "Not Found":
+            detail = "No such resource."
+        if cls is None:
+            return JSONResponse(
+                {"error": "HTTPError", "detail": detail},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        return error_response(cls(detail))
+
+    for exc_type in DATABASE_DOWN:
+
+        @app.exception_handler(exc_type)
+        async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+            log.warning("database unreachable: %r", exc)
+            return error_response(ServiceUnavailable("The database is unreachable; try again."))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"error": "InternalError", "detail": "Something went wrong on our side."},
+            status_code=500,
+        )

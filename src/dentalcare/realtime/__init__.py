@@ -1,0 +1,1 @@
+"""The realtime sync engine: the log listener, the hub and the WebSocket endpoint."""
