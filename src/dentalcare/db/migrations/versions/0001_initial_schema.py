@@ -395,6 +395,21 @@ CREATE POLICY realtime_events_read ON realtime_events FOR SELECT
     USING (app_role() = 'system');
 
 ------------------------------------------------------------------------------
+-- Token check on every request: the token's user as it is now (disabled, revoked tokens,
+-- dentist removed), in one statement and without exposing the users table.
+CREATE FUNCTION auth_principal(uid uuid)
+RETURNS TABLE (id uuid, email text, role text, full_name text, phone text, disabled boolean,
+               token_version integer, dentist_id uuid, dentist_active boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT u.id, u.email, u.role, u.full_name, u.phone, u.disabled, u.token_version,
+           d.id, d.active
+    FROM users u LEFT JOIN dentists d ON d.user_id = u.id
+    WHERE u.id = uid
+$$;
+REVOKE ALL ON FUNCTION auth_principal(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_principal(uuid) TO {app_role};
+
+------------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA public TO {app_role};
 GRANT SELECT, INSERT ON users TO {app_role};
 -- No UPDATE of `role`: nobody raises their own (or anyone's) role through the service.
@@ -415,7 +430,7 @@ DROP TABLE IF EXISTS realtime_events, appointments, availability_exceptions,
     dentist_availability, dentists, users CASCADE;
 DROP VIEW IF EXISTS appointment_busy;
 DROP SEQUENCE IF EXISTS realtime_events_seq;
-DROP FUNCTION IF EXISTS record_realtime_event, appointments_before_write,
+DROP FUNCTION IF EXISTS auth_principal, record_realtime_event, appointments_before_write,
     appointment_transition_allowed, appointment_visible, touch_updated_at,
     app_role, app_user_id, app_dentist_id, app_guest_email;
 DROP TYPE IF EXISTS uuid_range, time_range;

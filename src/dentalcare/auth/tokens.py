@@ -1,0 +1,98 @@
+"""Access tokens (JWT, HS256) and who a token stands for right now."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import jwt
+
+from dentalcare.auth import repository
+from dentalcare.config import Settings
+from dentalcare.db.pool import Claims, Database
+from dentalcare.errors import Unauthorized
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated user as of this request."""
+
+    user_id: UUID
+    role: str
+    email: str
+    full_name: str
+    phone: str | None
+    dentist_id: UUID | None
+    token_expires_at: int
+
+    @property
+    def claims(self) -> Claims:
+        """The database claims for this user's transactions."""
+        return Claims(self.role, user_id=self.user_id, dentist_id=self.dentist_id)  # type: ignore[arg-type]
+
+
+def issue_token(settings: Settings, *, user_id: UUID, role: str, token_version: int) -> str:
+    """A signed access token for the user."""
+    now = int(time.time())
+    payload = {
+        "sub": str(user_id),
+        "role": role,
+        "ver": token_version,
+        "iat": now,
+        "exp": now + settings.access_token_minutes * 60,
+        "typ": "access",
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str) -> dict[str, Any]:
+    """The verified payload of `token`; Unauthorized if forged, malformed or expired."""
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "iat", "ver", "role"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("Your session has expired; please log in again.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The access token is not valid.") from exc
+    if payload.get("typ") != "access":
+        raise Unauthorized("The access token is not valid.")
+    return payload
+
+
+async def authenticate(db: Database, settings: Settings, token: str) -> Principal:
+    """The principal behind `token`, checked against the database on every call.
+
+    Disabling a user, removing a dentist or bumping the token version refuses every
+    token issued before, at once.
+    """
+    payload = decode_token(settings, token)
+    try:
+        user_id = UUID(str(payload["sub"]))
+    except ValueError as exc:
+        raise Unauthorized("The access token is not valid.") from exc
+    row = await repository.principal(db.pool, user_id)
+    if (
+        row is None
+        or row["disabled"]
+        or row["token_version"] != payload["ver"]
+        or row["role"] != payload["role"]
+        or (row["role"] == "dentist" and not row["dentist_active"])
+    ):
+        raise Unauthorized("This session is no longer valid; please log in again.")
+    return Principal(
+        user_id=row["id"],
+        role=row["role"],
+        email=row["email"],
+        full_name=row["full_name"],
+        phone=row["phone"],
+        dentist_id=row["dentist_id"] if row["role"] == "dentist" else None,
+        token_expires_at=int(payload["exp"]),
+    )

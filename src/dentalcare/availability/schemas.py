@@ -1,0 +1,134 @@
+"""Pydantic models for schedules, exceptions and slots, and their renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, text_id
+
+
+class WeeklyWindow(BaseModel):
+    """One weekly window: `day_of_week` 0 = Monday … 6 = Sunday."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day_of_week: int = Field(ge=0, le=6)
+    start_time: time = Field(examples=["09:00"])
+    end_time: time = Field(examples=["17:00"])
+    is_available: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeeklyWindow:
+        if self.start_time >= self.end_time:
+            raise ValueError("start_time must be before end_time")
+        return self
+
+
+class WeeklyWindowRead(BaseModel):
+    """A weekly window as returned."""
+
+    day_of_week: int
+    start_time: str
+    end_time: str
+    is_available: bool
+
+
+class WeeklyScheduleUpdate(BaseModel):
+    """Body of PUT /api/availability/{dentist_id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekly: list[WeeklyWindow] = Field(max_length=200)
+
+
+class ExceptionCreate(BaseModel):
+    """Body of POST /api/availability/{dentist_id}/exceptions."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    date: date
+    start_time: time | None = None
+    end_time: time | None = None
+    is_available: bool = False
+    reason: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExceptionCreate:
+        if (self.start_time is None) != (self.end_time is None):
+            raise ValueError("give both start_time and end_time, or neither (whole day)")
+        if self.start_time is not None and self.end_time is not None:
+            if self.start_time >= self.end_time:
+                raise ValueError("start_time must be before end_time")
+        elif self.is_available:
+            raise ValueError("extra hours (is_available: true) need start_time and end_time")
+        return self
+
+
+class ExceptionRead(BaseModel):
+    """An exception as returned."""
+
+    id: UUID
+    dentist_id: UUID
+    date: str
+    start_time: str | None
+    end_time: str | None
+    is_available: bool
+    reason: str | None
+    created_at: datetime
+
+
+class AvailabilityRead(BaseModel):
+    """Response of GET /api/availability/{dentist_id}."""
+
+    dentist_id: UUID
+    timezone: str
+    slot_minutes: int
+    weekly: list[WeeklyWindowRead]
+    exceptions: list[ExceptionRead]
+
+
+class SlotRead(BaseModel):
+    """A free slot."""
+
+    date: str
+    time: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class SlotsRead(BaseModel):
+    """Response of GET /api/dentists/{id}/slots."""
+
+    dentist_id: UUID
+    timezone: str
+    slot_minutes: int
+    slots: list[SlotRead]
+
+
+def window_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A weekly window row as JSON (the event log's record adds id and dentist_id)."""
+    return {
+        "day_of_week": row["day_of_week"],
+        "start_time": hh_mm(row["start_time"]),
+        "end_time": hh_mm(row["end_time"]),
+        "is_available": row["is_available"],
+    }
+
+
+def exception_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An availability exception row as JSON."""
+    return {
+        "id": text_id(row["id"]),
+        "dentist_id": text_id(row["dentist_id"]),
+        "date": iso_date(row["date"]),
+        "start_time": hh_mm(row.get("start_time")),
+        "end_time": hh_mm(row.get("end_time")),
+        "is_available": row["is_available"],
+        "reason": row.get("reason"),
+        "created_at": iso_instant(row.get("created_at")),
+    }

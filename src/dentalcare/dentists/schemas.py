@@ -1,0 +1,87 @@
+"""Pydantic models for dentists, and the function that renders one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from dentalcare.jsonshape import iso_instant, text_id
+
+
+class DentistRead(BaseModel):
+    """The `dentist` of API.md (`email` only for admins and the dentist)."""
+
+    id: UUID
+    name: str
+    email: str | None = None
+    specialization: str
+    bio: str
+    years_of_experience: int
+    timezone: str
+    slot_minutes: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class DentistCreate(BaseModel):
+    """Body of POST /api/dentists."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr = Field(max_length=254)
+    specialization: str = Field(default="General Dentistry", min_length=1, max_length=120)
+    bio: str = Field(default="", max_length=4000)
+    years_of_experience: int = Field(default=0, ge=0, le=80)
+    timezone: str | None = Field(default=None, max_length=64)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class DentistUpdate(BaseModel):
+    """Body of PATCH /api/dentists/{id}."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    specialization: str | None = Field(default=None, min_length=1, max_length=120)
+    bio: str | None = Field(default=None, max_length=4000)
+    years_of_experience: int | None = Field(default=None, ge=0, le=80)
+    timezone: str | None = Field(default=None, max_length=64)
+    slot_minutes: int | None = Field(default=None, ge=5, le=240)
+
+
+class DentistCreated(BaseModel):
+    """Response of POST /api/dentists: the password is shown only here."""
+
+    dentist: DentistRead
+    initial_password: str
+
+
+PUBLIC_FIELDS = (
+    "name",
+    "specialization",
+    "bio",
+    "years_of_experience",
+    "timezone",
+    "slot_minutes",
+    "active",
+)
+
+
+def dentist_json(row: Mapping[str, Any], *, include_email: bool) -> dict[str, Any]:
+    """A dentist row (asyncpg record or event-log JSON) as the contract's JSON object."""
+    out: dict[str, Any] = {"id": text_id(row["id"])}
+    for key in PUBLIC_FIELDS:
+        out[key] = row.get(key)
+    if include_email:
+        out["email"] = row.get("email")
+    out["created_at"] = iso_instant(row.get("created_at"))
+    out["updated_at"] = iso_instant(row.get("updated_at"))
+    return out
