@@ -307,7 +307,8 @@ async def test_every_change_writes_exactly_one_event(owner_conn: asyncpg.Connect
     await owner_conn.execute("DELETE FROM availability_exceptions WHERE id = $1", exception["id"])
     await owner_conn.execute("DELETE FROM appointments WHERE id = $1", appointment["id"])
     events = await _events(owner_conn, head)
-    assert [(e["table_name"], e["op"]) for e in events] == [
+    changes = [e for e in events if e["table_name"] != "slots"]
+    assert [(e["table_name"], e["op"]) for e in changes] == [
         ("dentists", "INSERT"),
         ("dentist_availability", "INSERT"),
         ("availability_exceptions", "INSERT"),
@@ -319,12 +320,16 @@ async def test_every_change_writes_exactly_one_event(owner_conn: asyncpg.Connect
         ("appointments", "DELETE"),
     ]
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
-    update = events[4]
+    update = changes[4]
     assert update["record"]["status"] == "confirmed"
     assert update["old_record"]["status"] == "pending"
     assert update["record"]["dentist_name"] == dentist["name"]
     assert update["dentist_id"] == dentist["id"]
-    assert events[8]["record"] is None and events[8]["old_record"]["id"] == str(appointment["id"])
+    deleted = changes[8]
+    assert deleted["record"] is None and deleted["old_record"]["id"] == str(appointment["id"])
+    # The booking took its slot, the confirmation changed no slot, the delete freed it.
+    slot_ops = [e["op"] for e in events if e["table_name"] == "slots"]
+    assert slot_ops == ["TAKEN", "RELEASED"]
 
 
 async def test_event_commits_with_its_change_and_a_rollback_writes_none(
@@ -348,7 +353,7 @@ async def test_event_commits_with_its_change_and_a_rollback_writes_none(
             await make_appointment(writer, dentist_id=dentist["id"], on=DAY, at=time(9))
             await make_appointment(writer, dentist_id=dentist["id"], on=DAY, at=time(10))
         events = await _events(owner_conn, head)
-        assert len(events) == 2
+        assert [e["table_name"] for e in events] == ["appointments", "slots"] * 2
         assert len({e["txid"] for e in events}) == 1
     finally:
         await writer.close()
@@ -379,7 +384,7 @@ async def test_seq_follows_commit_order_not_start_order(
     finally:
         await t1.close()
         await t2.close()
-    events = await _events(owner_conn, head)
+    events = [e for e in await _events(owner_conn, head) if e["table_name"] == "appointments"]
     assert [e["record"]["id"] for e in events] == [str(second["id"]), str(first["id"])]
     assert events[0]["seq"] < events[1]["seq"]
     assert events[0]["committed_at"] <= events[1]["committed_at"]
@@ -418,3 +423,30 @@ async def test_claims_do_not_leak_between_transactions_on_one_connection(
             assert await conn.fetchval("SELECT count(*) FROM appointments") == 3
         assert await conn.fetchval("SELECT app_role()") == "anonymous"
         assert await conn.fetchval("SELECT count(*) FROM appointments") == 0
+
+
+async def test_slot_events_follow_bookings_cancellations_and_reschedules(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    dentist = await make_dentist(owner_conn)
+    head = await _head(owner_conn)
+    booked = await make_appointment(
+        owner_conn, dentist_id=dentist["id"], on=DAY, at=time(9), notes="private"
+    )
+    await owner_conn.execute(
+        "UPDATE appointments SET appointment_time = '11:00' WHERE id = $1", booked["id"]
+    )
+    await owner_conn.execute(
+        "UPDATE appointments SET status = 'cancelled' WHERE id = $1", booked["id"]
+    )
+    slots = [e for e in await _events(owner_conn, head) if e["table_name"] == "slots"]
+    assert [(e["op"], e["record"]["time"]) for e in slots] == [
+        ("TAKEN", "09:00"),
+        ("RELEASED", "09:00"),
+        ("TAKEN", "11:00"),
+        ("RELEASED", "11:00"),
+    ]
+    for event in slots:
+        assert event["patient_id"] is None and event["old_record"] is None
+        assert set(event["record"]) == {"dentist_id", "date", "time", "duration_minutes"}
+        assert event["record"]["date"] == DAY.isoformat()

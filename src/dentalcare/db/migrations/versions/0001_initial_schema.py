@@ -262,7 +262,9 @@ CREATE SEQUENCE realtime_events_seq;
 CREATE TABLE realtime_events (
     seq           bigint PRIMARY KEY,
     table_name    text NOT NULL,
-    op            text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE')),
+    -- 'slots' rows (op TAKEN / RELEASED) say which slots a booking change took or freed;
+    -- they carry no patient data and go to the public availability channels.
+    op            text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TAKEN', 'RELEASED')),
     record        jsonb,
     old_record    jsonb,
     dentist_id    uuid,
@@ -275,10 +277,13 @@ CREATE INDEX realtime_events_committed ON realtime_events (committed_at);
 CREATE FUNCTION record_realtime_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    rec      jsonb;
-    old_rec  jsonb;
-    dentist  uuid;
-    patient  uuid;
+    rec         jsonb;
+    old_rec     jsonb;
+    dentist     uuid;
+    patient     uuid;
+    was_active  boolean;
+    is_active   boolean;
+    moved       boolean;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         old_rec := to_jsonb(OLD);
@@ -310,6 +315,34 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7216011);
     INSERT INTO realtime_events (seq, table_name, op, record, old_record, dentist_id, patient_id)
     VALUES (nextval('realtime_events_seq'), TG_TABLE_NAME, TG_OP, rec, old_rec, dentist, patient);
+
+    IF TG_TABLE_NAME = 'appointments' THEN
+        was_active := old_rec IS NOT NULL AND old_rec ->> 'status' IN ('pending', 'confirmed');
+        is_active := rec IS NOT NULL AND rec ->> 'status' IN ('pending', 'confirmed');
+        moved := was_active AND is_active AND (
+            (old_rec ->> 'starts_at')::timestamptz
+                IS DISTINCT FROM (rec ->> 'starts_at')::timestamptz
+            OR (old_rec ->> 'ends_at')::timestamptz
+                IS DISTINCT FROM (rec ->> 'ends_at')::timestamptz);
+        IF was_active AND (NOT is_active OR moved) THEN
+            INSERT INTO realtime_events (seq, table_name, op, record, dentist_id)
+            VALUES (nextval('realtime_events_seq'), 'slots', 'RELEASED',
+                    jsonb_build_object('dentist_id', dentist,
+                                       'date', old_rec -> 'appointment_date',
+                                       'time', left(old_rec ->> 'appointment_time', 5),
+                                       'duration_minutes', old_rec -> 'duration_minutes'),
+                    dentist);
+        END IF;
+        IF is_active AND (NOT was_active OR moved) THEN
+            INSERT INTO realtime_events (seq, table_name, op, record, dentist_id)
+            VALUES (nextval('realtime_events_seq'), 'slots', 'TAKEN',
+                    jsonb_build_object('dentist_id', dentist,
+                                       'date', rec -> 'appointment_date',
+                                       'time', left(rec ->> 'appointment_time', 5),
+                                       'duration_minutes', rec -> 'duration_minutes'),
+                    dentist);
+        END IF;
+    END IF;
     -- One notification per transaction (PostgreSQL folds identical ones); listeners read
     -- the log itself, so the payload carries nothing.
     PERFORM pg_notify('realtime_events', '');
@@ -393,6 +426,9 @@ CREATE POLICY appointments_update ON appointments FOR UPDATE
 ALTER TABLE realtime_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY realtime_events_read ON realtime_events FOR SELECT
     USING (app_role() = 'system');
+-- Only the service itself prunes history past the retention period.
+CREATE POLICY realtime_events_prune ON realtime_events FOR DELETE
+    USING (app_role() = 'system');
 
 ------------------------------------------------------------------------------
 -- Token check on every request: the token's user as it is now (disabled, revoked tokens,
@@ -421,7 +457,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON availability_exceptions TO {app_role};
 -- No DELETE: a cancelled appointment is a status, the row is kept.
 GRANT SELECT, INSERT, UPDATE ON appointments TO {app_role};
 GRANT SELECT ON appointment_busy TO {app_role};
-GRANT SELECT ON realtime_events TO {app_role};
+GRANT SELECT, DELETE ON realtime_events TO {app_role};
 GRANT SELECT ON alembic_version TO {app_role};
 """
 
