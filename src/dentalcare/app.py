@@ -9,11 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dentalcare import __version__
+from dentalcare.appointments.endpoints import router as appointments_router
+from dentalcare.auth.endpoints import router as auth_router
+from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
+from dentalcare.dentists.endpoints import router as dentists_router
 from dentalcare.errors import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from dentalcare.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,22 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_limiter = RateLimiter(
+        limit=settings.login_attempts_per_minute,
+        what="login attempts",
+        enabled=settings.rate_limits_enabled,
+    )
+    app.state.booking_limiter = RateLimiter(
+        limit=settings.bookings_per_minute,
+        what="bookings",
+        enabled=settings.rate_limits_enabled,
+    )
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(dentists_router)
+    app.include_router(availability_router)
+    app.include_router(appointments_router)
     return app

@@ -47,3 +47,16 @@ async def principal(
 ) -> asyncpg.Record | None:
     """The user behind a token as they are now (one statement, outside any transaction)."""
     return await executor.fetchrow("SELECT * FROM auth_principal($1)", user_id)
+
+
+async def revoke_and_disable(conn: asyncpg.Connection, user_id: UUID) -> None:
+    """Disable a login and invalidate every token issued to it."""
+    await conn.execute(
+        "UPDATE users SET disabled = true, token_version = token_version + 1 WHERE id = $1",
+        user_id,
+    )
+
+
+async def update_email(conn: asyncpg.Connection, user_id: UUID, email: str) -> None:
+    """Change a login's e-mail address."""
+    await conn.execute("UPDATE users SET email = $2 WHERE id = $1", user_id, email)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import time
+from datetime import date, datetime, time
 from uuid import UUID
 
 import asyncpg
@@ -33,4 +33,96 @@ async def replace_weekly(
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
+    )
+
+
+async def weekly_windows(
+    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID
+) -> list[asyncpg.Record]:
+    """A dentist's weekly windows, by day and time."""
+    return await conn.fetch(
+        f"""SELECT {WINDOW_COLUMNS} FROM dentist_availability WHERE dentist_id = $1
+            ORDER BY day_of_week, start_time""",
+        dentist_id,
+    )
+
+
+async def exceptions_from(
+    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID, start: date
+) -> list[asyncpg.Record]:
+    """A dentist's exceptions on or after `start`, by date."""
+    return await conn.fetch(
+        """SELECT * FROM availability_exceptions WHERE dentist_id = $1 AND date >= $2
+           ORDER BY date, start_time NULLS FIRST""",
+        dentist_id,
+        start,
+    )
+
+
+async def insert_exception(
+    conn: asyncpg.Connection,
+    *,
+    dentist_id: UUID,
+    on: date,
+    start: time | None,
+    end: time | None,
+    is_available: bool,
+    reason: str | None,
+) -> asyncpg.Record:
+    """Add an exception and return it."""
+    return await conn.fetchrow(
+        """INSERT INTO availability_exceptions
+               (dentist_id, date, start_time, end_time, is_available, reason)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+        dentist_id,
+        on,
+        start,
+        end,
+        is_available,
+        reason,
+    )
+
+
+async def delete_exception(
+    conn: asyncpg.Connection, *, dentist_id: UUID, exception_id: UUID
+) -> bool:
+    """Delete one of the dentist's exceptions; whether it existed."""
+    result = await conn.execute(
+        "DELETE FROM availability_exceptions WHERE id = $1 AND dentist_id = $2",
+        exception_id,
+        dentist_id,
+    )
+    return result != "DELETE 0"
+
+
+# Everything the slot engine needs, in one round trip.
+_SCHEDULE_SQL = """
+SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active,
+       ARRAY(SELECT ROW(w.day_of_week, w.start_time, w.end_time, w.is_available)
+             FROM dentist_availability w WHERE w.dentist_id = d.id) AS weekly,
+       ARRAY(SELECT ROW(e.date, e.start_time, e.end_time, e.is_available)
+             FROM availability_exceptions e
+             WHERE e.dentist_id = d.id AND e.date BETWEEN $2 AND $3) AS exceptions,
+       ARRAY(SELECT ROW(b.starts_at, b.ends_at)
+             FROM appointment_busy b
+             WHERE b.dentist_id = d.id AND b.starts_at < $5 AND b.ends_at > $4
+               AND b.id IS DISTINCT FROM $6
+             ORDER BY b.starts_at) AS busy
+FROM dentists d WHERE d.id = $1
+"""
+
+
+async def schedule_snapshot(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    dentist_id: UUID,
+    first: date,
+    last: date,
+    busy_from: datetime,
+    busy_to: datetime,
+    ignore_appointment: UUID | None = None,
+) -> asyncpg.Record | None:
+    """The dentist, their windows, the exceptions in [first, last] and busy intervals."""
+    return await conn.fetchrow(
+        _SCHEDULE_SQL, dentist_id, first, last, busy_from, busy_to, ignore_appointment
     )

@@ -36,3 +36,57 @@ async def insert_dentist(
         timezone,
         slot_minutes,
     )
+
+
+async def list_active(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+    """Every active dentist, by name."""
+    return await conn.fetch(
+        f"SELECT {DENTIST_COLUMNS} FROM dentists WHERE active ORDER BY name, id"
+    )
+
+
+async def dentist_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID
+) -> asyncpg.Record | None:
+    """A dentist, active or removed."""
+    return await conn.fetchrow(f"SELECT {DENTIST_COLUMNS} FROM dentists WHERE id = $1", dentist_id)
+
+
+async def lock_dentist(conn: asyncpg.Connection, dentist_id: UUID) -> asyncpg.Record | None:
+    """A dentist row, locked for update."""
+    return await conn.fetchrow(
+        f"SELECT {DENTIST_COLUMNS} FROM dentists WHERE id = $1 FOR UPDATE", dentist_id
+    )
+
+
+async def update_dentist(
+    conn: asyncpg.Connection, dentist_id: UUID, changes: dict[str, object]
+) -> asyncpg.Record | None:
+    """Apply `changes` (column -> value; columns from a fixed list) and return the row."""
+    allowed = {
+        "name",
+        "email",
+        "specialization",
+        "bio",
+        "years_of_experience",
+        "timezone",
+        "slot_minutes",
+    }
+    columns = [c for c in changes if c in allowed]
+    if not columns:
+        return await dentist_by_id(conn, dentist_id)
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+    return await conn.fetchrow(
+        f"UPDATE dentists SET {assignments} WHERE id = $1 RETURNING {DENTIST_COLUMNS}",
+        dentist_id,
+        *(changes[c] for c in columns),
+    )
+
+
+async def mark_removed(conn: asyncpg.Connection, dentist_id: UUID) -> asyncpg.Record | None:
+    """Take a dentist out of the directory (the row and its history are kept)."""
+    return await conn.fetchrow(
+        f"""UPDATE dentists SET active = false, removed_at = now()
+            WHERE id = $1 AND active RETURNING {DENTIST_COLUMNS}""",
+        dentist_id,
+    )

@@ -1,0 +1,166 @@
+"""/api/appointments: book, list, read, look up, change, cancel, export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from dentalcare.appointments import service
+from dentalcare.appointments.ics import appointment_ics
+from dentalcare.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentList,
+    AppointmentRead,
+    AppointmentUpdate,
+)
+from dentalcare.auth.deps import CurrentUser, OptionalUser
+from dentalcare.db.deps import AppSettings, Db
+from dentalcare.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    SlotUnavailable,
+    Unauthorized,
+    ValidationError,
+    responses,
+)
+from dentalcare.responses import JSON
+
+router = APIRouter(prefix="/api/appointments", tags=["appointments"])
+
+StatusFilter = Literal["pending", "confirmed", "completed", "cancelled", "no_show"]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentRead,
+    responses=responses(
+        SlotUnavailable, ValidationError, Unauthorized, Forbidden, RateLimited, BadRequest
+    ),
+)
+async def book(
+    body: AppointmentCreate, request: Request, user: OptionalUser, db: Db, settings: AppSettings
+) -> Any:
+    """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken."""
+    key = f"user:{user.user_id}" if user else f"ip:{request.client.host if request.client else ''}"
+    request.app.state.booking_limiter.hit(key)
+    appointment = await service.book_appointment(
+        db=db, settings=settings, caller=user, request=body
+    )
+    return JSON(appointment, status_code=status.HTTP_201_CREATED)
+
+
+@router.get(
+    "",
+    response_model=AppointmentList,
+    responses=responses(Unauthorized, BadRequest),
+)
+async def list_appointments(
+    user: CurrentUser,
+    db: Db,
+    status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
+    dentist_id: UUID | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    """The caller's appointments (a patient's own, a dentist's own, all for admins)."""
+    page = await service.list_appointments(
+        db=db,
+        caller=user,
+        status=status_,
+        dentist_id=dentist_id,
+        date_from=from_,
+        date_to=to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSON(page)
+
+
+@router.get(
+    "/lookup",
+    response_model=AppointmentRead,
+    responses=responses(NotFound, BadRequest),
+)
+async def lookup(
+    db: Db,
+    reference: Annotated[str, Query(min_length=3, max_length=20)],
+    email: Annotated[str, Query(min_length=3, max_length=254)],
+) -> Any:
+    """A guest's own booking, by booking reference and e-mail address."""
+    return JSON(await service.lookup_by_reference(db=db, reference=reference, email=email))
+
+
+@router.get(
+    "/{appointment_id}",
+    response_model=AppointmentRead,
+    responses=responses(NotFound, Unauthorized),
+)
+async def get_appointment(appointment_id: UUID, user: CurrentUser, db: Db) -> Any:
+    """One appointment: its patient, its dentist or an admin."""
+    return JSON(await service.get_appointment(db=db, caller=user, appointment_id=appointment_id))
+
+
+@router.put(
+    "/{appointment_id}",
+    response_model=AppointmentRead,
+    responses=responses(
+        NotFound, Unauthorized, Forbidden, InvalidTransition, SlotUnavailable, ValidationError
+    ),
+)
+async def update_appointment(
+    appointment_id: UUID,
+    body: AppointmentUpdate,
+    user: CurrentUser,
+    db: Db,
+    settings: AppSettings,
+) -> Any:
+    """Confirm, complete, cancel, reschedule or edit, as the caller's role allows."""
+    return JSON(
+        await service.update_appointment(
+            db=db, settings=settings, caller=user, appointment_id=appointment_id, request=body
+        )
+    )
+
+
+@router.delete(
+    "/{appointment_id}",
+    response_model=AppointmentRead,
+    responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition),
+)
+async def cancel_appointment(
+    appointment_id: UUID, user: CurrentUser, db: Db, settings: AppSettings
+) -> Any:
+    """Cancel: the appointment is kept with status cancelled."""
+    return JSON(
+        await service.cancel_appointment(
+            db=db, settings=settings, caller=user, appointment_id=appointment_id
+        )
+    )
+
+
+@router.get(
+    "/{appointment_id}/ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **responses(NotFound, Unauthorized)},
+)
+async def appointment_calendar(appointment_id: UUID, user: CurrentUser, db: Db) -> Response:
+    """The appointment as an iCalendar event."""
+    appointment = await service.get_appointment(db=db, caller=user, appointment_id=appointment_id)
+    return Response(
+        appointment_ics(appointment),
+        media_type="text/calendar",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{appointment["booking_reference"]}.ics"'
+            )
+        },
+    )

@@ -1,0 +1,152 @@
+"""SQL for appointments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+# Every column plus the dentist's name, as the contract's `appointment` has it.
+SELECT_APPOINTMENT = """
+    SELECT a.*, d.name AS dentist_name
+    FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+"""
+
+INSERTABLE = (
+    "booking_reference",
+    "patient_id",
+    "dentist_id",
+    "patient_name",
+    "patient_email",
+    "patient_phone",
+    "patient_age",
+    "patient_medical_conditions",
+    "appointment_date",
+    "appointment_time",
+    "duration_minutes",
+    "booking_source",
+    "chief_complaint",
+    "symptoms",
+    "urgency",
+    "medical_history",
+    "medications",
+    "allergies",
+    "notes",
+    "payment_method",
+)
+UPDATABLE = frozenset(
+    {
+        "status",
+        "appointment_date",
+        "appointment_time",
+        "notes",
+        "cancellation_reason",
+        "payment_status",
+        "payment_method",
+        "patient_phone",
+    }
+)
+_INSERT_SQL = (
+    f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))}) RETURNING *"
+)
+
+
+async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
+    """Insert an appointment (columns from INSERTABLE) and return the row."""
+    return await conn.fetchrow(_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
+
+
+async def appointment_by_id(
+    conn: asyncpg.Connection, appointment_id: UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    """An appointment visible to the transaction's claims."""
+    suffix = " FOR UPDATE OF a" if lock else ""
+    return await conn.fetchrow(f"{SELECT_APPOINTMENT} WHERE a.id = $1{suffix}", appointment_id)
+
+
+async def appointment_by_reference(
+    conn: asyncpg.Connection, reference: str
+) -> asyncpg.Record | None:
+    """An appointment by booking reference, if the claims let the caller see it."""
+    return await conn.fetchrow(
+        f"{SELECT_APPOINTMENT} WHERE a.booking_reference = $1", reference.strip().upper()
+    )
+
+
+async def update_appointment(
+    conn: asyncpg.Connection, appointment_id: UUID, changes: dict[str, Any]
+) -> asyncpg.Record | None:
+    """Apply `changes` (columns from UPDATABLE) and return the row."""
+    columns = [c for c in changes if c in UPDATABLE]
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+    return await conn.fetchrow(
+        f"UPDATE appointments SET {assignments} WHERE id = $1 RETURNING *",
+        appointment_id,
+        *(changes[c] for c in columns),
+    )
+
+
+async def list_appointments(
+    conn: asyncpg.Connection,
+    *,
+    status: str | None,
+    dentist_id: UUID | None,
+    date_from: date | None,
+    date_to: date | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """A page of the appointments the claims can see, ordered by start time then id."""
+    return await conn.fetch(
+        f"""{SELECT_APPOINTMENT}
+            WHERE ($1::text IS NULL OR a.status = $1)
+              AND ($2::uuid IS NULL OR a.dentist_id = $2)
+              AND ($3::date IS NULL OR a.appointment_date >= $3)
+              AND ($4::date IS NULL OR a.appointment_date <= $4)
+              AND ($5::timestamptz IS NULL OR (a.starts_at, a.id) > ($5, $6::uuid))
+            ORDER BY a.starts_at, a.id
+            LIMIT $7""",
+        status,
+        dentist_id,
+        date_from,
+        date_to,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def cancel_future_for_dentist(
+    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime, reason: str
+) -> int:
+    """Cancel a dentist's active appointments that start after `after`; how many."""
+    result = await conn.execute(
+        """UPDATE appointments SET status = 'cancelled', cancellation_reason = $3
+           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')""",
+        dentist_id,
+        after,
+        reason,
+    )
+    return int(result.split()[-1])
+
+
+async def outside_hours_candidates(
+    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime
+) -> list[asyncpg.Record]:
+    """A dentist's upcoming active appointments (to check against new hours)."""
+    return await conn.fetch(
+        f"""{SELECT_APPOINTMENT}
+            WHERE a.dentist_id = $1 AND a.starts_at > $2
+              AND a.status IN ('pending', 'confirmed')
+            ORDER BY a.starts_at""",
+        dentist_id,
+        after,
+    )
+
+
+def local_slot(row: asyncpg.Record) -> tuple[date, time]:
+    """The appointment's local date and time."""
+    return row["appointment_date"], row["appointment_time"]

@@ -1,0 +1,397 @@
+"""Appointment rules: book, list, read, change, cancel — the request owns the transaction."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+
+from dentalcare.appointments import repository, rules
+from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate, appointment_json
+from dentalcare.auth.tokens import Principal
+from dentalcare.availability import service as availability
+from dentalcare.availability.slots import Slot
+from dentalcare.config import Settings
+from dentalcare.db.pool import Claims, Database
+from dentalcare.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    SlotUnavailable,
+    Unauthorized,
+    ValidationError,
+)
+from dentalcare.jsonshape import iso_instant
+
+Source = Literal["manual", "chatbot", "admin"]
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+ALTERNATIVES = 5
+ALTERNATIVES_HORIZON_DAYS = 21
+_TRANSITION_SQLSTATE = "DCT01"
+
+
+class _NotOffered(Exception):
+    """Raised inside a transaction (rolling it back) when a slot is not free; the 409 and
+    its alternatives are computed after the connection is back in the pool."""
+
+    def __init__(self, dentist: Any, *, taken: bool) -> None:
+        super().__init__("slot not offered")
+        self.dentist = dentist
+        self.taken = taken
+
+
+def new_reference() -> str:
+    """A short, human-friendly booking reference such as DC-7K3P9QX."""
+    return "DC-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+
+
+def _actor(caller: Principal | None, guest_email: str | None) -> tuple[str, Claims]:
+    """The rules' name for the caller and the claims their transactions run with."""
+    if caller is not None:
+        return caller.role, caller.claims
+    if guest_email:
+        return "guest", Claims("anonymous", guest_email=guest_email)
+    raise Unauthorized("Log in first, or give the booking reference and e-mail address.")
+
+
+def _describe(name: str, on: date, at: Any) -> str:
+    return f"{name} at {at.hour:02d}:{at.minute:02d} on {on.isoformat()}"
+
+
+async def alternatives(
+    *, db: Database, settings: Settings, dentist_id: UUID, after: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The next free slots of the dentist after `after` (up to five)."""
+    start_at = max(after, now)
+    first = start_at.date() - timedelta(days=1)
+    slots: list[Slot] = await availability.free_slots(
+        db=db,
+        settings=settings,
+        dentist_id=dentist_id,
+        start=first,
+        end=first + timedelta(days=ALTERNATIVES_HORIZON_DAYS),
+        now=now,
+    )
+    later = [s for s in slots if s.starts_at >= start_at][:ALTERNATIVES]
+    return [
+        {
+            "date": s.date.isoformat(),
+            "time": f"{s.time:%H:%M}",
+            "starts_at": iso_instant(s.starts_at),
+        }
+        for s in later
+    ]
+
+
+async def _slot_unavailable(
+    *,
+    db: Database,
+    settings: Settings,
+    dentist: Any,
+    on: date,
+    at: Any,
+    now: datetime,
+    taken: bool,
+) -> SlotUnavailable:
+    from dentalcare.timezones import zone
+
+    requested = datetime.combine(on, at, zone(dentist["timezone"]))
+    options = await alternatives(
+        db=db, settings=settings, dentist_id=dentist["id"], after=requested, now=now
+    )
+    what = _describe(dentist["name"], on, at)
+    detail = (
+        f"{dentist['name']} is already booked at {at:%H:%M} on {on.isoformat()}."
+        if taken
+        else f"{what} is not a free slot."
+    )
+    return SlotUnavailable(detail, alternatives=options)
+
+
+async def _check_slot(
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    dentist_id: UUID,
+    on: date,
+    at: Any,
+    now: datetime,
+    ignore_appointment: UUID | None = None,
+) -> tuple[asyncpg.Record, bool, bool]:
+    """(dentist, slot offered?, slot blocked only by a booking?) for (on, at)."""
+    from dentalcare.availability.slots import free_slots as engine
+    from dentalcare.availability.slots import is_free
+    from dentalcare.timezones import zone
+
+    try:
+        row, weekly, exceptions, busy = await availability._engine_inputs(
+            conn, dentist_id=dentist_id, start=on, end=on, ignore_appointment=ignore_appointment
+        )
+    except NotFound as exc:
+        raise ValidationError(
+            "dentist_id: no such dentist.",
+            fields=[{"loc": ["body", "dentist_id"], "msg": "no such dentist"}],
+        ) from exc
+    common = {
+        "weekly": weekly,
+        "exceptions": exceptions,
+        "timezone": zone(row["timezone"]),
+        "slot_minutes": row["slot_minutes"],
+        "now": now,
+        "min_notice": timedelta(minutes=settings.min_notice_minutes),
+    }
+    if is_free(busy=busy, on=on, at=at, **common):
+        return row, True, False
+    unbooked = engine(busy=[], start=on, end=on, **common)
+    taken = any(s.time == at for s in unbooked)
+    return row, False, taken
+
+
+async def book_appointment(
+    *,
+    db: Database,
+    settings: Settings,
+    caller: Principal | None,
+    request: AppointmentCreate,
+    source: Source | None = None,
+    urgency: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Book a slot that /slots offers; exactly one of two concurrent bookings of it wins."""
+    now = now or datetime.now(UTC)
+    if caller is None:
+        claims = Claims("anonymous", guest_email=str(request.patient_email))
+        patient_id, default_source = None, "manual"
+    elif caller.role == "patient":
+        claims, patient_id, default_source = caller.claims, caller.user_id, "manual"
+    elif caller.role == "admin":
+        claims, patient_id, default_source = caller.claims, None, "admin"
+    else:
+        raise Forbidden("Dentists cannot book appointments; ask the clinic's admin.")
+    values = request.model_dump()
+    values.update(
+        patient_id=patient_id,
+        patient_email=str(request.patient_email),
+        booking_source=source or default_source,
+        urgency=urgency,
+    )
+    on, at = request.appointment_date, request.appointment_time
+    for _ in range(5):
+        try:
+            async with db.transaction(claims) as conn:
+                dentist, offered, taken = await _check_slot(
+                    conn, settings=settings, dentist_id=request.dentist_id, on=on, at=at, now=now
+                )
+                if not offered:
+                    raise _NotOffered(dentist, taken=taken)
+                values["duration_minutes"] = dentist["slot_minutes"]
+                values["booking_reference"] = new_reference()
+                row = await repository.insert_appointment(conn, values)
+        except _NotOffered as refused:
+            raise await _slot_unavailable(
+                db=db,
+                settings=settings,
+                dentist=refused.dentist,
+                on=on,
+                at=at,
+                now=now,
+                taken=refused.taken,
+            ) from None
+        except asyncpg.ExclusionViolationError:
+            raise await _slot_unavailable(
+                db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+            ) from None
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "appointments_booking_reference_key":
+                continue  # a reference collision: draw another
+            raise
+        return appointment_json({**row, "dentist_name": dentist["name"]})
+    raise RuntimeError("could not draw an unused booking reference")
+
+
+def _cursor_encode(row: asyncpg.Record) -> str:
+    raw = f"{row['starts_at'].isoformat()}|{row['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        instant, _, ident = raw.partition("|")
+        return datetime.fromisoformat(instant), UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The cursor is not one this API handed out.") from exc
+
+
+async def list_appointments(
+    *,
+    db: Database,
+    caller: Principal,
+    status: str | None,
+    dentist_id: UUID | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """A page of the appointments the caller may see, by start time."""
+    after = _cursor_decode(cursor) if cursor else None
+    async with db.transaction(caller.claims) as conn:
+        rows = await repository.list_appointments(
+            conn,
+            status=status,
+            dentist_id=dentist_id,
+            date_from=date_from,
+            date_to=date_to,
+            after=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [appointment_json(r) for r in rows],
+        "next_cursor": _cursor_encode(rows[-1]) if more else None,
+    }
+
+
+async def get_appointment(
+    *, db: Database, caller: Principal, appointment_id: UUID
+) -> dict[str, Any]:
+    """One appointment the caller may see (404 otherwise, never 403)."""
+    async with db.transaction(caller.claims) as conn:
+        row = await repository.appointment_by_id(conn, appointment_id)
+    if row is None:
+        raise NotFound("No such appointment.")
+    return appointment_json(row)
+
+
+async def lookup_by_reference(*, db: Database, reference: str, email: str) -> dict[str, Any]:
+    """A guest's own appointment by reference and e-mail (404 unless both match)."""
+    async with db.transaction(Claims("anonymous", guest_email=email.strip())) as conn:
+        row = await repository.appointment_by_reference(conn, reference)
+    if row is None:
+        raise NotFound("No booking matches this reference and e-mail address.")
+    return appointment_json(row)
+
+
+async def update_appointment(
+    *,
+    db: Database,
+    settings: Settings,
+    caller: Principal | None,
+    appointment_id: UUID,
+    request: AppointmentUpdate,
+    guest_email: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Change status, time (reschedule), notes, payment or phone, by the role rules."""
+    now = now or datetime.now(UTC)
+    actor, claims = _actor(caller, guest_email)
+    changes = request.model_dump(exclude_unset=True)
+    for required in (
+        "status",
+        "appointment_date",
+        "appointment_time",
+        "payment_status",
+        "patient_phone",
+    ):
+        if required in changes and changes[required] is None:
+            del changes[required]
+    target = changes.get("status")
+    rules.check_permitted(actor, changes, target)
+    current: asyncpg.Record | None = None
+    try:
+        async with db.transaction(claims) as conn:
+            current = await repository.appointment_by_id(conn, appointment_id, lock=True)
+            if current is None:
+                raise NotFound("No such appointment.")
+            if target == current["status"]:
+                del changes["status"]
+                target = None
+            if target is not None:
+                rules.check_transition(current["status"], target)
+            elif changes:
+                rules.check_still_open(current["status"], what="changed")
+            on = changes.get("appointment_date", current["appointment_date"])
+            at = changes.get("appointment_time", current["appointment_time"])
+            moving = (on, at) != (current["appointment_date"], current["appointment_time"])
+            if moving:
+                rules.check_still_open(target or current["status"], what="rescheduled")
+                dentist, offered, taken = await _check_slot(
+                    conn,
+                    settings=settings,
+                    dentist_id=current["dentist_id"],
+                    on=on,
+                    at=at,
+                    now=now,
+                    ignore_appointment=appointment_id,
+                )
+                if not offered:
+                    raise _NotOffered(dentist, taken=taken)
+            else:
+                changes.pop("appointment_date", None)
+                changes.pop("appointment_time", None)
+            if not changes:
+                return appointment_json(current)
+            row = await repository.update_appointment(conn, appointment_id, changes)
+    except _NotOffered as refused:
+        raise await _slot_unavailable(
+            db=db,
+            settings=settings,
+            dentist=refused.dentist,
+            on=on,
+            at=at,
+            now=now,
+            taken=refused.taken,
+        ) from None
+    except asyncpg.ExclusionViolationError:
+        assert current is not None
+        dentist = {
+            "id": current["dentist_id"],
+            "name": current["dentist_name"],
+            "timezone": await _timezone(db, current["dentist_id"]),
+        }
+        raise await _slot_unavailable(
+            db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+        ) from None
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == _TRANSITION_SQLSTATE:
+            raise InvalidTransition(str(exc)) from exc
+        raise
+    assert row is not None and current is not None
+    return appointment_json({**row, "dentist_name": current["dentist_name"]})
+
+
+async def _timezone(db: Database, dentist_id: UUID) -> str:
+    from dentalcare.dentists.repository import dentist_by_id
+
+    row = await dentist_by_id(db.pool, dentist_id)
+    return row["timezone"] if row else "UTC"
+
+
+async def cancel_appointment(
+    *,
+    db: Database,
+    settings: Settings,
+    caller: Principal | None,
+    appointment_id: UUID,
+    reason: str | None = None,
+    guest_email: str | None = None,
+) -> dict[str, Any]:
+    """Cancel (the row is kept); cancelling a cancelled appointment changes nothing."""
+    fields: dict[str, Any] = {"status": "cancelled"}
+    if reason:
+        fields["cancellation_reason"] = reason
+    return await update_appointment(
+        db=db,
+        settings=settings,
+        caller=caller,
+        appointment_id=appointment_id,
+        request=AppointmentUpdate(**fields),
+        guest_email=guest_email,
+    )

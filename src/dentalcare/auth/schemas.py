@@ -1,0 +1,48 @@
+"""Pydantic models for accounts and tokens."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class UserRead(BaseModel):
+    """The `user` of API.md."""
+
+    id: UUID
+    email: str
+    role: Literal["patient", "dentist", "admin"]
+    full_name: str
+    phone: str | None
+    dentist_id: UUID | None
+
+
+class RegisterRequest(BaseModel):
+    """Body of POST /api/auth/register."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=200)
+    full_name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=3, max_length=40, pattern=r"^[0-9+()\-. ]+$")
+
+
+class LoginRequest(BaseModel):
+    """Body of POST /api/auth/login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenResponse(BaseModel):
+    """A fresh session."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserRead

@@ -1,0 +1,85 @@
+"""Account rules: registration, login, the current user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from dentalcare.auth import repository
+from dentalcare.auth.passwords import hash_password, verify_password
+from dentalcare.auth.schemas import LoginRequest, RegisterRequest
+from dentalcare.auth.tokens import Principal, issue_token
+from dentalcare.config import Settings
+from dentalcare.db.pool import ANONYMOUS, SYSTEM, Database
+from dentalcare.errors import AlreadyExists, Unauthorized
+from dentalcare.jsonshape import text_id
+
+
+def user_json(row: Any, *, dentist_id: Any = None) -> dict[str, Any]:
+    """A user row (or Principal) as the contract's `user`."""
+    if isinstance(row, Principal):
+        return {
+            "id": str(row.user_id),
+            "email": row.email,
+            "role": row.role,
+            "full_name": row.full_name,
+            "phone": row.phone,
+            "dentist_id": text_id(row.dentist_id),
+        }
+    return {
+        "id": str(row["id"]),
+        "email": row["email"],
+        "role": row["role"],
+        "full_name": row["full_name"],
+        "phone": row["phone"],
+        "dentist_id": text_id(dentist_id) if row["role"] == "dentist" else None,
+    }
+
+
+def session_json(settings: Settings, row: Any, *, dentist_id: Any = None) -> dict[str, Any]:
+    """The token response for a user row."""
+    token = issue_token(
+        settings, user_id=row["id"], role=row["role"], token_version=row["token_version"]
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_minutes * 60,
+        "user": user_json(row, dentist_id=dentist_id),
+    }
+
+
+async def register(*, db: Database, settings: Settings, request: RegisterRequest) -> dict[str, Any]:
+    """Create a patient account and log it in."""
+    password_hash = hash_password(request.password)
+    try:
+        async with db.transaction(ANONYMOUS) as conn:
+            row = await repository.insert_user(
+                conn,
+                email=str(request.email),
+                password_hash=password_hash,
+                role="patient",
+                full_name=request.full_name,
+                phone=request.phone,
+            )
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    return session_json(settings, row)
+
+
+async def login(*, db: Database, settings: Settings, request: LoginRequest) -> dict[str, Any]:
+    """Check the password and issue a token; one answer for every kind of failure."""
+    async with db.transaction(SYSTEM) as conn:
+        row = await repository.user_by_email(conn, request.email.strip())
+        principal = await repository.principal(conn, row["id"]) if row is not None else None
+    ok = verify_password(row["password_hash"] if row else None, request.password)
+    if (
+        row is None
+        or principal is None
+        or not ok
+        or row["disabled"]
+        or (row["role"] == "dentist" and not principal["dentist_active"])
+    ):
+        raise Unauthorized("Wrong e-mail address or password.")
+    return session_json(settings, row, dentist_id=principal["dentist_id"])

@@ -1,0 +1,68 @@
+"""/api/availability: weekly schedules and exceptions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from dentalcare.auth.deps import CurrentUser, OptionalUser
+from dentalcare.availability import service
+from dentalcare.availability.schemas import (
+    AvailabilityRead,
+    ExceptionCreate,
+    ExceptionRead,
+    WeeklyScheduleUpdate,
+)
+from dentalcare.db.deps import Db
+from dentalcare.errors import Forbidden, NotFound, Unauthorized, ValidationError, responses
+
+router = APIRouter(prefix="/api/availability", tags=["availability"])
+
+
+@router.get("/{dentist_id}", response_model=AvailabilityRead, responses=responses(NotFound))
+async def get_availability(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
+    """A dentist's weekly schedule and upcoming exceptions."""
+    return await service.get_availability(db=db, caller=user, dentist_id=dentist_id)
+
+
+@router.put(
+    "/{dentist_id}",
+    response_model=AvailabilityRead,
+    responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
+)
+async def replace_weekly(
+    dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, db: Db
+) -> Any:
+    """Replace the weekly schedule (that dentist or an admin)."""
+    return await service.replace_weekly(
+        db=db, caller=user, dentist_id=dentist_id, windows=body.weekly
+    )
+
+
+@router.post(
+    "/{dentist_id}/exceptions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExceptionRead,
+    responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
+)
+async def add_exception(dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, db: Db) -> Any:
+    """Add time off (is_available false) or extra hours (true) on a date."""
+    return await service.add_exception(db=db, caller=user, dentist_id=dentist_id, request=body)
+
+
+@router.delete(
+    "/{dentist_id}/exceptions/{exception_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(NotFound, Unauthorized, Forbidden),
+)
+async def delete_exception(
+    dentist_id: UUID, exception_id: UUID, user: CurrentUser, db: Db
+) -> Response:
+    """Remove an exception."""
+    await service.delete_exception(
+        db=db, caller=user, dentist_id=dentist_id, exception_id=exception_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,315 @@
+"""Availability rules: weekly schedules, exceptions, and free slots from the pure engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dentalcare.appointments import repository as appointments
+from dentalcare.auth.tokens import Principal
+from dentalcare.availability import repository
+from dentalcare.availability.schemas import (
+    ExceptionCreate,
+    WeeklyWindow,
+    exception_json,
+    window_json,
+)
+from dentalcare.availability.slots import (
+    Busy,
+    DateException,
+    Slot,
+    Window,
+    working_intervals,
+)
+from dentalcare.availability.slots import (
+    free_slots as engine_free_slots,
+)
+from dentalcare.config import Settings
+from dentalcare.db.pool import Database
+from dentalcare.dentists import repository as dentists
+from dentalcare.errors import BadRequest, Forbidden, NotFound, ValidationError
+from dentalcare.jsonshape import hh_mm, iso_date, iso_instant
+from dentalcare.timezones import zone
+
+MAX_RANGE_DAYS = 62
+
+
+def require_schedule_owner(caller: Principal, dentist_id: UUID) -> None:
+    """Only that dentist or an admin may change a schedule."""
+    if caller.role == "admin" or (caller.role == "dentist" and caller.dentist_id == dentist_id):
+        return
+    raise Forbidden("Only this dentist or an admin may change the schedule.")
+
+
+def _visible(row: asyncpg.Record | None, caller: Principal | None) -> asyncpg.Record:
+    if row is None or (not row["active"] and (caller is None or caller.role != "admin")):
+        raise NotFound("No such dentist.")
+    return row
+
+
+async def get_availability(
+    *, db: Database, caller: Principal | None, dentist_id: UUID, now: datetime | None = None
+) -> dict[str, Any]:
+    """The weekly schedule and the upcoming exceptions of a dentist."""
+    dentist = _visible(await dentists.dentist_by_id(db.pool, dentist_id), caller)
+    today = (now or datetime.now(UTC)).astimezone(zone(dentist["timezone"])).date()
+    async with db.pool.acquire() as conn:
+        return await _availability_json(conn, dentist, today)
+
+
+async def _availability_json(
+    conn: asyncpg.Connection, dentist: asyncpg.Record, today: date
+) -> dict[str, Any]:
+    weekly = await repository.weekly_windows(conn, dentist["id"])
+    exceptions = await repository.exceptions_from(conn, dentist["id"], today)
+    return {
+        "dentist_id": str(dentist["id"]),
+        "timezone": dentist["timezone"],
+        "slot_minutes": dentist["slot_minutes"],
+        "weekly": [window_json(w) for w in weekly],
+        "exceptions": [exception_json(e) for e in exceptions],
+    }
+
+
+def _check_no_overlap(windows: Sequence[WeeklyWindow]) -> None:
+    ordered = sorted(enumerate(windows), key=lambda iw: (iw[1].day_of_week, iw[1].start_time))
+    for (_, before), (index, after) in zip(ordered, ordered[1:], strict=False):
+        if before.day_of_week == after.day_of_week and after.start_time < before.end_time:
+            raise ValidationError(
+                f"weekly: the windows {hh_mm(before.start_time)}–{hh_mm(before.end_time)} and "
+                f"{hh_mm(after.start_time)}–{hh_mm(after.end_time)} on day "
+                f"{after.day_of_week} overlap.",
+                fields=[{"loc": ["body", "weekly", str(index)], "msg": "overlaps another window"}],
+            )
+
+
+async def replace_weekly(
+    *,
+    db: Database,
+    caller: Principal,
+    dentist_id: UUID,
+    windows: Sequence[WeeklyWindow],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Replace the weekly schedule; booked appointments stay and those now outside are listed."""
+    require_schedule_owner(caller, dentist_id)
+    _check_no_overlap(windows)
+    now = now or datetime.now(UTC)
+    async with db.transaction(caller.claims) as conn:
+        dentist = _visible(await dentists.lock_dentist(conn, dentist_id), caller)
+        if not dentist["active"]:
+            raise NotFound("No such dentist.")
+        await repository.replace_weekly(
+            conn,
+            dentist_id=dentist_id,
+            windows=[(w.day_of_week, w.start_time, w.end_time, w.is_available) for w in windows],
+        )
+        today = now.astimezone(zone(dentist["timezone"])).date()
+        body = await _availability_json(conn, dentist, today)
+        body["appointments_outside_hours"] = await _outside_hours(conn, dentist, now, body)
+    return body
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+async def _outside_hours(
+    conn: asyncpg.Connection, dentist: asyncpg.Record, now: datetime, body: dict[str, Any]
+) -> list[dict[str, Any]]:
+    weekly = [
+        Window(
+            w["day_of_week"],
+            time.fromisoformat(w["start_time"]),
+            time.fromisoformat(w["end_time"]),
+            w["is_available"],
+        )
+        for w in body["weekly"]
+    ]
+    exceptions = [
+        DateException(
+            date.fromisoformat(e["date"]),
+            time.fromisoformat(e["start_time"]) if e["start_time"] else None,
+            time.fromisoformat(e["end_time"]) if e["end_time"] else None,
+            e["is_available"],
+        )
+        for e in body["exceptions"]
+    ]
+    outside = []
+    rows = await appointments.outside_hours_candidates(conn, dentist_id=dentist["id"], after=now)
+    for row in rows:
+        on, at = row["appointment_date"], row["appointment_time"]
+        begins = _minutes(at)
+        ends = begins + row["duration_minutes"]
+        intervals = working_intervals(weekly=weekly, exceptions=exceptions, on=on)
+        if not any(_minutes(s) <= begins and ends <= _minutes(e) for s, e in intervals):
+            outside.append(
+                {
+                    "id": str(row["id"]),
+                    "booking_reference": row["booking_reference"],
+                    "appointment_date": iso_date(on),
+                    "appointment_time": hh_mm(at),
+                    "patient_name": row["patient_name"],
+                    "status": row["status"],
+                }
+            )
+    return outside
+
+
+async def add_exception(
+    *,
+    db: Database,
+    caller: Principal,
+    dentist_id: UUID,
+    request: ExceptionCreate,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Add time off or extra hours on a date."""
+    require_schedule_owner(caller, dentist_id)
+    async with db.transaction(caller.claims) as conn:
+        dentist = _visible(await dentists.dentist_by_id(conn, dentist_id), caller)
+        today = (now or datetime.now(UTC)).astimezone(zone(dentist["timezone"])).date()
+        if request.date < today:
+            raise ValidationError(
+                "date: the date is in the past.",
+                fields=[{"loc": ["body", "date"], "msg": "is in the past"}],
+            )
+        row = await repository.insert_exception(
+            conn,
+            dentist_id=dentist_id,
+            on=request.date,
+            start=request.start_time,
+            end=request.end_time,
+            is_available=request.is_available,
+            reason=request.reason,
+        )
+    return exception_json(row)
+
+
+async def delete_exception(
+    *, db: Database, caller: Principal, dentist_id: UUID, exception_id: UUID
+) -> None:
+    """Remove an exception."""
+    require_schedule_owner(caller, dentist_id)
+    async with db.transaction(caller.claims) as conn:
+        if not await repository.delete_exception(
+            conn, dentist_id=dentist_id, exception_id=exception_id
+        ):
+            raise NotFound("No such exception for this dentist.")
+
+
+# ------------------------------------------------------------------------------- slots
+
+
+async def _engine_inputs(
+    executor: asyncpg.Connection | asyncpg.Pool,
+    *,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    ignore_appointment: UUID | None = None,
+) -> tuple[asyncpg.Record, list[Window], list[DateException], list[Busy]]:
+    """The dentist and the engine's inputs for local dates start..end."""
+    # Local dates span at most ±14 h around UTC midnight: a day's margin covers every zone.
+    busy_from = datetime.combine(start, time.min, UTC) - timedelta(days=1)
+    busy_to = datetime.combine(end, time.min, UTC) + timedelta(days=2)
+    row = await repository.schedule_snapshot(
+        executor,
+        dentist_id=dentist_id,
+        first=start,
+        last=end,
+        busy_from=busy_from,
+        busy_to=busy_to,
+        ignore_appointment=ignore_appointment,
+    )
+    if row is None or not row["active"]:
+        raise NotFound("No such dentist.")
+    weekly = [Window(*w) for w in row["weekly"]]
+    exceptions = [DateException(*e) for e in row["exceptions"]]
+    busy = [Busy(*b) for b in row["busy"]]
+    return row, weekly, exceptions, busy
+
+
+async def free_slots(
+    *,
+    db: Database | None = None,
+    conn: asyncpg.Connection | None = None,
+    settings: Settings,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    now: datetime | None = None,
+    ignore_appointment: UUID | None = None,
+) -> list[Slot]:
+    """The dentist's free slots on local dates start..end (inclusive)."""
+    executor: asyncpg.Connection | asyncpg.Pool
+    if conn is not None:
+        executor = conn
+    elif db is not None:
+        executor = db.pool
+    else:
+        raise TypeError("free_slots needs db or conn")
+    row, weekly, exceptions, busy = await _engine_inputs(
+        executor,
+        dentist_id=dentist_id,
+        start=start,
+        end=end,
+        ignore_appointment=ignore_appointment,
+    )
+    return engine_free_slots(
+        weekly=weekly,
+        exceptions=exceptions,
+        busy=busy,
+        timezone=zone(row["timezone"]),
+        slot_minutes=row["slot_minutes"],
+        start=start,
+        end=end,
+        now=now or datetime.now(UTC),
+        min_notice=timedelta(minutes=settings.min_notice_minutes),
+    )
+
+
+def slot_json(slot: Slot) -> dict[str, Any]:
+    """A slot as the contract's JSON object."""
+    return {
+        "date": slot.date.isoformat(),
+        "time": f"{slot.time.hour:02d}:{slot.time.minute:02d}",
+        "starts_at": iso_instant(slot.starts_at),
+        "ends_at": iso_instant(slot.ends_at),
+    }
+
+
+async def slots_response(
+    *,
+    db: Database,
+    settings: Settings,
+    dentist_id: UUID,
+    start: date | None,
+    end: date | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """GET /api/dentists/{id}/slots: free slots in a range of at most 62 days."""
+    now = now or datetime.now(UTC)
+    dentist = await dentists.dentist_by_id(db.pool, dentist_id)
+    if dentist is None or not dentist["active"]:
+        raise NotFound("No such dentist.")
+    today = now.astimezone(zone(dentist["timezone"])).date()
+    start = start or today
+    end = end or start + timedelta(days=6)
+    if end < start:
+        raise BadRequest("'to' must not be before 'from'.")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
+    slots = await free_slots(
+        db=db, settings=settings, dentist_id=dentist_id, start=start, end=end, now=now
+    )
+    return {
+        "dentist_id": str(dentist_id),
+        "timezone": dentist["timezone"],
+        "slot_minutes": dentist["slot_minutes"],
+        "slots": [slot_json(s) for s in slots],
+    }

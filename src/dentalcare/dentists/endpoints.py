@@ -1,0 +1,104 @@
+"""/api/dentists: the directory, admin management, and free slots."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from dentalcare.auth.deps import AdminUser, CurrentUser, OptionalUser
+from dentalcare.availability import service as availability
+from dentalcare.availability.schemas import SlotsRead
+from dentalcare.db.deps import AppSettings, Db
+from dentalcare.dentists import service
+from dentalcare.dentists.schemas import DentistCreate, DentistCreated, DentistRead, DentistUpdate
+from dentalcare.errors import (
+    AlreadyExists,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationError,
+    responses,
+)
+from dentalcare.responses import JSON
+
+router = APIRouter(prefix="/api/dentists", tags=["dentists"])
+
+
+@router.get("", response_model=list[DentistRead])
+async def list_dentists(
+    db: Db,
+    user: OptionalUser,
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    specialization: Annotated[str | None, Query(max_length=120)] = None,
+) -> Any:
+    """Active dentists, optionally searched by name or specialty."""
+    return JSON(
+        await service.list_dentists(
+            db=db, caller=user, search=search, specialization=specialization
+        )
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DentistCreated,
+    responses=responses(AlreadyExists, ValidationError, Unauthorized, Forbidden),
+)
+async def create_dentist(
+    body: DentistCreate, user: AdminUser, db: Db, settings: AppSettings
+) -> Any:
+    """Add a dentist with a login; the initial password is shown only in this response."""
+    return await service.create_dentist(db=db, settings=settings, caller=user, request=body)
+
+
+@router.get("/{dentist_id}", response_model=DentistRead, responses=responses(NotFound))
+async def get_dentist(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
+    """One dentist (a removed one only for admins)."""
+    return JSON(await service.get_dentist(db=db, caller=user, dentist_id=dentist_id))
+
+
+@router.patch(
+    "/{dentist_id}",
+    response_model=DentistRead,
+    responses=responses(NotFound, Unauthorized, Forbidden, AlreadyExists, ValidationError),
+)
+async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUser, db: Db) -> Any:
+    """Edit a profile: admins, or the dentist (own profile, not the e-mail)."""
+    return await service.update_dentist(db=db, caller=user, dentist_id=dentist_id, request=body)
+
+
+@router.delete(
+    "/{dentist_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(NotFound, Unauthorized, Forbidden),
+)
+async def remove_dentist(dentist_id: UUID, user: AdminUser, db: Db) -> Response:
+    """Remove a dentist: login disabled, future appointments cancelled, history kept."""
+    await service.remove_dentist(db=db, caller=user, dentist_id=dentist_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{dentist_id}/slots",
+    response_model=SlotsRead,
+    responses=responses(NotFound, BadRequest),
+)
+async def free_slots(
+    dentist_id: UUID,
+    db: Db,
+    settings: AppSettings,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> Any:
+    """Free slots between two dates (at most 62 days), in the dentist's time zone."""
+    return JSON(
+        await availability.slots_response(
+            db=db, settings=settings, dentist_id=dentist_id, start=from_, end=to
+        )
+    )

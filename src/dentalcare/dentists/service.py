@@ -1,0 +1,147 @@
+"""Dentist rules: the public directory, and admin create / edit / remove."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dentalcare.appointments import repository as appointments
+from dentalcare.auth import repository as users
+from dentalcare.auth.passwords import hash_password
+from dentalcare.auth.tokens import Principal
+from dentalcare.config import Settings
+from dentalcare.db.pool import Database
+from dentalcare.dentists import repository
+from dentalcare.dentists.schemas import DentistCreate, DentistUpdate, dentist_json
+from dentalcare.errors import AlreadyExists, Forbidden, NotFound
+from dentalcare.timezones import check_timezone
+
+REMOVAL_REASON = "dentist removed"
+
+
+def _sees_email(caller: Principal | None, dentist_id: Any) -> bool:
+    return caller is not None and (
+        caller.role == "admin" or (caller.role == "dentist" and caller.dentist_id == dentist_id)
+    )
+
+
+def _matches(row: asyncpg.Record, search: str | None, specialization: str | None) -> bool:
+    if specialization and row["specialization"].lower() != specialization.lower():
+        return False
+    if search:
+        needle = search.lower()
+        return needle in row["name"].lower() or needle in row["specialization"].lower()
+    return True
+
+
+async def list_dentists(
+    *,
+    db: Database,
+    caller: Principal | None = None,
+    search: str | None = None,
+    specialization: str | None = None,
+) -> list[dict[str, Any]]:
+    """The active directory, optionally filtered by a name/specialty search."""
+    rows = await repository.list_active(db.pool)
+    return [
+        dentist_json(r, include_email=_sees_email(caller, r["id"]))
+        for r in rows
+        if _matches(r, search, specialization)
+    ]
+
+
+async def get_dentist(
+    *, db: Database, caller: Principal | None, dentist_id: UUID
+) -> dict[str, Any]:
+    """One dentist; a removed one only for admins."""
+    row = await repository.dentist_by_id(db.pool, dentist_id)
+    if row is None or (not row["active"] and (caller is None or caller.role != "admin")):
+        raise NotFound("No such dentist.")
+    return dentist_json(row, include_email=_sees_email(caller, row["id"]))
+
+
+async def create_dentist(
+    *, db: Database, settings: Settings, caller: Principal, request: DentistCreate
+) -> dict[str, Any]:
+    """Create a dentist with a login that works at once; the password is returned once."""
+    timezone = check_timezone(request.timezone or settings.clinic_timezone)
+    password = request.password or secrets.token_urlsafe(12)
+    password_hash = hash_password(password)
+    try:
+        async with db.transaction(caller.claims) as conn:
+            user = await users.insert_user(
+                conn,
+                email=str(request.email),
+                password_hash=password_hash,
+                role="dentist",
+                full_name=request.name,
+                phone=None,
+            )
+            row = await repository.insert_dentist(
+                conn,
+                user_id=user["id"],
+                name=request.name,
+                email=str(request.email),
+                specialization=request.specialization,
+                bio=request.bio,
+                years_of_experience=request.years_of_experience,
+                timezone=timezone,
+                slot_minutes=request.slot_minutes,
+            )
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    return {"dentist": dentist_json(row, include_email=True), "initial_password": password}
+
+
+async def update_dentist(
+    *, db: Database, caller: Principal, dentist_id: UUID, request: DentistUpdate
+) -> dict[str, Any]:
+    """Partial update: admins any field, a dentist their own profile except the e-mail."""
+    changes = request.model_dump(exclude_unset=True)
+    if caller.role == "dentist":
+        if caller.dentist_id != dentist_id:
+            raise Forbidden("Dentists may edit only their own profile.")
+        if "email" in changes:
+            raise Forbidden("Only an admin can change a dentist's e-mail address.")
+    elif caller.role != "admin":
+        raise Forbidden("Only admins and the dentist may edit a profile.")
+    if changes.get("timezone") is not None:
+        check_timezone(changes["timezone"])
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "email" in changes:
+        changes["email"] = str(changes["email"])
+    try:
+        async with db.transaction(caller.claims) as conn:
+            current = await repository.lock_dentist(conn, dentist_id)
+            if current is None or not current["active"]:
+                raise NotFound("No such dentist.")
+            if "email" in changes and current["user_id"] is not None:
+                await users.update_email(conn, current["user_id"], changes["email"])
+            row = await repository.update_dentist(conn, dentist_id, changes)
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    assert row is not None
+    return dentist_json(row, include_email=True)
+
+
+async def remove_dentist(
+    *, db: Database, caller: Principal, dentist_id: UUID, now: datetime | None = None
+) -> None:
+    """Remove a dentist: login disabled and tokens revoked, future bookings cancelled."""
+    now = now or datetime.now(UTC)
+    async with db.transaction(caller.claims) as conn:
+        current = await repository.lock_dentist(conn, dentist_id)
+        if current is None:
+            raise NotFound("No such dentist.")
+        if not current["active"]:
+            return
+        await repository.mark_removed(conn, dentist_id)
+        if current["user_id"] is not None:
+            await users.revoke_and_disable(conn, current["user_id"])
+        await appointments.cancel_future_for_dentist(
+            conn, dentist_id=dentist_id, after=now, reason=REMOVAL_REASON
+        )
