@@ -19,6 +19,8 @@ from dentalcare.errors import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from dentalcare.ratelimit import RateLimiter
+from dentalcare.realtime.endpoints import router as realtime_router
+from dentalcare.realtime.service import RealtimeService
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             max_size=settings.db_pool_max_size,
         )
         app.state.db = db
+        realtime = RealtimeService(settings=settings, db=db)
+        app.state.realtime = realtime
         try:
+            await realtime.start()
             yield
         finally:
+            await realtime.stop()
             await db.close()
 
     app = FastAPI(
@@ -61,6 +67,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
+    app.include_router(realtime_router)
     app.include_router(auth_router)
     app.include_router(dentists_router)
     app.include_router(availability_router)

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     bookings_per_minute: int = Field(default=20, ge=1)
     rate_limits_enabled: bool = True
     cookie_secure: bool = False
+    # Realtime sync (WebSocket /api/realtime and its event listener).
+    ws_ping_seconds: float = Field(default=30, gt=0)
+    ws_idle_timeout_seconds: float = Field(default=90, gt=0)
+    # Bytes a socket may have waiting beyond what the kernel took before it counts as too slow
+    # (closed with 4008); also bounds the live events held back during a `since` replay.
+    ws_send_queue_bytes: int = Field(default=1024 * 1024, ge=1024)
+    ws_max_subscriptions: int = Field(default=256, ge=1)
+    realtime_poll_seconds: float = Field(default=1.0, gt=0)
+    event_retention_days: float = Field(default=7, gt=0)
+    event_prune_interval_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("clinic_timezone")
     @classmethod

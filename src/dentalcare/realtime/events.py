@@ -1,0 +1,164 @@
+"""Event-log rows as the contract's `event` messages, and which topics each one reaches.
+
+An event is rendered once and encoded once per channel; the encoded message (JSON payload
+and the ready-made WebSocket frame) is then shared by every socket on that channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from dentalcare.appointments.schemas import appointment_json
+from dentalcare.availability.schemas import exception_json, window_json
+from dentalcare.dentists.schemas import dentist_json
+from dentalcare.jsonshape import iso_instant, text_id
+from dentalcare.realtime.frames import text_frame
+
+APPOINTMENT_TABLES = ("appointments",)
+AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
+DENTIST_TABLES = ("dentists",)
+
+ADMIN_TOPIC = "admin"
+GLOBAL_AVAILABILITY = "availability"
+DENTISTS = "dentists"
+
+
+def patient_topic(user_id: UUID | str) -> str:
+    """The topic of one patient's appointments."""
+    return f"patient:{user_id}"
+
+
+def dentist_topic(dentist_id: UUID | str) -> str:
+    """The topic of one dentist's appointments."""
+    return f"dentist:{dentist_id}"
+
+
+def availability_channel(dentist_id: UUID | str) -> str:
+    """The channel (and topic) of one dentist's availability."""
+    return f"availability:{dentist_id}"
+
+
+class Encoded:
+    """One message ready to send: its JSON text and the unmasked WebSocket text frame."""
+
+    __slots__ = ("frame", "payload")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.frame = text_frame(payload)
+
+
+def encode(message: Mapping[str, Any]) -> Encoded:
+    """Encode a server message."""
+    return Encoded(orjson.dumps(message))
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """One row of the event log."""
+
+    seq: int
+    table: str
+    op: str
+    record: dict[str, Any] | None
+    old_record: dict[str, Any] | None
+    dentist_id: UUID | None
+    patient_id: UUID | None
+    committed_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LogEvent:
+        """From a `realtime_events` row."""
+        return cls(
+            seq=row["seq"],
+            table=row["table_name"],
+            op=row["op"],
+            record=row["record"],
+            old_record=row["old_record"],
+            dentist_id=row["dentist_id"],
+            patient_id=row["patient_id"],
+            committed_at=row["committed_at"],
+        )
+
+    def routes(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(channel, topics) pairs this event is delivered on."""
+        if self.table == "appointments":
+            topics = [ADMIN_TOPIC]
+            if self.dentist_id is not None:
+                topics.append(dentist_topic(self.dentist_id))
+            if self.patient_id is not None:
+                topics.append(patient_topic(self.patient_id))
+            return (("appointments", tuple(topics)),)
+        if self.table in AVAILABILITY_TABLES:
+            if self.dentist_id is None:
+                return ((GLOBAL_AVAILABILITY, (GLOBAL_AVAILABILITY,)),)
+            own = availability_channel(self.dentist_id)
+            return ((own, (own,)), (GLOBAL_AVAILABILITY, (GLOBAL_AVAILABILITY,)))
+        if self.table == "dentists":
+            return ((DENTISTS, (DENTISTS,)),)
+        return ()
+
+    def removes_dentist(self) -> bool:
+        """Whether this event takes a dentist out of service (deactivated or deleted)."""
+        if self.table != "dentists":
+            return False
+        if self.op == "DELETE":
+            return True
+        was_active = bool(self.old_record and self.old_record.get("active"))
+        return was_active and not (self.record or {}).get("active", False)
+
+    def body(self) -> dict[str, Any]:
+        """The message without its channel, records rendered as the contract's JSON."""
+        return {
+            "type": "event",
+            "channel": None,
+            "seq": self.seq,
+            "table": self.table,
+            "op": self.op,
+            "record": render_record(self.table, self.record),
+            "old_record": render_record(self.table, self.old_record),
+            "committed_at": iso_instant(self.committed_at),
+        }
+
+
+def render_record(table: str, record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A logged row as the contract renders it on the realtime channels."""
+    if record is None:
+        return None
+    if table == "appointments":
+        return appointment_json(record)
+    if table == "dentists":
+        return dentist_json(record, include_email=False)
+    if table == "dentist_availability":
+        return {
+            "id": text_id(record["id"]),
+            "dentist_id": text_id(record["dentist_id"]),
+            **window_json(record),
+        }
+    if table == "availability_exceptions":
+        return exception_json(record)
+    # `slots`: already {dentist_id, date, time, duration_minutes}, no patient data.
+    return dict(record)
+
+
+class EventEncoder:
+    """Encodes one event lazily, at most once per channel."""
+
+    __slots__ = ("_body", "event")
+
+    def __init__(self, event: LogEvent) -> None:
+        self.event = event
+        self._body: dict[str, Any] | None = None
+
+    def for_channel(self, channel: str) -> Encoded:
+        """The event as sent on `channel`."""
+        if self._body is None:
+            self._body = self.event.body()
+        self._body["channel"] = channel
+        return encode(self._body)

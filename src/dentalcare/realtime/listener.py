@@ -1,0 +1,194 @@
+"""The listener: one LISTEN connection per process, reading the event log in commit order.
+
+Each NOTIFY (and a safety poll every `realtime_poll_seconds`) wakes it to read the rows
+after the last `seq` it handed to the hub, in batches, in order. The log's `seq` is
+assigned at commit under a lock, so `seq > last` never skips a late committer (see
+repository.py). When the database goes away the listener reports unhealthy, reconnects
+with backoff and carries on from the same `seq`, so the events committed meanwhile are
+delivered too. It also prunes history older than `event_retention_days` now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from dentalcare.db.pool import SYSTEM, Database, connect
+from dentalcare.realtime import repository
+from dentalcare.realtime.events import LogEvent
+from dentalcare.realtime.hub import Hub
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "realtime_events"
+BATCH = 500
+PRUNE_BATCH = 5000
+CONNECT_TIMEOUT = 10.0
+BACKOFF_FIRST = 0.05
+BACKOFF_MAX = 2.0
+
+
+class EventListener:
+    """Feeds the hub from the event log; survives database restarts on its own."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        hub: Hub,
+        poll_seconds: float,
+        retention: timedelta,
+        prune_interval: float,
+    ) -> None:
+        self._db = db
+        self._hub = hub
+        self._poll_seconds = poll_seconds
+        self._retention = retention
+        self._prune_interval = prune_interval
+        self._next_prune = time.monotonic()
+        self._conn: asyncpg.Connection | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[int] | None = None
+        self.healthy = False
+        self.last_seq: int | None = None
+        self.backend_pid: int | None = None
+
+    async def start(self) -> None:
+        """Connect and start at the log's current head (retrying in the background if down)."""
+        try:
+            await self._connect()
+        except Exception as exc:
+            log.warning("realtime listener cannot connect yet: %r", exc)
+        self._task = asyncio.create_task(self._run(), name="realtime-listener")
+
+    async def stop(self) -> None:
+        """Stop reading and close the connection."""
+        for task in (self._task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self._drop_connection()
+        self.healthy = False
+
+    async def prune(self) -> int:
+        """Delete history older than the retention period; how many events went."""
+        cutoff = datetime.now(UTC) - self._retention
+        total = 0
+        while True:
+            async with self._db.transaction(SYSTEM) as conn:
+                deleted = await repository.prune(conn, committed_before=cutoff, batch=PRUNE_BATCH)
+            total += deleted
+            if deleted < PRUNE_BATCH:
+                return total
+
+    # ------------------------------------------------------------------ internals
+
+    async def _connect(self) -> None:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            conn = await connect(self._db.url, app_role=self._db.app_role)
+        try:
+            await repository.act_as_system(conn)
+            await conn.add_listener(CHANNEL, self._on_notify)
+            conn.add_termination_listener(self._on_terminated)
+            if self.last_seq is None:
+                self.last_seq = await repository.latest_seq(conn)
+                self._hub.head = self.last_seq
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+        self.backend_pid = conn.get_server_pid()
+        self.healthy = True
+        self._wake.set()
+        log.info("realtime listener connected at seq %s", self.last_seq)
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                if self._conn is None:
+                    await self._connect()
+                    backoff = BACKOFF_FIRST
+                await self._wait()
+                await self._drain()
+                self._maybe_prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.healthy:
+                    log.warning("realtime listener lost the database: %r", exc)
+                self.healthy = False
+                await self._drop_connection()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _wait(self) -> None:
+        if not self._wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wake.wait()
+        # Cleared before reading: a NOTIFY arriving during the read wakes the next round.
+        self._wake.clear()
+
+    async def _drain(self) -> None:
+        conn = self._conn
+        if conn is None or conn.is_closed():
+            raise ConnectionError("the listener connection is closed")
+        assert self.last_seq is not None
+        while True:
+            rows = await repository.events_after(conn, self.last_seq, limit=BATCH)
+            for row in rows:
+                event = LogEvent.from_row(row)
+                try:
+                    self._hub.publish(event)
+                except Exception:
+                    log.exception("could not deliver realtime event %s", event.seq)
+                    self._hub.head = event.seq
+                self.last_seq = event.seq
+            if len(rows) < BATCH:
+                return
+            await asyncio.sleep(0)  # let sockets breathe between big batches
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune or (self._prune_task and not self._prune_task.done()):
+            return
+        self._next_prune = now + self._prune_interval
+        self._prune_task = asyncio.create_task(self._prune_logged(), name="realtime-prune")
+
+    async def _prune_logged(self) -> int:
+        try:
+            deleted = await self.prune()
+        except Exception as exc:
+            log.warning("pruning realtime history failed: %r", exc)
+            return 0
+        if deleted:
+            log.info("pruned %d realtime events older than %s", deleted, self._retention)
+        return deleted
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        self.backend_pid = None
+        if conn is None:
+            return
+        try:
+            async with asyncio.timeout(2):
+                await conn.close()
+        except Exception:
+            conn.terminate()
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        self._wake.set()
+
+    def _on_terminated(self, conn: Any) -> None:
+        if conn is self._conn:
+            self.healthy = False
+            self._wake.set()

@@ -1,0 +1,180 @@
+"""The realtime wire protocol: client messages, channels and who may use them, server replies.
+
+Client → server: `subscribe` (channel, optional `since`), `unsubscribe`, `auth` (a new
+token), `ping` (and `pong`, accepted as a heartbeat). Server → client: `subscribed`
+(with `head`), `event`, `reset`, `error` (echoing `ref`), `ping`, `pong`, and the small
+acknowledgements `unsubscribed` and `authenticated`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from dentalcare.auth.tokens import Principal
+from dentalcare.errors import BadRequest, DentalCareError, Forbidden, Unauthorized, ValidationError
+from dentalcare.realtime.events import (
+    ADMIN_TOPIC,
+    APPOINTMENT_TABLES,
+    AVAILABILITY_TABLES,
+    DENTIST_TABLES,
+    DENTISTS,
+    GLOBAL_AVAILABILITY,
+    Encoded,
+    availability_channel,
+    dentist_topic,
+    encode,
+    patient_topic,
+)
+from dentalcare.realtime.hub import ChannelSpec
+
+CLIENT_TYPES = frozenset({"subscribe", "unsubscribe", "auth", "ping", "pong"})
+MAX_MESSAGE_BYTES = 16 * 1024
+
+PING = encode({"type": "ping"})
+PONG = encode({"type": "pong"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    """One validated message from a client."""
+
+    type: str
+    ref: Any = None
+    channel: str | None = None
+    since: int | None = None
+    token: str | None = None
+
+
+class MessageError(Exception):
+    """A message the server answers with an `error` (the socket stays open)."""
+
+    def __init__(self, error: DentalCareError, ref: Any = None) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.ref = ref
+
+
+def parse(data: str | bytes) -> ClientMessage:
+    """Validate one text frame from a client; MessageError says what is wrong."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise MessageError(BadRequest("Messages are limited to 16 KiB."))
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MessageError(BadRequest("Each message must be one JSON object.")) from exc
+    if not isinstance(raw, dict):
+        raise MessageError(BadRequest("Each message must be one JSON object."))
+    ref = raw.get("ref")
+    if isinstance(ref, bool) or (ref is not None and not isinstance(ref, str | int)):
+        raise MessageError(ValidationError("ref: use a string or an integer."))
+    kind = raw.get("type")
+    if kind not in CLIENT_TYPES:
+        raise MessageError(
+            ValidationError("type: use subscribe, unsubscribe, auth or ping."), ref=ref
+        )
+    if kind in ("subscribe", "unsubscribe"):
+        channel = raw.get("channel")
+        if not isinstance(channel, str) or not channel:
+            raise MessageError(ValidationError("channel: name the channel."), ref=ref)
+        since = raw.get("since") if kind == "subscribe" else None
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            raise MessageError(ValidationError("since: use the integer seq of an event."), ref=ref)
+        if since is not None and since < 0:
+            raise MessageError(ValidationError("since: must not be negative."), ref=ref)
+        return ClientMessage(kind, ref=ref, channel=channel, since=since)
+    if kind == "auth":
+        token = raw.get("token")
+        if not isinstance(token, str) or not token:
+            raise MessageError(ValidationError("token: give the new access token."), ref=ref)
+        return ClientMessage(kind, ref=ref, token=token)
+    return ClientMessage(kind, ref=ref)
+
+
+def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
+    """What `channel` means for this caller; Unauthorized/Forbidden/BadRequest otherwise."""
+    if channel == "appointments":
+        return _appointments(principal)
+    if channel == GLOBAL_AVAILABILITY:
+        return ChannelSpec(channel, channel, "global", channel, AVAILABILITY_TABLES)
+    if channel == DENTISTS:
+        return ChannelSpec(channel, channel, "global", channel, DENTIST_TABLES)
+    prefix, _, rest = channel.partition(":")
+    if prefix == GLOBAL_AVAILABILITY and rest:
+        try:
+            dentist_id = UUID(rest)
+        except ValueError as exc:
+            raise BadRequest(f"{channel!r}: use availability:<dentist id>.") from exc
+        name = availability_channel(dentist_id)
+        return ChannelSpec(
+            name, name, "availability", name, AVAILABILITY_TABLES, dentist_id=dentist_id
+        )
+    raise BadRequest(
+        f"Unknown channel {channel!r}: use appointments, availability, "
+        "availability:<dentist id> or dentists."
+    )
+
+
+def canonical(channel: str) -> str:
+    """The channel name as the server spells it (dentist ids in lower case)."""
+    prefix, _, rest = channel.partition(":")
+    if prefix == GLOBAL_AVAILABILITY and rest:
+        try:
+            return availability_channel(UUID(rest))
+        except ValueError:
+            return channel
+    return channel
+
+
+def _appointments(principal: Principal | None) -> ChannelSpec:
+    if principal is None:
+        raise Unauthorized("The appointments channel needs an access token (?token= or auth).")
+    if principal.role == "admin":
+        topic, dentist_id, patient_id = ADMIN_TOPIC, None, None
+    elif principal.role == "dentist" and principal.dentist_id is not None:
+        topic, dentist_id, patient_id = (
+            dentist_topic(principal.dentist_id),
+            principal.dentist_id,
+            None,
+        )
+    elif principal.role == "patient":
+        topic, dentist_id, patient_id = patient_topic(principal.user_id), None, principal.user_id
+    else:
+        raise Forbidden("This account has no appointments to follow.")
+    return ChannelSpec(
+        "appointments",
+        topic,
+        "appointments",
+        f"appointments:{topic}",
+        APPOINTMENT_TABLES,
+        dentist_id=dentist_id,
+        patient_id=patient_id,
+    )
+
+
+def subscribed(ref: Any, channel: str, head: int) -> Encoded:
+    """The reply to `subscribe`."""
+    return encode({"type": "subscribed", "ref": ref, "channel": channel, "head": head})
+
+
+def unsubscribed(ref: Any, channel: str) -> Encoded:
+    """The reply to `unsubscribe`."""
+    return encode({"type": "unsubscribed", "ref": ref, "channel": channel})
+
+
+def authenticated(ref: Any, expires_at: int) -> Encoded:
+    """The reply to a successful `auth`."""
+    return encode({"type": "authenticated", "ref": ref, "expires_at": expires_at})
+
+
+def reset(channel: str) -> Encoded:
+    """History before `since` is gone: the client must refetch over REST."""
+    return encode({"type": "reset", "channel": channel, "reason": "history_expired"})
+
+
+def error(ref: Any, exc: DentalCareError) -> Encoded:
+    """An `error` reply."""
+    return encode({"type": "error", "ref": ref, "error": exc.code, "detail": exc.detail})

@@ -1,0 +1,93 @@
+"""Every query on the event log (`realtime_events`).
+
+Rows are readable only under the `system` claims. `seq` is assigned at commit under a
+transaction-level advisory lock, so a reader that sees `seq` N already sees every committed
+`seq` below N: reading `seq > last ORDER BY seq` never skips an event (gaps exist only for
+transactions that failed at commit, and are never filled later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+COLUMNS = "seq, table_name, op, record, old_record, dentist_id, patient_id, committed_at"
+
+
+async def act_as_system(conn: asyncpg.Connection) -> None:
+    """Give a dedicated (never pooled) connection the `system` claims for its whole session."""
+    await conn.execute(
+        "SELECT set_config('app.role', 'system', false), "
+        "set_config('application_name', 'dentalcare-listener', false)"
+    )
+
+
+async def latest_seq(conn: asyncpg.Connection) -> int:
+    """The highest `seq` in the log (0 when it is empty)."""
+    value = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM realtime_events", timeout=10)
+    return int(value)
+
+
+async def oldest_seq(conn: asyncpg.Connection) -> int | None:
+    """The lowest `seq` still retained, or None when the log is empty."""
+    value = await conn.fetchval("SELECT min(seq) FROM realtime_events")
+    return None if value is None else int(value)
+
+
+async def events_after(conn: asyncpg.Connection, after: int, *, limit: int) -> list[asyncpg.Record]:
+    """Up to `limit` events with `seq > after`, in commit order."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {COLUMNS} FROM realtime_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        after,
+        limit,
+        timeout=10,
+    )
+    return rows
+
+
+async def visible_events(
+    conn: asyncpg.Connection,
+    *,
+    after: int,
+    through: int,
+    tables: Sequence[str],
+    dentist_id: UUID | None,
+    patient_id: UUID | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The events in `(after, through]` of `tables`, narrowed to one dentist and/or patient."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM realtime_events
+            WHERE seq > $1 AND seq <= $2 AND table_name = ANY($3::text[])
+              AND ($4::uuid IS NULL OR dentist_id = $4)
+              AND ($5::uuid IS NULL OR patient_id = $5)
+            ORDER BY seq LIMIT $6""",
+        after,
+        through,
+        list(tables),
+        dentist_id,
+        patient_id,
+        limit,
+    )
+    return rows
+
+
+async def prune(conn: asyncpg.Connection, *, committed_before: datetime, batch: int) -> int:
+    """Delete up to `batch` events committed before the cutoff; the newest event always stays.
+
+    Keeping the newest row means the log's lowest `seq` always tells how far history reaches,
+    even after a quiet week.
+    """
+    status: str = await conn.execute(
+        """DELETE FROM realtime_events WHERE seq IN (
+               SELECT seq FROM realtime_events
+               WHERE committed_at < $1
+                 AND seq < (SELECT max(seq) FROM realtime_events)
+               ORDER BY seq LIMIT $2)""",
+        committed_before,
+        batch,
+    )
+    return int(status.rsplit(" ", 1)[-1])

@@ -1,0 +1,216 @@
+"""One client socket from handshake to close: authentication, messages, `since` replay.
+
+Replay without gap or duplicate: the subscription joins its topic first, holding live
+events back, and notes the hub's head H at that instant (no await in between). Every
+event up to H is already in the log, so the replay reads the visible ones in
+`(since, H]` from there; every later one is held. The held events are then sent
+(skipping any at or below what was already covered) and the subscription goes live —
+all without awaiting, so nothing slips in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from starlette.websockets import WebSocket
+
+from dentalcare.auth.tokens import Principal, authenticate
+from dentalcare.db.pool import SYSTEM
+from dentalcare.errors import DATABASE_DOWN, DentalCareError, Forbidden, NotFound, Unauthorized
+from dentalcare.realtime import protocol, repository
+from dentalcare.realtime.events import EventEncoder, LogEvent
+from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Subscription
+from dentalcare.realtime.protocol import ClientMessage, MessageError
+from dentalcare.realtime.wire import attach
+
+if TYPE_CHECKING:
+    from dentalcare.realtime.service import RealtimeService
+
+log = logging.getLogger(__name__)
+
+REPLAY_PAGE = 500
+TRY_AGAIN_LATER = 1013
+
+
+def _reason(text: str) -> str:
+    """A close reason fits in 123 bytes."""
+    return text.encode()[:120].decode(errors="ignore")
+
+
+class Session:
+    """Serves one accepted WebSocket until it closes."""
+
+    def __init__(self, service: RealtimeService, websocket: WebSocket) -> None:
+        self.service = service
+        self.hub = service.hub
+        self.websocket = websocket
+        self.loop = asyncio.get_running_loop()
+        self.connection = Connection(now=self.loop.time())
+
+    async def run(self, token: str | None) -> None:
+        """Accept, authenticate, then answer messages until the client or the server closes."""
+        settings = self.service.settings
+        await self.websocket.accept()
+        connection = self.connection
+        connection.socket = attach(
+            self.websocket,
+            limit=settings.ws_send_queue_bytes,
+            drain_timeout=settings.ws_idle_timeout_seconds,
+            on_overflow=connection.too_slow,
+        )
+        self.hub.register(connection)
+        try:
+            if token:
+                principal = await self._authenticate(token)
+                if principal is not None:
+                    self._identify(principal)
+            await self._receive_loop()
+        finally:
+            if connection.expiry is not None:
+                connection.expiry.cancel()
+            self.hub.unregister(connection)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            self.connection.last_seen = self.loop.time()
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            await self._handle(data)
+
+    async def _handle(self, data: str | bytes) -> None:
+        socket = self.connection.socket
+        try:
+            message = protocol.parse(data)
+            if message.type == "subscribe":
+                await self._subscribe(message)
+            elif message.type == "unsubscribe":
+                await self._unsubscribe(message)
+            elif message.type == "auth":
+                await self._reauthenticate(message)
+            elif message.type == "ping":
+                await socket.send(protocol.PONG)
+            # "pong" only proves the client is alive: last_seen is already updated.
+        except MessageError as exc:
+            await socket.send(protocol.error(exc.ref, exc.error))
+
+    # ------------------------------------------------------------------ identity
+
+    async def _authenticate(self, token: str) -> Principal | None:
+        """The token's principal; a bad token closes the socket with 4001."""
+        service = self.service
+        try:
+            return await authenticate(service.db, service.settings, token)
+        except Unauthorized as exc:
+            self.connection.close(TOKEN_INVALID, _reason(exc.detail))
+        except DATABASE_DOWN:
+            self.connection.close(TRY_AGAIN_LATER, "the database is unreachable; try again")
+        return None
+
+    def _identify(self, principal: Principal) -> None:
+        connection = self.connection
+        self.hub.identify(connection, principal)
+        if connection.expiry is not None:
+            connection.expiry.cancel()
+        delay = max(0.0, principal.token_expires_at - time.time())
+        connection.expiry = self.loop.call_later(
+            delay, connection.close, TOKEN_INVALID, "the access token expired"
+        )
+
+    async def _reauthenticate(self, message: ClientMessage) -> None:
+        assert message.token is not None
+        current = self.connection.principal
+        principal = await self._authenticate(message.token)
+        if principal is None:
+            return
+        if current is not None and principal.user_id != current.user_id:
+            raise MessageError(
+                Forbidden("A socket keeps one identity: reconnect to switch users."), message.ref
+            )
+        self._identify(principal)
+        await self.connection.socket.send(
+            protocol.authenticated(message.ref, principal.token_expires_at)
+        )
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def _unsubscribe(self, message: ClientMessage) -> None:
+        assert message.channel is not None
+        channel = protocol.canonical(message.channel)
+        subscription = self.connection.subscriptions.get(channel)
+        if subscription is None:
+            raise MessageError(NotFound(f"Not subscribed to {channel!r}."), message.ref)
+        self.hub.unsubscribe(subscription)
+        await self.connection.socket.send(protocol.unsubscribed(message.ref, channel))
+
+    async def _subscribe(self, message: ClientMessage) -> None:
+        assert message.channel is not None
+        connection = self.connection
+        try:
+            spec = protocol.resolve_channel(message.channel, connection.principal)
+        except DentalCareError as exc:
+            raise MessageError(exc, message.ref) from exc
+        limit = self.service.settings.ws_max_subscriptions
+        if spec.channel not in connection.subscriptions and len(connection.subscriptions) >= limit:
+            raise MessageError(Forbidden(f"At most {limit} subscriptions per socket."), message.ref)
+        since = message.since
+        subscription = self.hub.subscribe(connection, spec, replay=since is not None)
+        head = subscription.skip_through
+        await connection.socket.send(protocol.subscribed(message.ref, spec.channel, head))
+        if since is None:
+            return
+        try:
+            await self._replay(subscription, since, head)
+        except Exception as exc:
+            # Going live now would leave a gap: make the client come back with `since`.
+            log.warning("realtime replay failed: %r", exc)
+            connection.close(TRY_AGAIN_LATER, "history unavailable; reconnect with since")
+            return
+        if subscription.active:
+            subscription.go_live()
+
+    async def _replay(self, subscription: Subscription, since: int, head: int) -> None:
+        """Send the visible events in (since, head] from the log, or `reset`."""
+        spec = subscription.spec
+        socket = self.connection.socket
+        db = self.service.db
+        if since > head:
+            async with db.transaction(SYSTEM) as conn:
+                latest = await repository.latest_seq(conn)
+            if since > latest:  # a position this database never reached
+                await socket.send(protocol.reset(spec.channel))
+            else:  # the client has seen more than this process yet: skip what it has
+                subscription.skip_through = since
+            return
+        if since == head:
+            return
+        async with db.transaction(SYSTEM) as conn:
+            oldest = await repository.oldest_seq(conn)
+        if oldest is None or since + 1 < oldest:
+            await socket.send(protocol.reset(spec.channel))
+            return
+        cursor = since
+        while subscription.active and not socket.closed:
+            async with db.transaction(SYSTEM) as conn:
+                rows = await repository.visible_events(
+                    conn,
+                    after=cursor,
+                    through=head,
+                    tables=spec.tables,
+                    dentist_id=spec.dentist_id,
+                    patient_id=spec.patient_id,
+                    limit=REPLAY_PAGE,
+                )
+            for row in rows:
+                event = LogEvent.from_row(row)
+                await socket.send(EventEncoder(event).for_channel(spec.channel))
+            self.hub.events_delivered += len(rows)
+            if len(rows) < REPLAY_PAGE:
+                return
+            cursor = rows[-1]["seq"]

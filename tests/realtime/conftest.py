@@ -1,0 +1,154 @@
+"""Realtime test helpers: a JSON WebSocket client, tokens, and dedicated servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import jwt
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from dentalcare.app import create_app
+from dentalcare.auth.tokens import ALGORITHM, issue_token
+from dentalcare.config import Settings
+from tests.conftest import RunningServer, make_settings, start_server
+
+TIMEOUT = 10.0
+
+
+class Feed:
+    """A realtime socket speaking JSON, with waits that time out instead of sleeping."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self._refs = 0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(orjson.dumps(message).decode())
+
+    async def recv(self, timeout: float = TIMEOUT, *, pings: bool = False) -> dict[str, Any]:
+        """The next message (server pings skipped unless `pings`)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message: dict[str, Any] = orjson.loads(await self.ws.recv())
+                if pings or message.get("type") != "ping":
+                    return message
+
+    async def subscribe(self, channel: str, since: int | None = None) -> dict[str, Any]:
+        """Subscribe and return the `subscribed` reply (its `head`)."""
+        self._refs += 1
+        ref = str(self._refs)
+        request: dict[str, Any] = {"type": "subscribe", "ref": ref, "channel": channel}
+        if since is not None:
+            request["since"] = since
+        await self.send(request)
+        reply = await self.recv()
+        assert reply["type"] == "subscribed", reply
+        assert reply["ref"] == ref and reply["channel"] == channel
+        return reply
+
+    async def events(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """The next `count` messages, which must all be events."""
+        out = []
+        for _ in range(count):
+            message = await self.recv(timeout)
+            assert message["type"] == "event", message
+            out.append(message)
+        return out
+
+    async def events_until(
+        self, done: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
+    ) -> list[dict[str, Any]]:
+        """Events up to and including the first one for which `done` is true."""
+        out: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.recv(timeout)
+                assert message["type"] == "event", message
+                out.append(message)
+                if done(message):
+                    return out
+
+    async def close_code(self, timeout: float = TIMEOUT) -> int | None:
+        """Read until the server closes; its close code."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.ws.recv()
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+
+@asynccontextmanager
+async def open_feed(
+    server: RunningServer, token: str | None = None, **options: Any
+) -> AsyncIterator[Feed]:
+    """A connected realtime socket."""
+    url = f"{server.ws_url}/api/realtime"
+    if token is not None:
+        url += f"?token={token}"
+    async with connect(url, open_timeout=TIMEOUT, close_timeout=2, **options) as ws:
+        yield Feed(ws)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """The settings every test server shares (same secret)."""
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def token_for(settings: Settings) -> Callable[[asyncpg.Record], str]:
+    """An access token for a user row."""
+
+    def make(user: asyncpg.Record) -> str:
+        return issue_token(settings, user_id=user["id"], role=user["role"], token_version=0)
+
+    return make
+
+
+def short_token(settings: Settings, *, user_id: UUID, role: str, seconds: float) -> str:
+    """A token that expires in `seconds`."""
+    now = int(time.time())
+    payload = {
+        "sub": str(user_id),
+        "role": role,
+        "ver": 0,
+        "iat": now,
+        "exp": int(now + seconds),
+        "typ": "access",
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+@contextmanager
+def dedicated_server(database_url: str, **overrides: Any) -> Iterator[RunningServer]:
+    """A server of its own, with settings overridden."""
+    settings = make_settings(database_url, **overrides)
+    running = start_server(create_app(settings, database_url=database_url))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
+    """Poll `condition` (sync or async) until truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
