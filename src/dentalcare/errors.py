@@ -155,6 +155,13 @@ def _validation_error(exc: RequestValidationError) -> DentalCareError:
     fields = [
         {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors
     ]
+    places = {f["loc"][0] if f["loc"] else "body" for f in fields}
+    if places == {"path"}:
+        return NotFound("No such resource.")
+    if "body" not in places:
+        # Bad query parameters (an unknown status, a malformed date, limit over 200).
+        first = fields[0]
+        return BadRequest(f"{'.'.join(first['loc'][1:])}: {first['msg']}", fields=fields)
     first = fields[0] if fields else {"loc": [], "msg": "invalid"}
     where = ".".join(p for p in first["loc"] if p not in ("body", "query", "path"))
     detail = f"{where}: {first['msg']}" if where else str(first["msg"])

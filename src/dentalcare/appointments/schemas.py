@@ -25,9 +25,13 @@ def _strip(value: Any) -> Any:
 
 
 class AppointmentCreate(BaseModel):
-    """Body of POST /api/appointments."""
+    """Body of POST /api/appointments.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Unknown fields are ignored: `booking_source`, `status` or `patient_id` in a body are
+    never trusted, the server sets them.
+    """
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     dentist_id: UUID
     appointment_date: date

@@ -303,13 +303,14 @@ async def update_appointment(
         if required in changes and changes[required] is None:
             del changes[required]
     target = changes.get("status")
-    rules.check_permitted(actor, changes, target)
     current: asyncpg.Record | None = None
     try:
         async with db.transaction(claims) as conn:
             current = await repository.appointment_by_id(conn, appointment_id, lock=True)
             if current is None:
                 raise NotFound("No such appointment.")
+            # Visibility first: someone else's appointment is a 404, never a 403.
+            rules.check_permitted(actor, changes, target)
             if target == current["status"]:
                 del changes["status"]
                 target = None

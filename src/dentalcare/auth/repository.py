@@ -17,16 +17,19 @@ async def insert_user(
     role: str,
     full_name: str,
     phone: str | None,
+    user_id: UUID | None = None,
 ) -> asyncpg.Record:
-    """Insert a user and return it."""
+    """Insert a user (with a chosen id, or a generated one) and return it."""
     return await conn.fetchrow(
-        f"""INSERT INTO users (email, password_hash, role, full_name, phone)
-            VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}""",
+        f"""INSERT INTO users (id, email, password_hash, role, full_name, phone)
+            VALUES (coalesce($6, gen_random_uuid()), $1, $2, $3, $4, $5)
+            RETURNING {USER_COLUMNS}""",
         email,
         password_hash,
         role,
         full_name,
         phone,
+        user_id,
     )
 
 

@@ -20,9 +20,9 @@ class UserRead(BaseModel):
 
 
 class RegisterRequest(BaseModel):
-    """Body of POST /api/auth/register."""
+    """Body of POST /api/auth/register (unknown fields such as `role` are ignored)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=8, max_length=200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 
@@ -11,7 +12,7 @@ from dentalcare.auth.passwords import hash_password, verify_password
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest
 from dentalcare.auth.tokens import Principal, issue_token
 from dentalcare.config import Settings
-from dentalcare.db.pool import ANONYMOUS, SYSTEM, Database
+from dentalcare.db.pool import SYSTEM, Claims, Database
 from dentalcare.errors import AlreadyExists, Unauthorized
 from dentalcare.jsonshape import text_id
 
@@ -53,10 +54,14 @@ def session_json(settings: Settings, row: Any, *, dentist_id: Any = None) -> dic
 async def register(*, db: Database, settings: Settings, request: RegisterRequest) -> dict[str, Any]:
     """Create a patient account and log it in."""
     password_hash = hash_password(request.password)
+    # The id is chosen here so that the new row is the caller's own under RLS and
+    # RETURNING may read it back; anonymous callers see no other user.
+    user_id = uuid4()
     try:
-        async with db.transaction(ANONYMOUS) as conn:
+        async with db.transaction(Claims("anonymous", user_id=user_id)) as conn:
             row = await repository.insert_user(
                 conn,
+                user_id=user_id,
                 email=str(request.email),
                 password_hash=password_hash,
                 role="patient",

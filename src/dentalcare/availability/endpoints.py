@@ -11,6 +11,7 @@ from dentalcare.auth.deps import CurrentUser, OptionalUser
 from dentalcare.availability import service
 from dentalcare.availability.schemas import (
     AvailabilityRead,
+    AvailabilityReplaced,
     ExceptionCreate,
     ExceptionRead,
     WeeklyScheduleUpdate,
@@ -29,13 +30,17 @@ async def get_availability(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
 
 @router.put(
     "/{dentist_id}",
-    response_model=AvailabilityRead,
+    response_model=AvailabilityReplaced,
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
 async def replace_weekly(
     dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, db: Db
 ) -> Any:
-    """Replace the weekly schedule (that dentist or an admin)."""
+    """Replace the weekly schedule (that dentist or an admin).
+
+    Booked appointments are never deleted: those the new hours no longer cover are kept
+    and listed in `appointments_outside_hours` for the dentist to deal with.
+    """
     return await service.replace_weekly(
         db=db, caller=user, dentist_id=dentist_id, windows=body.weekly
     )

@@ -92,6 +92,23 @@ class AvailabilityRead(BaseModel):
     exceptions: list[ExceptionRead]
 
 
+class OutsideHours(BaseModel):
+    """A booked appointment that the new schedule no longer covers (it is kept)."""
+
+    id: UUID
+    booking_reference: str
+    appointment_date: str
+    appointment_time: str
+    patient_name: str
+    status: str
+
+
+class AvailabilityReplaced(AvailabilityRead):
+    """Response of PUT /api/availability/{dentist_id}."""
+
+    appointments_outside_hours: list[OutsideHours]
+
+
 class SlotRead(BaseModel):
     """A free slot."""
 
