@@ -34,9 +34,9 @@ class Feed:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(orjson.dumps(message).decode())
 
-    async def recv(self, timeout: float = TIMEOUT, *, pings: bool = False) -> dict[str, Any]:
+    async def recv(self, within: float = TIMEOUT, *, pings: bool = False) -> dict[str, Any]:
         """The next message (server pings skipped unless `pings`)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 message: dict[str, Any] = orjson.loads(await self.ws.recv())
                 if pings or message.get("type") != "ping":
@@ -55,32 +55,32 @@ class Feed:
         assert reply["ref"] == ref and reply["channel"] == channel
         return reply
 
-    async def events(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+    async def events(self, count: int, within: float = TIMEOUT) -> list[dict[str, Any]]:
         """The next `count` messages, which must all be events."""
         out = []
         for _ in range(count):
-            message = await self.recv(timeout)
+            message = await self.recv(within)
             assert message["type"] == "event", message
             out.append(message)
         return out
 
     async def events_until(
-        self, done: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
+        self, done: Callable[[dict[str, Any]], bool], within: float = TIMEOUT
     ) -> list[dict[str, Any]]:
         """Events up to and including the first one for which `done` is true."""
         out: list[dict[str, Any]] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
-                message = await self.recv(timeout)
+                message = await self.recv(within)
                 assert message["type"] == "event", message
                 out.append(message)
                 if done(message):
                     return out
 
-    async def close_code(self, timeout: float = TIMEOUT) -> int | None:
+    async def close_code(self, within: float = TIMEOUT) -> int | None:
         """Read until the server closes; its close code."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while True:
                     await self.ws.recv()
         except ConnectionClosed as closed:
@@ -140,9 +140,9 @@ def dedicated_server(database_url: str, **overrides: Any) -> Iterator[RunningSer
         running.stop()
 
 
-async def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
+async def wait_for(condition: Callable[[], Any], within: float = TIMEOUT) -> Any:
     """Poll `condition` (sync or async) until truthy."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = condition()
         if asyncio.iscoroutine(value):
@@ -152,3 +152,11 @@ async def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT) -> An
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def caught_up(server: RunningServer, owner_conn: asyncpg.Connection) -> int:
+    """Wait until the server's listener has read the whole log; the log's last seq."""
+    latest: int = await owner_conn.fetchval("SELECT coalesce(max(seq), 0) FROM realtime_events")
+    listener = server.app.state.realtime.listener
+    await wait_for(lambda: (listener.last_seq or 0) >= latest)
+    return latest
