@@ -89,10 +89,11 @@ class Feed:
 
 @asynccontextmanager
 async def open_feed(
-    server: RunningServer, token: str | None = None, **options: Any
+    server: RunningServer | str, token: str | None = None, **options: Any
 ) -> AsyncIterator[Feed]:
-    """A connected realtime socket."""
-    url = f"{server.ws_url}/api/realtime"
+    """A connected realtime socket (`server` or its http:// base URL)."""
+    base = server if isinstance(server, str) else server.base_url
+    url = "ws" + base.removeprefix("http") + "/api/realtime"
     if token is not None:
         url += f"?token={token}"
     async with connect(url, open_timeout=TIMEOUT, close_timeout=2, **options) as ws:
