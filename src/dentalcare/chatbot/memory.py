@@ -1,0 +1,215 @@
+"""An in-memory clinic implementing `ClinicPort`: for unit tests, the evaluation and demos.
+
+It follows the same rules the services enforce where the dialogue can notice them: only
+free slots can be booked (else `SlotUnavailable` with alternatives), a guest finds a
+booking only with its e-mail address, cancelled appointments free their slot.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
+from dentalcare.errors import SlotUnavailable, ValidationError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class MemoryDentist:
+    """A dentist and their weekly hours: {weekday: [(start, end), ...]}."""
+
+    info: DentistInfo
+    hours: dict[int, list[tuple[time, time]]]
+    slot_minutes: int = 30
+
+
+def weekday_hours(
+    start: time = time(9), end: time = time(17)
+) -> dict[int, list[tuple[time, time]]]:
+    """Monday to Friday, `start` to `end`."""
+    return {day: [(start, end)] for day in range(5)}
+
+
+@dataclass
+class MemoryClinic:
+    """A clinic held in memory. `now` is injected; `caller_email` stands for a logged-in patient."""
+
+    dentists_: list[MemoryDentist]
+    now: Callable[[], datetime]
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    caller_email: str | None = None
+    appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
+
+    async def dentists(self) -> list[DentistInfo]:
+        """The dentists."""
+        return [d.info for d in self.dentists_]
+
+    def _taken(self) -> set[tuple[str, str, str]]:
+        return {
+            (a["dentist_id"], a["appointment_date"], a["appointment_time"])
+            for a in self.appointments.values()
+            if a["status"] in ("pending", "confirmed")
+        }
+
+    def slots_of(self, dentist: MemoryDentist, start: date, end: date) -> list[OfferedSlot]:
+        """Every slot of the dentist's hours from start to end, free or not."""
+        out = []
+        day = start
+        while day <= end:
+            for begin, finish in dentist.hours.get(day.weekday(), []):
+                at = datetime.combine(day, begin)
+                while at + timedelta(minutes=dentist.slot_minutes) <= datetime.combine(day, finish):
+                    out.append(
+                        OfferedSlot(
+                            dentist_id=dentist.info.id,
+                            dentist_name=dentist.info.name,
+                            date=day,
+                            time=at.time(),
+                            starts_at=at.replace(tzinfo=self.timezone),
+                        )
+                    )
+                    at += timedelta(minutes=dentist.slot_minutes)
+            day += timedelta(days=1)
+        return out
+
+    async def free_slots(
+        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+    ) -> list[OfferedSlot]:
+        """Free future slots, ordered by start."""
+        now, taken = self.now(), self._taken()
+        out = [
+            slot
+            for dentist in self.dentists_
+            if dentist_ids is None or dentist.info.id in dentist_ids
+            for slot in self.slots_of(dentist, start, end)
+            if slot.starts_at > now and slot.key not in taken
+        ]
+        return sorted(out, key=lambda s: (s.starts_at, s.dentist_name))
+
+    def take(self, slot: OfferedSlot, *, email: str = "someone@example.com") -> dict[str, Any]:
+        """Someone else books `slot` (to simulate a slot taken mid-conversation)."""
+        return self._insert(slot, PatientDetails("Someone Else", email, "+1 555 0100"), {})
+
+    def _insert(
+        self, slot: OfferedSlot, patient: PatientDetails, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        reference = f"DC-MEM{next(self._references)}"
+        appointment = {
+            "id": str(uuid.uuid4()),
+            "booking_reference": reference,
+            "dentist_id": str(slot.dentist_id),
+            "dentist_name": slot.dentist_name,
+            "patient_name": patient.name,
+            "patient_email": patient.email,
+            "patient_phone": patient.phone,
+            "appointment_date": slot.date.isoformat(),
+            "appointment_time": f"{slot.time:%H:%M}",
+            "starts_at": slot.starts_at.astimezone(UTC).isoformat(),
+            "status": "pending",
+            "booking_source": "chatbot",
+            "chief_complaint": None,
+            "symptoms": None,
+            "urgency": None,
+            "cancellation_reason": None,
+            **extra,
+        }
+        self.appointments[reference] = appointment
+        return dict(appointment)
+
+    async def _unavailable(self, slot: OfferedSlot) -> SlotUnavailable:
+        later = await self.free_slots(
+            dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date + timedelta(days=21)
+        )
+        options = [
+            {"date": s.date.isoformat(), "time": f"{s.time:%H:%M}", "starts_at": s.starts_at}
+            for s in later
+            if s.starts_at >= slot.starts_at
+        ][:5]
+        return SlotUnavailable(
+            f"{slot.dentist_name} is already booked at {slot.time:%H:%M} on {slot.date}.",
+            alternatives=options,
+        )
+
+    async def _require_free(self, slot: OfferedSlot) -> None:
+        free = await self.free_slots(dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date)
+        if slot.key not in {s.key for s in free}:
+            raise await self._unavailable(slot)
+
+    async def book(
+        self,
+        *,
+        slot: OfferedSlot,
+        patient: PatientDetails,
+        chief_complaint: str | None,
+        symptoms: str | None,
+        urgency: str,
+    ) -> dict[str, Any]:
+        """Book a free slot."""
+        if not _EMAIL.match(patient.email):
+            raise ValidationError(
+                "patient_email: value is not a valid email address",
+                fields=[{"loc": ["body", "patient_email"], "msg": "not a valid email address"}],
+            )
+        await self._require_free(slot)
+        return self._insert(
+            slot,
+            patient,
+            {"chief_complaint": chief_complaint, "symptoms": symptoms, "urgency": urgency},
+        )
+
+    async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
+        """A booking by reference and e-mail (None: the logged-in caller's)."""
+        found = self.appointments.get(reference.upper())
+        wanted = email or self.caller_email
+        if found is None or wanted is None or found["patient_email"].lower() != wanted.lower():
+            return None
+        return dict(found)
+
+    async def cancel(self, *, booking: dict[str, Any], reason: str) -> dict[str, Any]:
+        """Cancel."""
+        stored = self.appointments[booking["booking_reference"]]
+        stored.update(status="cancelled", cancellation_reason=reason)
+        return dict(stored)
+
+    async def reschedule(self, *, booking: dict[str, Any], slot: OfferedSlot) -> dict[str, Any]:
+        """Move to a free slot of the same dentist."""
+        await self._require_free(slot)
+        stored = self.appointments[booking["booking_reference"]]
+        stored.update(
+            appointment_date=slot.date.isoformat(),
+            appointment_time=f"{slot.time:%H:%M}",
+            starts_at=slot.starts_at.astimezone(UTC).isoformat(),
+        )
+        return dict(stored)
+
+    async def opening_hours(self) -> str:
+        """A fixed sentence."""
+        return "We're open Monday to Friday, 09:00–17:00."
+
+
+def demo_clinic(now: Callable[[], datetime]) -> MemoryClinic:
+    """The demo clinic's five dentists, weekdays 09:00–17:00."""
+    names = (
+        ("Dr Sarah Smith", "General Dentistry"),
+        ("Dr Raj Patel", "Orthodontics"),
+        ("Dr Li Chen", "Pediatric Dentistry"),
+        ("Dr Mark Johnson", "Oral Surgery"),
+        ("Dr Ana Garcia", "Endodontics"),
+    )
+    dentists = [
+        MemoryDentist(
+            DentistInfo(uuid.uuid5(uuid.NAMESPACE_URL, name), name, spec), weekday_hours()
+        )
+        for name, spec in names
+    ]
+    return MemoryClinic(dentists_=dentists, now=now)

@@ -1,0 +1,114 @@
+"""The clinic as the booking assistant sees it: value types and the `ClinicPort` protocol.
+
+The dialogue talks to the clinic only through `ClinicPort`, so it can run against the
+real services (`chatbot.clinic.ServiceClinic`) or an in-memory clinic
+(`chatbot.memory.MemoryClinic`) in tests and the evaluation, and so every booking rule
+stays in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Protocol
+from uuid import UUID
+
+from dentalcare.jsonshape import hh_mm
+
+
+@dataclass(frozen=True, slots=True)
+class DentistInfo:
+    """A dentist in the directory."""
+
+    id: UUID
+    name: str
+    specialization: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedSlot:
+    """A free slot: `date` and `time` in the dentist's own time zone, `starts_at` aware."""
+
+    dentist_id: UUID
+    dentist_name: str
+    date: date
+    time: time
+    starts_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies the slot: dentist, date and time as text."""
+        return (str(self.dentist_id), self.date.isoformat(), hh_mm(self.time) or "")
+
+    def to_json(self) -> dict[str, Any]:
+        """The slot as JSON, for the session state."""
+        return {
+            "dentist_id": str(self.dentist_id),
+            "dentist_name": self.dentist_name,
+            "date": self.date.isoformat(),
+            "time": hh_mm(self.time),
+            "starts_at": self.starts_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> OfferedSlot:
+        """The slot from its JSON form."""
+        return cls(
+            dentist_id=UUID(value["dentist_id"]),
+            dentist_name=value["dentist_name"],
+            date=date.fromisoformat(value["date"]),
+            time=time.fromisoformat(value["time"]),
+            starts_at=datetime.fromisoformat(value["starts_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetails:
+    """Who the appointment is for."""
+
+    name: str
+    email: str
+    phone: str
+
+
+class ClinicPort(Protocol):
+    """Everything the booking assistant may ask of the clinic."""
+
+    async def dentists(self) -> list[DentistInfo]:
+        """The active dentists."""
+        ...
+
+    async def free_slots(
+        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+    ) -> list[OfferedSlot]:
+        """Free slots from `start` to `end` (inclusive) of these dentists (None: all), by time."""
+        ...
+
+    async def book(
+        self,
+        *,
+        slot: OfferedSlot,
+        patient: PatientDetails,
+        chief_complaint: str | None,
+        symptoms: str | None,
+        urgency: str,
+    ) -> dict[str, Any]:
+        """Book `slot`; the appointment JSON. Raises `SlotUnavailable` if it is not free."""
+        ...
+
+    async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
+        """The caller's appointment by reference (a guest must give its e-mail), or None."""
+        ...
+
+    async def cancel(self, *, booking: dict[str, Any], reason: str) -> dict[str, Any]:
+        """Cancel the appointment; the updated appointment JSON."""
+        ...
+
+    async def reschedule(self, *, booking: dict[str, Any], slot: OfferedSlot) -> dict[str, Any]:
+        """Move the appointment to `slot`; raises `SlotUnavailable` if it is not free."""
+        ...
+
+    async def opening_hours(self) -> str:
+        """The clinic's opening hours, as a sentence."""
+        ...

@@ -1,0 +1,384 @@
+"""Understanding: free text in, a structured `Parse` out — kept apart from the dialogue.
+
+The dialogue only ever sees a `Parse`, produced by something implementing
+`Understanding`. `RuleBasedUnderstanding` (regular expressions, `dateparser`, RapidFuzz)
+is the one that ships and runs offline; a language-model backend (for example
+OpenAI-compatible tool calling, returning the same fields) can replace it without touching
+the dialogue or the booking rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, Protocol
+
+from dentalcare.chatbot.directory import DentistMatch, match_dentists
+from dentalcare.chatbot.ports import DentistInfo
+from dentalcare.chatbot.triage import Triage, triage
+from dentalcare.chatbot.when import When, extract_when
+
+Intent = Literal[
+    "book",
+    "cancel",
+    "reschedule",
+    "hours",
+    "dentists",
+    "help",
+    "restart",
+    "stop",
+    "greeting",
+    "thanks",
+    "other_times",
+]
+Expecting = Literal[
+    "complaint",
+    "complaint_text",
+    "preference",
+    "slot",
+    "details",
+    "confirm",
+    "reference",
+    "email",
+    "manage_confirm",
+    "nothing",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the understanding may use besides the text."""
+
+    today: date
+    directory: Sequence[DentistInfo] = ()
+    expecting: Expecting = "nothing"
+    # Which details are still missing when expecting "details" (e.g. ("name", "phone")).
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """Everything found in one message. Absent pieces are None / empty / False."""
+
+    text: str
+    intents: frozenset[Intent] = frozenset()
+    triage: Triage = field(default_factory=lambda: Triage("routine"))
+    # The words describing a dental problem or a reason to come in, if any.
+    complaint: str | None = None
+    when: When | None = None
+    dentist: DentistMatch | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    reference: str | None = None
+    # True = yes, False = no, None = neither.
+    answer: bool | None = None
+    # A choice among offered options: 1-based, -1 for "the last one".
+    choice: int | None = None
+    gibberish: bool = False
+
+    @property
+    def has_booking_info(self) -> bool:
+        """Whether the message gives anything the booking flow collects."""
+        return bool(
+            self.complaint
+            or self.when
+            or self.dentist
+            or self.name
+            or self.email
+            or self.phone
+            or self.choice
+        )
+
+
+class Understanding(Protocol):
+    """Turns a patient's message into a `Parse`."""
+
+    async def parse(self, text: str, context: Context) -> Parse:
+        """Understand `text` in `context`."""
+        ...
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w@/:.])(\+?\(?\d[\d\s().\-]{5,}\d)(?![\w@/:])")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REFERENCE = re.compile(r"\bdc(-?)\s?([0-9a-z]{6,10})\b", re.IGNORECASE)
+
+_INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
+    (
+        "cancel",
+        r"\bcancel\w*\b.{0,40}\b(appointment|booking|reservation|visit|it)\b"
+        r"|\b(can'?t|cannot|won'?t be able to|not able to) (make|come|attend)\b"
+        r"|\bcall off\b",
+    ),
+    (
+        "reschedule",
+        r"\breschedul\w*|\bre-schedul\w*|\brebook\w*"
+        r"|\b(change|move|shift|rearrange|postpone|push back|bring forward)\b"
+        r".{0,25}\b(my|the|an?|existing)\s+(appointment|booking|visit)\b",
+    ),
+    (
+        "hours",
+        r"\bopening (hours|times)\b|\b(office|clinic|surgery|your|the) hours\b"
+        r"|\b(what time|when) (are|do|does) (you|the \w+) (open|close)\b|\bare you open\b"
+        r"|\bopen (on|at) (the )?(weekend|sat|sun)\w*|\bwhen (are|is) (you|the \w+) open\b"
+        r"|\bwhat (are|is) your hours\b|\bhours of (business|opening)\b",
+    ),
+    (
+        "dentists",
+        r"\b(which|what|who are the|who are your|list( of)?( the| your)?|tell me about( the)?"
+        r"|about your|show me( the)?)\s+(dentists|doctors|specialists|staff|team)\b"
+        r"|\bwho (works|are the dentists|can i see)\b|\b(dentists|doctors) (do|have) you\b"
+        r"|\bwho are (your|the) (dentists|doctors)\b",
+    ),
+    (
+        "help",
+        r"^\s*(help|\?+|menu|options)\s*[!.?]*\s*$|\bwhat can you (do|help)\b"
+        r"|\bhow does this work\b|\bwhat do you do\b",
+    ),
+    (
+        "restart",
+        r"\b(start over|start again|restart|reset|begin again|from scratch|new booking"
+        r"|another appointment|book another)\b",
+    ),
+    (
+        "stop",
+        r"^\s*(cancel|stop|quit|exit|never ?mind|forget it|abort)\s*[!.]*\s*$",
+    ),
+    (
+        "other_times",
+        r"\b(other|different|more|another|later|earlier)"
+        r" (times?|slots?|options?|days?|dates?)\b"
+        r"|\bnone of (these|them|those)\b|\b(those|these) (don'?t|do not) (work|suit)\b",
+    ),
+    ("greeting", r"^\s*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings)\b"),
+    ("thanks", r"\b(thanks|thank you|thx|cheers|ta)\b"),
+    (
+        "book",
+        r"\b(book\w*|appointment|schedule|see (a|the) (dentist|doctor)|come in"
+        r"|check[- ]?ups?|visit|slot|available|availability)\b",
+    ),
+)
+_INTENTS = tuple((intent, re.compile(pattern)) for intent, pattern in _INTENT_PATTERNS)
+
+_YES = re.compile(
+    r"^\s*(y|yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|kk|correct|confirm\w*|that'?s (right|correct|"
+    r"fine|great|perfect|good)|sounds (good|great|perfect)|perfect|great|go ahead|please do"
+    r"|book it|do it|absolutely|definitely|of course|right|fine|lovely|that works|yes please"
+    r"|all good|looks good|brilliant|please)\b"
+)
+_NO = re.compile(
+    r"^\s*(n|no|nope|nah|not really|wrong|incorrect|that'?s (wrong|not right)|don'?t|do not"
+    r"|not (right|correct|that)|neither|none of (these|them|those)|other times?|change)\b"
+)
+_ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "last": -1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+}  # fmt: skip
+_CHOICE = re.compile(
+    r"^\s*(?:slot|option|number|no\.?|#)?\s*([1-9])\s*[.!)]?\s*$"
+    r"|\b(?:slot|option|number|#)\s*([1-9])\b"
+    r"|\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)"
+    r"(?:\s+(?:one|option|slot|time|choice))?\b(?!\s+(?:available|thing|appointment))"
+)
+_PROBLEM = re.compile(
+    r"\b(tooth|teeth|toothache|pain\w*|ache\w*|aching|hurt\w*|sore|gums?|bleed\w*|swell\w*"
+    r"|swollen|broke\w*|chip\w*|crack\w*|fillings?|crowns?|cavit\w*|decay\w*|abscess\w*"
+    r"|sensitiv\w*|wisdom|jaw|molars?|bite|brace[sd]?|dentures?|implants?|check[- ]?ups?"
+    r"|clean\w*|scale|polish|whiten\w*|hygien\w*|aligners?|root canal|extraction|bad breath"
+    r"|ulcers?|mouth|lump|loose|stain\w*|veneers?|infect\w*|routine|exam(s|ination)?|x-?rays?"
+    r"|consultation|knocked|fell out|grind\w*|clench\w*|tmj|lip|tongue|cheek|face|head"
+    r"|swallow\w*|breath\w*|fever|temperature|numb\w*|throb\w*|twinge\w*|smile|whitening)\b"
+)
+_NAME_LEAD = re.compile(
+    r"\b(?:my name is|my name'?s|name is|name:|full name is|the name is|call me|i am|i'?m|im"
+    r"|this is|it'?s)\s+([a-z][a-z'\-]*(?:\s+[a-z][a-z'\-]*){0,3})",
+    re.IGNORECASE,
+)
+_SURE_LEADS = ("my name", "name is", "name:", "full name", "the name", "call me")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that follow "I'm" but are not names, and words that end a name.
+_NOT_NAME = frozenset(
+    _words(
+        """a an the in on at not so very really just looking after having free available sure
+    afraid calling wondering trying ok okay fine good here new booking interested hoping
+    writing in pain still also getting feeling going sorry glad happy worried scared about
+    with from for and or but my me is are was be been being this that it its it's to of
+    no yes yeah nope please thanks thank hi hello hey dr doctor dentist email phone number
+    tomorrow today monday tuesday wednesday thursday friday saturday sunday morning
+    afternoon evening anyone anybody any available booked busy back done finished
+    patient guest pregnant diabetic allergic okay actually need want would like could can
+    having suffering experiencing"""
+    )
+)
+_STOP_AFTER_NAME = frozenset(
+    _words(
+        """and my email phone number is at on please thanks but i i'm im email: phone: tel
+    mobile with from by"""
+    )
+)
+_VOWEL = re.compile(r"[aeiouy]")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+
+
+def find_email(text: str) -> str | None:
+    """The first e-mail address in `text`."""
+    match = _EMAIL.search(text)
+    return match.group(0).rstrip(".").lower() if match else None
+
+
+def find_phone(text: str) -> str | None:
+    """The first phone number (7 to 15 digits) in `text`."""
+    for match in _PHONE.finditer(_EMAIL.sub(" ", text)):
+        candidate = match.group(1).strip()
+        digits = re.sub(r"\D", "", candidate)
+        if 7 <= len(digits) <= 15 and not _ISO_DATE.match(candidate):
+            return re.sub(r"\s+", " ", candidate)
+    return None
+
+
+def find_reference(text: str) -> str | None:
+    """A booking reference such as DC-7K3P9Q, normalised to upper case."""
+    for match in _REFERENCE.finditer(text):
+        code = match.group(2).upper()
+        if match.group(1) or any(ch.isdigit() for ch in code):
+            return f"DC-{code}"
+    return None
+
+
+def _clean_name(words: list[str]) -> str | None:
+    kept: list[str] = []
+    for word in words:
+        if word.lower() in _STOP_AFTER_NAME:
+            break
+        kept.append(word)
+    if not kept or kept[0].lower() in _NOT_NAME or any(w.lower() in _NOT_NAME for w in kept):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in kept)
+
+
+def find_name(text: str, *, expecting_name: bool) -> str | None:
+    """The patient's own name: "I'm Jane Doe", "my name is …", or a bare name when asked."""
+    for match in _NAME_LEAD.finditer(text):
+        lead = match.group(0)[: match.start(1) - match.start(0)].lower()
+        words = match.group(1).split()
+        sure = any(lead.startswith(s) for s in _SURE_LEADS)
+        if not sure and not expecting_name and not words[0][:1].isupper():
+            continue
+        name = _clean_name(words)
+        if name:
+            return name
+    if not expecting_name:
+        return None
+    for segment in re.split(r"[,;\n]|\band\b", text):
+        stripped = _EMAIL.sub(" ", segment)
+        phone = find_phone(stripped)
+        if phone:
+            stripped = stripped.replace(phone, " ")
+        words = stripped.split()
+        if 1 <= len(words) <= 4 and all(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*\.?", w) for w in words):
+            name = _clean_name([w.rstrip(".") for w in words])
+            if name:
+                return name
+    return None
+
+
+_CLAUSE = re.compile(r"[,.;!?()\n]+|\s+-\s+|\s+but\s+")
+_LEAD_IN = re.compile(
+    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|so|well|um+|erm|ok|okay)\b[\s,]*",
+    re.IGNORECASE,
+)
+
+
+def complaint_phrase(text: str) -> str | None:
+    """The clauses of `text` that describe a dental problem or a reason to come in."""
+    cleaned = _EMAIL.sub(" ", text)
+    phone = find_phone(cleaned)
+    if phone:
+        cleaned = cleaned.replace(phone, " ")
+    clauses = [c.strip() for c in _CLAUSE.split(cleaned)]
+    kept = [_LEAD_IN.sub("", c) for c in clauses if c and _PROBLEM.search(c.lower())]
+    phrase = ", ".join(k for k in kept if k)
+    return phrase[:500] or None
+
+
+def _answer(text: str) -> bool | None:
+    if _YES.search(text):
+        return True
+    if _NO.search(text):
+        return False
+    return None
+
+
+def _choice(text: str) -> int | None:
+    match = _CHOICE.search(text)
+    if not match:
+        return None
+    digit = match.group(1) or match.group(2)
+    if digit:
+        return int(digit)
+    return _ORDINALS[match.group(3)]
+
+
+def looks_like_gibberish(text: str) -> bool:
+    """Keyboard mashing and the like: few of the words look like words."""
+    words = re.findall(r"[a-z]+", text.lower())
+    if not words:
+        return not re.search(r"\d", text)
+    odd = [w for w in words if len(w) > 2 and (not _VOWEL.search(w) or _CONSONANT_RUN.search(w))]
+    return len(odd) * 2 >= len(words) or (len(words) == 1 and len(words[0]) > 14)
+
+
+class RuleBasedUnderstanding:
+    """Offline understanding with rules: regular expressions, dateparser and RapidFuzz."""
+
+    def __init__(self, *, date_order: str = "DMY") -> None:
+        self.date_order = date_order
+
+    async def parse(self, text: str, context: Context) -> Parse:
+        """Understand `text` in `context`."""
+        return self.parse_now(text, context)
+
+    def parse_now(self, text: str, context: Context) -> Parse:
+        """The same as `parse`, synchronously."""
+        raw = text.strip()[:2000]
+        lowered = " ".join(raw.lower().replace("’", "'").split())
+        intents = frozenset(intent for intent, pattern in _INTENTS if pattern.search(lowered))
+        expecting_name = context.expecting == "details" and "name" in context.missing
+        name = find_name(raw.replace("’", "'"), expecting_name=expecting_name)
+        without_name = lowered.replace(name.lower(), " ") if name else lowered
+        dentist = match_dentists(
+            without_name, context.directory, titled_only=context.expecting == "details"
+        )
+        reference = find_reference(raw)
+        when = extract_when(lowered, today=context.today, date_order=self.date_order)
+        choice = _choice(lowered) if context.expecting in ("slot", "preference") else None
+        if choice is not None and when is not None and when.at is None and not when.has_date:
+            when = None  # "the first one" is not a wish about the morning
+        email = find_email(raw)
+        phone = find_phone(raw) if reference is None or context.expecting == "details" else None
+        found = Parse(
+            text=raw,
+            intents=intents,
+            triage=triage(lowered),
+            complaint=complaint_phrase(raw),
+            when=when,
+            dentist=dentist,
+            name=name,
+            email=email,
+            phone=phone,
+            reference=reference,
+            answer=_answer(lowered),
+            choice=choice,
+        )
+        nothing = not (found.has_booking_info or intents or reference or found.answer is not None)
+        if nothing and looks_like_gibberish(lowered):
+            return Parse(text=raw, gibberish=True)
+        return found
