@@ -14,7 +14,7 @@ import asyncpg
 from dentalcare.config import Settings
 from tests.conftest import RunningServer
 from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import dedicated_server, open_feed, short_token, wait_for
+from tests.realtime.conftest import caught_up, dedicated_server, open_feed, short_token, wait_for
 
 
 async def test_a_bad_token_closes_with_4001(live_server: RunningServer) -> None:
@@ -113,6 +113,7 @@ async def test_removing_a_dentist_closes_their_sockets_with_4001(
 ) -> None:
     dentist = await make_dentist(owner_conn)
     login = await owner_conn.fetchrow("SELECT * FROM users WHERE id = $1", dentist["user_id"])
+    await caught_up(live_server, owner_conn)  # the dentist's creation is not what we wait for
     async with open_feed(live_server, token_for(login)) as feed, open_feed(live_server) as public:
         await feed.subscribe("appointments")
         await public.subscribe("dentists")

@@ -12,7 +12,7 @@ import asyncpg
 from dentalcare.db.pool import connect
 from tests.conftest import RunningServer
 from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import open_feed
+from tests.realtime.conftest import caught_up, open_feed
 
 DAY = date(2031, 3, 11)
 
@@ -111,6 +111,7 @@ async def test_the_safety_poll_delivers_without_a_notification(
     # A row written straight into the log, with no NOTIFY, still arrives (the poll finds it).
     admin = await make_user(owner_conn, role="admin")
     dentist = await make_dentist(owner_conn)
+    await caught_up(live_server, owner_conn)
     async with open_feed(live_server, token_for(admin)) as feed:
         await feed.subscribe("dentists")
         await owner_conn.execute(

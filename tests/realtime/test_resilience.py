@@ -194,21 +194,24 @@ async def test_a_change_through_either_process_reaches_subscribers_of_both(
     login = await owner_conn.fetchrow("SELECT * FROM users WHERE id = $1", dentist["user_id"])
     headers = {"Authorization": f"Bearer {token_for(login)}"}
     channel = f"availability:{dentist['id']}"
-    async with serve_process(database_url, settings) as other_url:
-        async with open_feed(live_server) as here, open_feed(other_url) as there:
-            await here.subscribe(channel)
-            await there.subscribe(channel)
-            created = []
-            for base_url, day in ((live_server.base_url, 1), (other_url, 2)):
-                async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-                    response = await http.post(
-                        f"/api/availability/{dentist['id']}/exceptions",
-                        json={"date": f"2031-07-0{day}", "is_available": False},
-                        headers=headers,
-                    )
-                assert response.status_code == 201, response.text
-                created.append(response.json()["id"])
-            for feed in (here, there):
-                events = await feed.events(2)
-                assert [e["record"]["id"] for e in events] == created
-                assert {e["table"] for e in events} == {"availability_exceptions"}
+    async with (
+        serve_process(database_url, settings) as other_url,
+        open_feed(live_server) as here,
+        open_feed(other_url) as there,
+    ):
+        await here.subscribe(channel)
+        await there.subscribe(channel)
+        created = []
+        for base_url, day in ((live_server.base_url, 1), (other_url, 2)):
+            async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+                response = await http.post(
+                    f"/api/availability/{dentist['id']}/exceptions",
+                    json={"date": f"2031-07-0{day}", "is_available": False},
+                    headers=headers,
+                )
+            assert response.status_code == 201, response.text
+            created.append(response.json()["id"])
+        for feed in (here, there):
+            events = await feed.events(2)
+            assert [e["record"]["id"] for e in events] == created
+            assert {e["table"] for e in events} == {"availability_exceptions"}

@@ -9,7 +9,7 @@ import asyncpg
 
 from tests.conftest import RunningServer
 from tests.factories import make_appointment, make_dentist, make_user, make_window
-from tests.realtime.conftest import open_feed
+from tests.realtime.conftest import caught_up, open_feed
 
 DAY = date(2031, 3, 10)
 SLOT_KEYS = {"dentist_id", "date", "time", "duration_minutes"}
@@ -91,6 +91,7 @@ async def test_anonymous_sockets_get_availability_but_never_patient_data(
 ) -> None:
     patient = await make_user(owner_conn)
     x, y = await make_dentist(owner_conn), await make_dentist(owner_conn)
+    await caught_up(live_server, owner_conn)  # their creation is not what we wait for
     async with (
         open_feed(live_server) as anon_x,
         open_feed(live_server) as anon_all,

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
@@ -43,7 +43,7 @@ class ChannelSpec:
 class Connection:
     """One client socket: its identity, its subscriptions, when it was last heard from."""
 
-    __slots__ = ("expiry", "id", "last_seen", "principal", "socket", "subscriptions")
+    __slots__ = ("expiry", "id", "last_seen", "on_close", "principal", "socket", "subscriptions")
 
     socket: Socket  # attached right after the handshake
 
@@ -53,14 +53,19 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self.last_seen = now
         self.expiry: asyncio.TimerHandle | None = None
+        self.on_close: Callable[[], None] | None = None
 
     def close(self, code: int, reason: str = "") -> None:
-        """Close the socket (the session then unregisters it)."""
+        """Close the socket; it leaves the hub at once, whether or not the client answers."""
+        if self.socket.closed:
+            return
         self.socket.close(code, reason)
+        if self.on_close is not None:
+            self.on_close()
 
     def too_slow(self) -> None:
         """The client cannot keep up: close with 4008 so it reconnects with `since`."""
-        self.socket.close(TOO_SLOW, "too slow to keep up; reconnect with since")
+        self.close(TOO_SLOW, "too slow to keep up; reconnect with since")
 
 
 class Subscription:
@@ -155,6 +160,9 @@ class Hub:
     def register(self, connection: Connection) -> None:
         """A new socket."""
         self.connections[connection] = None
+        loop = asyncio.get_running_loop()
+        # Not during a fan-out loop: a socket closed mid-publish leaves right after it.
+        connection.on_close = lambda: loop.call_soon(self.unregister, connection)
 
     def unregister(self, connection: Connection) -> None:
         """A socket is gone: drop its subscriptions and its identity."""

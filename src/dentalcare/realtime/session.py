@@ -78,6 +78,8 @@ class Session:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if self.connection.socket.closed:
+                continue  # closing: wait for the client's answer, ignore anything else
             self.connection.last_seen = self.loop.time()
             data = message.get("text")
             if data is None:
