@@ -53,7 +53,7 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self.last_seen = now
         self.expiry: asyncio.TimerHandle | None = None
-        self.on_close: Callable[[], None] | None = None
+        self.on_close: Callable[[], object] | None = None
 
     def close(self, code: int, reason: str = "") -> None:
         """Close the socket; it leaves the hub at once, whether or not the client answers."""
