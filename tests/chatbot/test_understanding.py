@@ -88,9 +88,15 @@ def test_names(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["I'm in pain", "I'm not sure", "I am looking for a dentist", "I'm free on Tuesday",
-     "i'm having toothache", "It's been hurting"],
-)  # fmt: skip
+    [
+        "I'm in pain",
+        "I'm not sure",
+        "I am looking for a dentist",
+        "I'm free on Tuesday",
+        "i'm having toothache",
+        "It's been hurting",
+    ],
+)
 def test_not_names(text: str) -> None:
     assert find_name(text, expecting_name=False) is None
 
@@ -167,19 +173,35 @@ def test_own_name_is_not_a_dentist() -> None:
 
 @pytest.mark.parametrize(
     ("text", "answer"),
-    [("yes", True), ("Yes please", True), ("ok", True), ("sounds good", True),
-     ("confirm", True), ("no", False), ("nope", False), ("not really", False),
-     ("maybe", None), ("Tuesday", None)],
-)  # fmt: skip
+    [
+        ("yes", True),
+        ("Yes please", True),
+        ("ok", True),
+        ("sounds good", True),
+        ("confirm", True),
+        ("no", False),
+        ("nope", False),
+        ("not really", False),
+        ("maybe", None),
+        ("Tuesday", None),
+    ],
+)
 def test_answers(text: str, answer: bool | None) -> None:
     assert parse(text, expecting="confirm").answer is answer
 
 
 @pytest.mark.parametrize(
     ("text", "choice"),
-    [("2", 2), ("the second one", 2), ("option 3", 3), ("first", 1), ("the last one", -1),
-     ("#4", 4), ("slot 5", 5)],
-)  # fmt: skip
+    [
+        ("2", 2),
+        ("the second one", 2),
+        ("option 3", 3),
+        ("first", 1),
+        ("the last one", -1),
+        ("#4", 4),
+        ("slot 5", 5),
+    ],
+)
 def test_choices(text: str, choice: int) -> None:
     assert parse(text, expecting="slot").choice == choice
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from dentalcare.chatbot import manage, offering, replies
 from dentalcare.chatbot.directory import DentistMatch
 from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
-from dentalcare.chatbot.state import ChatState, KnownPatient, Turn
+from dentalcare.chatbot.state import ChatState, KnownPatient, Reply, Turn
 from dentalcare.chatbot.triage import more_urgent
 from dentalcare.chatbot.understanding import (
     Context,
@@ -105,9 +105,6 @@ class Dialogue:
     async def respond(self, state: ChatState, text: str, *, now: datetime) -> Turn:
         """The assistant's answer to `text`, and the state after it (`state` is not changed)."""
         turn = Turn(ChatState.from_json(state.to_json()))
-        for notice in turn.state.notices:
-            turn.say(notice)
-        turn.state.notices = []
         directory = await self.clinic.dentists()
         context = Context(
             today=now.astimezone(self.tz).date(),
@@ -119,23 +116,24 @@ class Dialogue:
         await self._dispatch(turn, parse, directory, now)
         return turn
 
-    def slot_taken(self, state: ChatState, *, dentist_id: UUID, on: date, at: time) -> ChatState:
-        """The state after someone else took a slot (e.g. told by the realtime hub)."""
+    def slot_taken(
+        self, state: ChatState, *, dentist_id: UUID, on: date, at: time
+    ) -> tuple[ChatState, Reply | None]:
+        """Someone else took a slot (e.g. the realtime feed says so): the new state, and
+        a message to show now if the patient was looking at that slot."""
         key = (str(dentist_id), on.isoformat(), hh_mm(at) or "")
+        if state.stage not in ("slot", "details", "confirm"):
+            return state, None
+        if state.slot is not None and state.slot.key == key:
+            label = replies.slot_sentence(state.slot)
+        else:
+            shown = [s for s in state.offered if s.key == key]
+            if not shown:
+                return state, None
+            label = replies.slot_label(shown[0])
         out = ChatState.from_json(state.to_json())
-        if out.slot is not None and out.slot.key == key and out.stage in ("details", "confirm"):
-            out.notices.append(
-                f"Sorry — {replies.slot_sentence(out.slot)} has just been taken by someone else."
-            )
-            out.offered = [out.slot]  # remembered so the next turn offers the nearest times
-            out.slot = None
-            out.stage = "slot"
-            return out
-        lost = [s for s in out.offered if s.key == key]
-        if lost and out.stage == "slot":
-            out.notices.append(f"Heads-up: {replies.slot_label(lost[0])} has just been taken.")
-            out.offered = [s for s in out.offered if s.key != key]
-        return out
+        out.taken = [*out.taken[-19:], "|".join(key)]
+        return out, Reply(f"Sorry — {label} has just been taken by someone else.")
 
     # ------------------------------------------------------------------ dispatch
 
@@ -189,7 +187,8 @@ class Dialogue:
                 self._prompt(turn)
                 return
         if state.stage in manage.MANAGE_STAGES:
-            await manage.handle(self.clinic, turn, parse)
+            if await manage.handle(self.clinic, turn, parse):
+                await self._advance(turn, now, _Changes(preferences=True), understood=True)
             return
         rescheduling = state.mode == "reschedule" and state.booking is not None
         wants = {"cancel", "reschedule"} & intents
@@ -198,7 +197,8 @@ class Dialogue:
                 "manage" if len(wants) != 1 else ("cancel" if "cancel" in wants else "reschedule")
             )
             turn.state = manage.begin(state, parse, mode)  # type: ignore[arg-type]
-            await manage.proceed(self.clinic, turn)
+            if await manage.proceed(self.clinic, turn):
+                await self._advance(turn, now, _Changes(preferences=True), understood=True)
             return
         if state.stage in ("booked", "done"):
             if not (parse.has_booking_info or "book" in intents):
@@ -261,16 +261,13 @@ class Dialogue:
     ) -> None:
         state = turn.state
         free = await self._live_check(turn)
-        if state.slot is not None and free is not None and state.slot.key not in free:
-            await self._lost(turn, state.slot, now)  # taken while the patient was typing
-            return
         changes = self._absorb(turn, parse)
         if free is not None:
-            if changes.chosen and state.slot is not None and state.slot.key not in free:
-                await self._lost(turn, state.slot, now)
+            if state.slot is not None and state.slot.key not in free:
+                await self._lost(turn, state.slot, now)  # taken since it was offered
                 return
             gone = [s for s in state.offered if s.key not in free]
-            if gone and state.stage == "slot" and not changes.chosen:
+            if gone and state.stage == "slot":
                 state.offered = [s for s in state.offered if s.key in free]
                 labels = ", ".join(replies.slot_label(s) for s in gone)
                 turn.say(
@@ -288,7 +285,7 @@ class Dialogue:
             elif not handled:
                 turn.say("Shall I go ahead? Please answer yes or no.", list(replies.YES_NO))
             return
-        understood = changes.any or handled or parse.answer is not None
+        understood = changes.any or handled or parse.answer is not None or "book" in parse.intents
         await self._advance(turn, now, changes, understood=understood, free=free)
 
     async def _live_check(self, turn: Turn) -> set[tuple[str, str, str]] | None:
@@ -297,7 +294,8 @@ class Dialogue:
         if state.stage not in ("slot", "details", "confirm") or not (state.offered or state.slot):
             return None
         shown = list(state.offered) + ([state.slot] if state.slot else [])
-        return await offering.still_free(self.clinic, shown)
+        free = await offering.still_free(self.clinic, shown)
+        return {key for key in free if "|".join(key) not in state.taken}
 
     def _absorb(self, turn: Turn, parse: Parse) -> _Changes:
         """Update the collected fields from one message; corrections overwrite."""
@@ -339,6 +337,7 @@ class Dialogue:
             state.complaint, changes.complaint = summary, True
         elif parse.complaint and summary not in state.symptoms and summary != state.complaint:
             state.symptoms.append(summary)
+            changes.complaint = True
 
     def _absorb_preferences(self, turn: Turn, parse: Parse, changes: _Changes) -> None:
         state = turn.state
@@ -348,7 +347,7 @@ class Dialogue:
                 "|".join(s.key) for s in state.offered if "|".join(s.key) not in state.seen
             ]
             state.offered, state.slot = [], None
-            state.offered_urgent = True
+            state.offered_urgent = state.preference_given = True
             changes.other_times = True
         if parse.dentist is not None:
             changed |= self._absorb_dentist(turn, parse.dentist)
@@ -437,17 +436,19 @@ class Dialogue:
         if urgent_first and not state.offered_urgent:
             offer = await offering.urgent_offer(self.clinic, state, now=now, tz=self.tz)
             state.offered_urgent = True
+        elif state.stage == "slot" and state.offered and not changes.preferences:
+            intro = "Please pick one of these, or tell me another day or time:"
+            if changes.complaint:
+                intro = "Thanks, I've noted that. " + intro
+            elif not understood:
+                intro = "Sorry, I didn't catch that. " + intro
+            turn.add(replies.offer(state.offered, intro))
+            return
         elif not state.preference_given:
             if state.stage == "preference" and not understood:
                 turn.say("Sorry, I didn't catch that.")
             state.stage = "preference"
             turn.add(replies.ask_preference(state))
-            return
-        elif state.stage == "slot" and state.offered and not changes.preferences:
-            intro = "Please pick one of these, or tell me another day or time:"
-            if not understood:
-                intro = "Sorry, I didn't catch that. " + intro
-            turn.add(replies.offer(state.offered, intro))
             return
         else:
             offer = await offering.preferred_offer(
@@ -481,7 +482,10 @@ class Dialogue:
         state.slot = None
         state.offered = nearest
         state.seen += ["|".join(s.key) for s in nearest]
-        sorry = f"Sorry — {replies.slot_sentence(lost)} has just been taken by someone else."
+        if "|".join(lost.key) in state.taken:  # the patient was told already
+            sorry = f"{replies.slot_sentence(lost)} is no longer free."
+        else:
+            sorry = f"Sorry — {replies.slot_sentence(lost)} has just been taken by someone else."
         if not nearest:
             state.stage = "preference"
             turn.say(f"{sorry} Which other day or time would suit you?")

@@ -34,6 +34,8 @@ def begin(state: ChatState, parse: Parse, mode: Mode) -> ChatState:
         phone=state.phone,
         reference=parse.reference,
     )
+    if parse.when is not None:  # "move DC-7K3P9Q to Friday morning"
+        fresh.when, fresh.preference_given = parse.when, True
     return fresh
 
 
@@ -88,26 +90,33 @@ def _ask_cancel(turn: Turn) -> None:
     )
 
 
-def _start_reschedule(turn: Turn) -> None:
+def _start_reschedule(turn: Turn) -> bool:
     state = turn.state
     assert state.booking is not None
     state.mode = "reschedule"
     state.dentist_ids = [str(state.booking["dentist_id"])]
     state.dentist_label = state.booking.get("dentist_name")
     state.stage = "preference"
+    if state.preference_given:
+        return True
     turn.add(replies.ask_preference(state))
+    return False
 
 
-async def proceed(clinic: ClinicPort, turn: Turn) -> None:
-    """Take the next step: ask for what is missing, look the booking up, or act."""
+async def proceed(clinic: ClinicPort, turn: Turn) -> bool:
+    """Take the next step: ask for what is missing, look the booking up, or act.
+
+    True means a reschedule already knows when the patient would like to come: the
+    booking flow should offer slots now.
+    """
     state = turn.state
     if state.booking is None:
         if not state.reference:
             _ask_reference(turn)
-            return
+            return False
         if not state.logged_in and not state.email:
             _ask_email(turn)
-            return
+            return False
         email = None if state.logged_in else state.email
         found = await clinic.find_booking(reference=state.reference, email=email)
         if found is None:
@@ -118,7 +127,7 @@ async def proceed(clinic: ClinicPort, turn: Turn) -> None:
                     "I still can't find that booking, sorry. Please call the clinic and we'll "
                     "sort it out. Is there anything else I can help with?"
                 )
-                return
+                return False
             who = "your account" if state.logged_in else "that e-mail address"
             state.reference = None
             if not state.logged_in:
@@ -128,25 +137,26 @@ async def proceed(clinic: ClinicPort, turn: Turn) -> None:
                 f"I couldn't find a booking with that reference for {who}. Please check the "
                 "reference (like DC-7K3P9Q) and try again."
             )
-            return
+            return False
         if found.get("status") not in ("pending", "confirmed"):
             state.stage = "done"
             turn.say(
                 f"{found['booking_reference']} is already {found.get('status')}, so it can't be "
                 "changed. Is there anything else I can help with?"
             )
-            return
+            return False
         state.booking = keep_booking(found)
     if state.mode == "cancel":
         _ask_cancel(turn)
     elif state.mode == "reschedule":
-        _start_reschedule(turn)
+        return _start_reschedule(turn)
     else:
         _ask_action(turn)
+    return False
 
 
-async def handle(clinic: ClinicPort, turn: Turn, parse: Parse) -> None:
-    """A message while a manage stage is waiting for an answer."""
+async def handle(clinic: ClinicPort, turn: Turn, parse: Parse) -> bool:
+    """A message while a manage stage is waiting for an answer (True: offer slots now)."""
     state = turn.state
     lowered = parse.text.lower()
     if parse.reference and parse.reference != state.reference:
@@ -160,14 +170,14 @@ async def handle(clinic: ClinicPort, turn: Turn, parse: Parse) -> None:
                 "No problem: the reference is in your booking confirmation. If you have an "
                 "account, log in to see your appointments, or call the clinic. Anything else?"
             )
-            return
+            return False
         _ask_reference(turn, again=True)
-        return
+        return False
     if state.stage == "manage_email" and not state.email:
         turn.say(
             "I need the e-mail address the appointment was booked with, e.g. jane@example.com."
         )
-        return
+        return False
     if state.stage == "manage_action":
         if "reschedule" in parse.intents or _WANTS_MOVE.search(lowered):
             state.mode = "reschedule"
@@ -175,11 +185,11 @@ async def handle(clinic: ClinicPort, turn: Turn, parse: Parse) -> None:
             state.mode = "cancel"
         else:
             _ask_action(turn)
-            return
+            return False
     if state.stage == "manage_confirm":
         await _confirm_cancel(clinic, turn, parse)
-        return
-    await proceed(clinic, turn)
+        return False
+    return await proceed(clinic, turn)
 
 
 async def _confirm_cancel(clinic: ClinicPort, turn: Turn, parse: Parse) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -33,10 +33,10 @@ class MemoryDentist:
 
 
 def weekday_hours(
-    start: time = time(9), end: time = time(17)
+    start: time = time(9), end: time = time(17), *, days: Iterable[int] = range(5)
 ) -> dict[int, list[tuple[time, time]]]:
-    """Monday to Friday, `start` to `end`."""
-    return {day: [(start, end)] for day in range(5)}
+    """`start` to `end` on `days` (default Monday to Friday)."""
+    return {day: [(start, end)] for day in days}
 
 
 @dataclass
@@ -54,9 +54,13 @@ class MemoryClinic:
         """The dentists."""
         return [d.info for d in self.dentists_]
 
-    def _taken(self) -> set[tuple[str, str, str]]:
+    def _taken(self) -> set[tuple[UUID, date, time]]:
         return {
-            (a["dentist_id"], a["appointment_date"], a["appointment_time"])
+            (
+                UUID(a["dentist_id"]),
+                date.fromisoformat(a["appointment_date"]),
+                time.fromisoformat(a["appointment_time"]),
+            )
             for a in self.appointments.values()
             if a["status"] in ("pending", "confirmed")
         }
@@ -92,13 +96,17 @@ class MemoryClinic:
             for dentist in self.dentists_
             if dentist_ids is None or dentist.info.id in dentist_ids
             for slot in self.slots_of(dentist, start, end)
-            if slot.starts_at > now and slot.key not in taken
+            if slot.starts_at > now and (slot.dentist_id, slot.date, slot.time) not in taken
         ]
         return sorted(out, key=lambda s: (s.starts_at, s.dentist_name))
 
     def take(self, slot: OfferedSlot, *, email: str = "someone@example.com") -> dict[str, Any]:
         """Someone else books `slot` (to simulate a slot taken mid-conversation)."""
         return self._insert(slot, PatientDetails("Someone Else", email, "+1 555 0100"), {})
+
+    def add_booking(self, slot: OfferedSlot, patient: PatientDetails) -> dict[str, Any]:
+        """An existing appointment (made elsewhere) for `patient`."""
+        return self._insert(slot, patient, {"booking_source": "manual"})
 
     def _insert(
         self, slot: OfferedSlot, patient: PatientDetails, extra: dict[str, Any]
@@ -197,8 +205,8 @@ class MemoryClinic:
         return "We're open Monday to Friday, 09:00–17:00."
 
 
-def demo_clinic(now: Callable[[], datetime]) -> MemoryClinic:
-    """The demo clinic's five dentists, weekdays 09:00–17:00."""
+def demo_clinic(now: Callable[[], datetime], *, days: Iterable[int] = range(5)) -> MemoryClinic:
+    """The demo clinic's five dentists, 09:00–17:00 on `days` (default weekdays)."""
     names = (
         ("Dr Sarah Smith", "General Dentistry"),
         ("Dr Raj Patel", "Orthodontics"),
@@ -208,7 +216,8 @@ def demo_clinic(now: Callable[[], datetime]) -> MemoryClinic:
     )
     dentists = [
         MemoryDentist(
-            DentistInfo(uuid.uuid5(uuid.NAMESPACE_URL, name), name, spec), weekday_hours()
+            DentistInfo(uuid.uuid5(uuid.NAMESPACE_URL, name), name, spec),
+            weekday_hours(days=list(days)),
         )
         for name, spec in names
     ]

@@ -44,10 +44,16 @@ def pick(slots: Sequence[OfferedSlot], *, at: time | None, earliest: bool) -> li
     if earliest:  # the earliest distinct times first: five dentists at 10:30 is one choice
         times: list[OfferedSlot] = []
         for slot in slots:
+            if len(times) == MAX_OFFER:
+                break
             if all(t.starts_at != slot.starts_at for t in times):
                 times.append(slot)
-        times += [s for s in slots if s not in times]
-        return sorted(times[:MAX_OFFER], key=lambda s: s.starts_at)
+        for slot in slots:
+            if len(times) == MAX_OFFER:
+                break
+            if slot not in times:
+                times.append(slot)
+        return sorted(times, key=lambda s: s.starts_at)
     per_day = 2 if len({s.date for s in slots}) > 1 else MAX_OFFER
     chosen: list[OfferedSlot] = []
     # A few a day, well apart; first with a different dentist each time, then with anyone.
@@ -117,7 +123,7 @@ async def preferred_offer(
     end = max(wish.end or start + timedelta(days=SEARCH_DAYS - 1), start)
     ids = _ids(state)
     slots = await clinic.free_slots(dentist_ids=ids, start=start, end=end)
-    fresh = [s for s in slots if s.starts_at > now and "|".join(s.key) not in seen]
+    fresh = [s for s in slots if s.starts_at > now and not (seen and "|".join(s.key) in seen)]
     fitting = [s for s in fresh if wish.admits(s.date, s.time)]
     earliest = wish.asap or state.urgency != "routine"
     if fitting:
@@ -133,7 +139,7 @@ async def preferred_offer(
         at = wish.at or wish.after or wish.before
         return Offer(pick(same_days, at=at, earliest=False), f"{sorry} The nearest times are:")
     wide = await clinic.free_slots(dentist_ids=ids, start=today, end=today + timedelta(WIDE_DAYS))
-    around = [s for s in wide if s.starts_at > now and "|".join(s.key) not in seen]
+    around = [s for s in wide if s.starts_at > now and not (seen and "|".join(s.key) in seen)]
     if around:
         target = wish.start or today
         days = {max((s.date for s in around if s.date < target), default=None)}

@@ -103,7 +103,8 @@ class ChatState:
     misunderstood: int = 0
     lookups_failed: int = 0
     freeform_complaint: bool = False
-    notices: list[str] = field(default_factory=list)
+    # slots the realtime feed said were taken ("dentist|date|time"), until they are re-offered
+    taken: list[str] = field(default_factory=list)
 
     @property
     def details(self) -> PatientDetails | None:
@@ -155,7 +156,7 @@ class ChatState:
             "misunderstood": self.misunderstood,
             "lookups_failed": self.lookups_failed,
             "freeform_complaint": self.freeform_complaint,
-            "notices": self.notices,
+            "taken": self.taken,
         }
         return out
 
@@ -189,7 +190,7 @@ class ChatState:
             misunderstood=int(i.get("misunderstood") or 0),
             lookups_failed=int(i.get("lookups_failed") or 0),
             freeform_complaint=bool(i.get("freeform_complaint")),
-            notices=list(i.get("notices") or []),
+            taken=list(i.get("taken") or []),
         )
 
 

@@ -111,7 +111,7 @@ _INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "cancel",
         r"\bcancel\w*\b.{0,40}\b(appointment|booking|reservation|visit|it)\b"
         r"|\b(can'?t|cannot|won'?t be able to|not able to) (make|come|attend)\b"
-        r"|\bcall off\b",
+        r"|\bcall off\b|\bcancel\w*\b(?=.*\bdc-?\s?[0-9a-z]{6,10}\b)",
     ),
     (
         "reschedule",
