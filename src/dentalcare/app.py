@@ -21,6 +21,7 @@ from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from dentalcare.ratelimit import RateLimiter
 from dentalcare.realtime.endpoints import router as realtime_router
 from dentalcare.realtime.service import RealtimeService
+from dentalcare.web import install as install_web
 
 log = logging.getLogger(__name__)
 
@@ -72,4 +73,5 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(dentists_router)
     app.include_router(availability_router)
     app.include_router(appointments_router)
+    install_web(app)
     return app

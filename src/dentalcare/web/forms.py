@@ -1,0 +1,75 @@
+"""Form input → the services' pydantic models, with errors keyed by field for the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pydantic
+
+from dentalcare.errors import DentalCareError
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+# What to tell a person, by field; the model's own message otherwise.
+FRIENDLY = {
+    "patient_name": "Enter the patient's full name.",
+    "patient_email": "Enter a valid e-mail address, like name@example.com.",
+    "patient_phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "patient_age": "Enter an age between 0 and 130.",
+    "appointment_date": "Choose a free time in the calendar first.",
+    "appointment_time": "Choose a free time in the calendar first.",
+    "payment_method": "Choose cash, card or insurance.",
+    "email": "Enter a valid e-mail address, like name@example.com.",
+    "password": "Use at least 8 characters.",
+    "full_name": "Enter your full name.",
+    "phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "name": "Enter the dentist's name.",
+    "specialization": "Enter a specialty, such as General Dentistry.",
+    "years_of_experience": "Enter a number of years between 0 and 80.",
+    "slot_minutes": "Enter a slot length between 5 and 240 minutes.",
+    "date": "Enter a date.",
+}
+
+
+class FormInvalid(Exception):
+    """Field errors to show next to the fields (`__all__` for the form as a whole)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def _message(field: str, raw: str) -> str:
+    if field in FRIENDLY:
+        return FRIENDLY[field]
+    text = raw.removeprefix("Value error, ")
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def errors_of(exc: pydantic.ValidationError) -> dict[str, str]:
+    """The first error of each field of a pydantic validation error."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ())]
+        field = loc[0] if loc else "__all__"
+        errors.setdefault(field, _message(field, str(error.get("msg", "is not valid"))))
+    return errors
+
+
+def errors_of_service(exc: DentalCareError) -> dict[str, str]:
+    """Field errors from a service's error (its `fields`), else one error for the form."""
+    errors: dict[str, str] = {}
+    for entry in exc.extra.get("fields", []) or []:
+        loc = [str(p) for p in entry.get("loc", []) if p not in ("body", "query", "path")]
+        if loc:
+            errors.setdefault(".".join(loc), exc.detail)
+    return errors or {"__all__": exc.detail}
+
+
+def parse(model: type[M], data: Mapping[str, Any]) -> M:
+    """`model` from form data, or FormInvalid with friendly field errors."""
+    try:
+        return model.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        raise FormInvalid(errors_of(exc)) from exc

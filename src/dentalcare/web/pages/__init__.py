@@ -1,0 +1,1 @@
+"""Page routes, one module per part of the product."""

@@ -1,0 +1,140 @@
+"""/login, /register, /logout and the short-lived token the pages' realtime socket uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from dentalcare.auth import service as accounts
+from dentalcare.auth.deps import SESSION_COOKIE
+from dentalcare.auth.endpoints import client_ip
+from dentalcare.auth.schemas import LoginRequest, RegisterRequest
+from dentalcare.auth.tokens import decode_token, issue_token
+from dentalcare.db.deps import AppSettings, Db
+from dentalcare.errors import AlreadyExists, RateLimited, Unauthorized
+from dentalcare.web import forms
+from dentalcare.web.csrf import CheckedForm
+from dentalcare.web.session import HOME_BY_ROLE, PageUser, end_session, start_session
+from dentalcare.web.templating import redirect, render
+from dentalcare.web.views import clean_form
+
+router = APIRouter()
+
+# The browser's socket gets its own short-lived token (the session cookie stays HttpOnly);
+# realtime.js renews it with an `auth` message before it runs out.
+REALTIME_TOKEN_MINUTES = 15
+
+
+def safe_next(value: Any) -> str | None:
+    """A local path to return to after logging in, or None."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(ord(c) < 32 for c in value):
+        return None
+    return value
+
+
+def _home(role: str) -> str:
+    return HOME_BY_ROLE.get(role, "/")
+
+
+@router.get("/login")
+async def login_page(request: Request, user: PageUser, next: str | None = None) -> Response:
+    """The login form (already logged in: straight to your home page)."""
+    if user is not None:
+        return redirect(request, safe_next(next) or _home(user.role))
+    return render(request, "login.html", {"page": "login", "form": {"next": safe_next(next) or ""}})
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request, form: CheckedForm, db: Db, settings: AppSettings
+) -> Response:
+    """Check the password, set the session cookie and go to the user's home page."""
+    values = clean_form(form, ("email", "password", "next"))
+    context: dict[str, Any] = {"page": "login", "form": values}
+    try:
+        body = forms.parse(LoginRequest, {k: values.get(k, "") for k in ("email", "password")})
+        limiter = request.app.state.login_limiter
+        limiter.hit(client_ip(request))
+        limiter.hit("email:" + body.email.strip().lower())
+        session = await accounts.login(db=db, settings=settings, request=body)
+    except forms.FormInvalid as exc:
+        return render(request, "login.html", {**context, "errors": exc.errors}, status_code=422)
+    except (Unauthorized, RateLimited) as exc:
+        errors = {"__all__": exc.detail}
+        return render(request, "login.html", {**context, "errors": errors}, status_code=422)
+    role = session["user"]["role"]
+    response = redirect(request, safe_next(values.get("next")) or _home(role))
+    start_session(response, settings, session["access_token"], session["expires_in"])
+    return response
+
+
+@router.get("/register")
+async def register_page(request: Request, user: PageUser, next: str | None = None) -> Response:
+    """The sign-up form for patients."""
+    if user is not None:
+        return redirect(request, _home(user.role))
+    return render(
+        request, "register.html", {"page": "register", "form": {"next": safe_next(next) or ""}}
+    )
+
+
+@router.post("/register")
+async def register_submit(
+    request: Request, form: CheckedForm, db: Db, settings: AppSettings
+) -> Response:
+    """Create a patient account and log it in."""
+    values = clean_form(form, ("full_name", "email", "phone", "password", "next"))
+    context: dict[str, Any] = {"page": "register", "form": values}
+    try:
+        data = {k: values.get(k, "") for k in ("full_name", "email", "password")}
+        if "phone" in values:
+            data["phone"] = values["phone"]
+        body = forms.parse(RegisterRequest, data)
+        request.app.state.login_limiter.hit(client_ip(request))
+        session = await accounts.register(db=db, settings=settings, request=body)
+    except forms.FormInvalid as exc:
+        return render(request, "register.html", {**context, "errors": exc.errors}, status_code=422)
+    except AlreadyExists as exc:
+        errors = {"email": exc.detail + " Log in instead?"}
+        return render(request, "register.html", {**context, "errors": errors}, status_code=422)
+    except RateLimited as exc:
+        errors = {"__all__": exc.detail}
+        return render(request, "register.html", {**context, "errors": errors}, status_code=422)
+    name = session["user"]["full_name"]
+    response = redirect(
+        request, safe_next(values.get("next")) or "/my/appointments", message=f"Welcome, {name}!"
+    )
+    start_session(response, settings, session["access_token"], session["expires_in"])
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, _form: CheckedForm, settings: AppSettings) -> Response:
+    """End the session."""
+    response = redirect(request, "/", message="You are logged out. See you soon!")
+    end_session(response, settings)
+    return response
+
+
+@router.post("/session/realtime-token")
+async def realtime_token(
+    request: Request, _form: CheckedForm, user: PageUser, settings: AppSettings
+) -> Response:
+    """A short-lived access token for this session's realtime socket (JSON)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if user is None or cookie is None:
+        return JSONResponse(
+            {"error": "Unauthorized", "detail": "Log in to follow your appointments live."},
+            status_code=401,
+        )
+    version = decode_token(settings, cookie)["ver"]
+    short = settings.model_copy(update={"access_token_minutes": REALTIME_TOKEN_MINUTES})
+    token = issue_token(short, user_id=user.user_id, role=user.role, token_version=version)
+    return JSONResponse(
+        {"token": token, "expires_in": REALTIME_TOKEN_MINUTES * 60},
+        headers={"Cache-Control": "no-store"},
+    )
