@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -161,3 +162,12 @@ async def caught_up(server: RunningServer, owner_conn: asyncpg.Connection) -> in
     listener = server.app.state.realtime.listener
     await wait_for(lambda: (listener.last_seq or 0) >= latest)
     return latest
+
+
+def tiny_receive_buffer(server: RunningServer) -> socket.socket:
+    """A connected client socket whose kernel receive buffer is tiny (a slow reader)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.setblocking(False)
+    return sock

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dentalcare.app import create_app
 from tests.conftest import RunningServer, make_settings, start_server
 from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import open_feed, wait_for
+from tests.realtime.conftest import open_feed, tiny_receive_buffer, wait_for
 
 
 class HideTheTransport:
@@ -60,7 +60,10 @@ async def test_events_flow_and_slow_consumers_are_closed_through_asgi(
         assert type(connection.socket).__name__ == "AsgiSocket"
 
     big = {field: "x" * 4000 for field in ("symptoms", "medical_history", "medications", "notes")}
-    async with open_feed(asgi_server, token_for(admin), max_queue=1) as slow:
+    sock = tiny_receive_buffer(asgi_server)
+    async with open_feed(
+        asgi_server, token_for(admin), sock=sock, max_queue=1, compression=None
+    ) as slow:
         await slow.subscribe("appointments")
         for n in range(300):
             await make_appointment(

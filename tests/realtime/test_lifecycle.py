@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable
 from datetime import date
@@ -14,7 +13,14 @@ import asyncpg
 from dentalcare.config import Settings
 from tests.conftest import RunningServer
 from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import caught_up, dedicated_server, open_feed, short_token, wait_for
+from tests.realtime.conftest import (
+    caught_up,
+    dedicated_server,
+    open_feed,
+    short_token,
+    tiny_receive_buffer,
+    wait_for,
+)
 
 
 async def test_a_bad_token_closes_with_4001(live_server: RunningServer) -> None:
@@ -139,10 +145,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4008(
     with dedicated_server(database_url, ws_send_queue_bytes=1024) as server:
         hub = server.app.state.realtime.hub
         # A tiny receive buffer and no reading: the server's backlog grows past 1 KiB.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.port))
-        sock.setblocking(False)
+        sock = tiny_receive_buffer(server)
         async with open_feed(
             server, token_for(admin), sock=sock, max_queue=1, compression=None
         ) as feed:
