@@ -1,0 +1,213 @@
+"""`ServiceClinic`: the `ClinicPort` on the real services — the same rules as the web form.
+
+Bookings go through `appointments.service.book_appointment` with `source="chatbot"`, so
+the slot rules, the no-double-booking constraint, RLS and the realtime events are the
+ones every other channel gets. A guest acts with the claims of the booking's e-mail
+address; a logged-in patient with their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import pydantic
+
+from dentalcare.appointments import repository as appointments_repository
+from dentalcare.appointments import service as appointments
+from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate, appointment_json
+from dentalcare.auth.tokens import Principal
+from dentalcare.availability import service as availability
+from dentalcare.chatbot import repository
+from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
+from dentalcare.config import Settings
+from dentalcare.db.pool import Database
+from dentalcare.dentists import service as dentists
+from dentalcare.errors import NotFound, ValidationError
+
+_REFERENCE = re.compile(r"DC-[0-9A-Z]{6,10}")
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _validation_error(exc: pydantic.ValidationError) -> ValidationError:
+    errors = exc.errors()
+    fields = [
+        {"loc": ["body", *(str(p) for p in e.get("loc", ()))], "msg": str(e.get("msg", ""))}
+        for e in errors
+    ]
+    first = fields[0] if fields else {"loc": [], "msg": "invalid"}
+    return ValidationError(f"{first['loc'][-1]}: {first['msg']}", fields=fields)
+
+
+class ServiceClinic:
+    """The clinic as the services see it, for one caller (a patient, or None for a guest)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        caller: Principal | None,
+        now: datetime | None = None,
+        before_booking: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.caller = caller if caller is not None and caller.role == "patient" else None
+        self.now = now
+        self.before_booking = before_booking
+        self._directory: list[DentistInfo] | None = None
+
+    async def dentists(self) -> list[DentistInfo]:
+        """The active directory (read once per request)."""
+        if self._directory is None:
+            rows = await dentists.list_dentists(db=self.db)
+            self._directory = [
+                DentistInfo(UUID(r["id"]), r["name"], r["specialization"]) for r in rows
+            ]
+        return self._directory
+
+    async def free_slots(
+        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+    ) -> list[OfferedSlot]:
+        """Free slots of these dentists (None: all), from the slot engine, by start time."""
+        directory = {d.id: d for d in await self.dentists()}
+        wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
+
+        async def of(dentist_id: UUID) -> list[OfferedSlot]:
+            try:
+                slots = await availability.free_slots(
+                    db=self.db,
+                    settings=self.settings,
+                    dentist_id=dentist_id,
+                    start=start,
+                    end=end,
+                    now=self.now,
+                )
+            except NotFound:  # removed since the directory was read
+                return []
+            name = directory[dentist_id].name
+            return [OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at) for s in slots]
+
+        found = await asyncio.gather(*(of(i) for i in wanted))
+        return sorted(
+            (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
+        )
+
+    async def book(
+        self,
+        *,
+        slot: OfferedSlot,
+        patient: PatientDetails,
+        chief_complaint: str | None,
+        symptoms: str | None,
+        urgency: str,
+    ) -> dict[str, Any]:
+        """Book through the booking service (`booking_source` "chatbot")."""
+        try:
+            request = AppointmentCreate(
+                dentist_id=slot.dentist_id,
+                appointment_date=slot.date,
+                appointment_time=slot.time,
+                patient_name=patient.name,
+                patient_email=patient.email,
+                patient_phone=patient.phone,
+                chief_complaint=chief_complaint[:2000] if chief_complaint else None,
+                symptoms=symptoms[:4000] if symptoms else None,
+            )
+        except pydantic.ValidationError as exc:
+            raise _validation_error(exc) from None
+        if self.before_booking is not None:
+            self.before_booking()
+        return await appointments.book_appointment(
+            db=self.db,
+            settings=self.settings,
+            caller=self.caller,
+            request=request,
+            source="chatbot",
+            urgency=urgency,
+            now=self.now,
+        )
+
+    async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
+        """A guest's booking by reference and e-mail; a patient's own by reference alone."""
+        if not _REFERENCE.fullmatch(reference):
+            return None
+        if email is None and self.caller is not None:
+            async with self.db.transaction(self.caller.claims) as conn:
+                row = await appointments_repository.appointment_by_reference(conn, reference)
+            if row is not None:
+                return appointment_json(row)
+            email = self.caller.email  # a booking made as a guest with the same address
+        if not email:
+            return None
+        try:
+            return await appointments.lookup_by_reference(
+                db=self.db, reference=reference, email=email
+            )
+        except NotFound:
+            return None
+
+    def _acting_for(self, booking: dict[str, Any]) -> tuple[Principal | None, str | None]:
+        """(caller, guest e-mail) under which the booking can be changed."""
+        if self.caller is not None and booking.get("patient_id"):
+            return self.caller, None
+        return None, str(booking["patient_email"])
+
+    async def cancel(self, *, booking: dict[str, Any], reason: str) -> dict[str, Any]:
+        """Cancel through the appointment service."""
+        caller, guest_email = self._acting_for(booking)
+        return await appointments.cancel_appointment(
+            db=self.db,
+            settings=self.settings,
+            caller=caller,
+            appointment_id=UUID(str(booking["id"])),
+            reason=reason,
+            guest_email=guest_email,
+        )
+
+    async def reschedule(self, *, booking: dict[str, Any], slot: OfferedSlot) -> dict[str, Any]:
+        """Move the appointment through the appointment service (same slot rules)."""
+        caller, guest_email = self._acting_for(booking)
+        return await appointments.update_appointment(
+            db=self.db,
+            settings=self.settings,
+            caller=caller,
+            appointment_id=UUID(str(booking["id"])),
+            request=AppointmentUpdate(appointment_date=slot.date, appointment_time=slot.time),
+            guest_email=guest_email,
+            now=self.now,
+        )
+
+    async def opening_hours(self) -> str:
+        """The hours at least one dentist works, day by day, in words."""
+        async with self.db.pool.acquire() as conn:
+            rows = await repository.clinic_hours(conn)
+        return describe_hours({r["day_of_week"]: (r["opens"], r["closes"]) for r in rows})
+
+
+def describe_hours(hours: dict[int, tuple[Any, Any]]) -> str:
+    """E.g. "We're open Mon–Fri 09:00–17:00, Sat 10:00–13:00; closed Sun."."""
+    if not hours:
+        return "Our opening hours aren't published yet — please call the clinic."
+    groups: list[tuple[int, int, str]] = []
+    for day in range(7):
+        if day not in hours:
+            continue
+        opens, closes = hours[day]
+        span = f"{opens:%H:%M}–{closes:%H:%M}"
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == span:
+            groups[-1] = (groups[-1][0], day, span)
+        else:
+            groups.append((day, day, span))
+    parts = [
+        (_DAY_NAMES[a] if a == b else f"{_DAY_NAMES[a]}–{_DAY_NAMES[b]}") + f" {span}"
+        for a, b, span in groups
+    ]
+    closed = [_DAY_NAMES[d] for d in range(7) if d not in hours]
+    tail = f"; closed {', '.join(closed)}" if closed else ""
+    return f"We're open {', '.join(parts)}{tail}. Times can differ per dentist."
