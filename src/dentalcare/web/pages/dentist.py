@@ -16,7 +16,7 @@ from dentalcare.dentists import service as dentists
 from dentalcare.timezones import zone
 from dentalcare.web.session import DentistPage
 from dentalcare.web.templating import render
-from dentalcare.web.views import build_week, parse_week
+from dentalcare.web.views import build_week
 
 router = APIRouter()
 
@@ -42,6 +42,16 @@ async def appointments_between(
     return items
 
 
+def parse_start(value: str | None, today: date) -> date:
+    """The first day of the calendar: `YYYY-MM-DD`, or today (a rolling week)."""
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return today
+
+
 def greeting(hour: int) -> str:
     """Good morning / afternoon / evening."""
     if hour < 12:
@@ -58,7 +68,7 @@ async def board(
     dentist = await dentists.get_dentist(db=db, caller=user, dentist_id=user.dentist_id)
     now = datetime.now(UTC).astimezone(zone(dentist["timezone"]))
     today = now.date()
-    start = parse_week(week, today)
+    start = parse_start(week, today)
     show = show if show in FILTERS else "all"
     todays = await appointments_between(db, user, today, today)
     upcoming = await appointments_between(

@@ -153,8 +153,16 @@
     return DC._realtime;
   };
 
-  /* Appointments changed by this tab: their live event needs no second toast. */
-  DC.recentActions = new Set();
+  /* Status changes made in this tab: their live event needs no second toast. */
+  var ownActions = new Map();
+
+  /** Whether a live appointment record is the echo of this tab's own status change. */
+  DC.isOwnAction = function (record) {
+    var status = ownActions.get(record.id);
+    if (status !== record.status) return false;
+    ownActions.delete(record.id);
+    return true;
+  };
 
   /* ------------------------------------------------------------------ htmx wiring */
 
@@ -162,9 +170,12 @@
     event.detail.headers["X-CSRF-Token"] = DC.csrf;
     var path = event.detail.path || "";
     var match = path.match(/^\/appointments\/([0-9a-f-]{36})\/status$/);
-    if (match) {
-      DC.recentActions.add(match[1]);
-      setTimeout(function () { DC.recentActions.delete(match[1]); }, 5000);
+    var status = event.detail.parameters && event.detail.parameters.get
+      ? event.detail.parameters.get("status")
+      : event.detail.parameters && event.detail.parameters.status;
+    if (match && status) {
+      ownActions.set(match[1], status);
+      setTimeout(function () { ownActions.delete(match[1]); }, 10000);
     }
   });
 
@@ -199,6 +210,9 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var button = event.detail.elt.querySelector && event.detail.elt.querySelector("button[type=submit]");
     if (button) button.removeAttribute("aria-busy");
+    // A confirmation that was acted on closes (and no longer holds back live refreshes).
+    var confirm = event.detail.successful && event.detail.elt.closest && event.detail.elt.closest("details.confirm");
+    if (confirm) confirm.open = false;
   });
 
   /* After a form comes back with errors, move focus to the first one. */

@@ -162,7 +162,7 @@
         var now = event.record;
         var before = event.old_record;
         DC.refresh("my-list");
-        if (!now || !before || DC.recentActions.has(now.id)) return;
+        if (!now || !before || DC.isOwnAction(now)) return;
         var row = document.querySelector('[data-testid="appointment-row"][data-id="' + now.id + '"]');
         now.dentist_name = now.dentist_name || (row && row.dataset.dentistName) || "The clinic";
         if (now.status !== before.status) {

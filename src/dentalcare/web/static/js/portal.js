@@ -12,7 +12,7 @@
   function appointmentToast(event) {
     var now = event.record;
     var before = event.old_record;
-    if (!now || DC.recentActions.has(now.id)) return;
+    if (!now || DC.isOwnAction(now)) return;
     if (event.op === "INSERT") {
       DC.toast("New booking via " + (SOURCES[now.booking_source] || now.booking_source) + ": " +
         now.patient_name + ", " + DC.when(now) + ".", "info");

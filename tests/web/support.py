@@ -1,0 +1,156 @@
+"""Browser-test plumbing: a database helper on its own event loop, Chromium, screenshots."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+from playwright.sync_api import Page, expect
+
+from dentalcare.db.pool import connect
+from tests.factories import DEFAULT_PASSWORD, make_dentist, make_user, make_window
+
+T = TypeVar("T")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+TABLES = (
+    "appointments, availability_exceptions, dentist_availability, dentists, users, realtime_events"
+)
+PASSWORD = DEFAULT_PASSWORD
+WORK_START, WORK_END = time(8), time(18)
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed (`make browser` installs it)."""
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+class Database:
+    """An owner connection on a private event loop, usable from sync (Playwright) tests."""
+
+    def __init__(self, url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="web-db", daemon=True)
+        self.thread.start()
+        self.conn: asyncpg.Connection = self._submit(connect(url, app_role=None))
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout=30)
+
+    def call(self, factory: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
+        """`await factory(conn, **kwargs)` on the private loop."""
+
+        async def run() -> T:
+            return await factory(self.conn, **kwargs)
+
+        return self._submit(run())
+
+    def execute(self, sql: str, *args: Any) -> str:
+        """Run one statement as the owner."""
+        return self._submit(self.conn.execute(sql, *args))
+
+    def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """One row, as the owner."""
+        return self._submit(self.conn.fetchrow(sql, *args))
+
+    def clean(self) -> None:
+        """Empty every table (keeping `seq` growing, so running listeners stay in step)."""
+        self.execute(f"TRUNCATE {TABLES} CASCADE")
+
+    def close(self) -> None:
+        """Close the connection and stop the loop."""
+        self._submit(self.conn.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+@dataclass
+class Clinic:
+    """A small clinic: an admin, a patient and one dentist working every day 08:00-18:00."""
+
+    db: Database
+    admin: asyncpg.Record
+    patient: asyncpg.Record
+    dentist: asyncpg.Record
+    dentist_user: asyncpg.Record
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dentist_id(self) -> str:
+        """The dentist's id as text."""
+        return str(self.dentist["id"])
+
+
+def build_clinic(db: Database) -> Clinic:
+    """Empty the database and create the clinic."""
+    db.clean()
+    admin = db.call(make_user, role="admin", full_name="Clinic Admin")
+    patient = db.call(make_user, role="patient", full_name="Alice Brown", phone="+1 555 0142")
+    dentist = add_dentist(db, name="Dr Sarah Smith")
+    user = db.fetchrow("SELECT * FROM users WHERE id = $1", dentist["user_id"])
+    assert user is not None
+    return Clinic(db=db, admin=admin, patient=patient, dentist=dentist, dentist_user=user)
+
+
+def add_dentist(db: Database, **kwargs: Any) -> asyncpg.Record:
+    """A dentist with a login, working every day 08:00-18:00."""
+    dentist = db.call(make_dentist, **kwargs)
+    for day in range(7):
+        db.call(
+            make_window, dentist_id=dentist["id"], day_of_week=day, start=WORK_START, end=WORK_END
+        )
+    return dentist
+
+
+def next_monday() -> date:
+    """The Monday of next week (what the picker shows after one 'Next')."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=today.weekday()) + timedelta(days=7)
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of the page as a test artifact."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")
+    # caret="initial": hiding the caret would inject a style the page's CSP refuses.
+    page.screenshot(path=str(path), full_page=full_page, caret="initial")
+    return path
+
+
+def wait_live(page: Page) -> None:
+    """Wait until the page's realtime subscriptions are up and the page is in sync."""
+    expect(page.locator("html")).to_have_attribute("data-realtime", "live")
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD, *, then: str | None = None) -> None:
+    """Log in through the form (and go to `then`)."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.locator("form[action='/logout']")).to_be_visible()
+    if then:
+        page.goto(then)
