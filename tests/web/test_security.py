@@ -9,10 +9,9 @@ import httpx
 import pytest
 from starlette.responses import Response
 
+from dentalcare.web.session import start_session
 from tests.conftest import RunningServer, make_settings
 from tests.web.support import PASSWORD, Clinic
-
-from dentalcare.web.session import start_session
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
