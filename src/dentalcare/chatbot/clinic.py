@@ -61,6 +61,8 @@ class ServiceClinic:
         self.now = now
         self.before_booking = before_booking
         self._directory: list[DentistInfo] | None = None
+        # Free slots read during this request, until it books or changes something.
+        self._slots: dict[tuple[UUID, date, date], list[OfferedSlot]] = {}
 
     async def dentists(self) -> list[DentistInfo]:
         """The active directory (read once per request)."""
@@ -78,7 +80,10 @@ class ServiceClinic:
         directory = {d.id: d for d in await self.dentists()}
         wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
 
-        async def of(dentist_id: UUID) -> list[OfferedSlot]:
+        async def _of(dentist_id: UUID) -> list[OfferedSlot]:
+            cached = self._slots.get((dentist_id, start, end))
+            if cached is not None:
+                return cached
             try:
                 slots = await availability.free_slots(
                     db=self.db,
@@ -91,9 +96,11 @@ class ServiceClinic:
             except NotFound:  # removed since the directory was read
                 return []
             name = directory[dentist_id].name
-            return [OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at) for s in slots]
+            found = [OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at) for s in slots]
+            self._slots[(dentist_id, start, end)] = found
+            return found
 
-        found = await asyncio.gather(*(of(i) for i in wanted))
+        found = await asyncio.gather(*(_of(i) for i in wanted))
         return sorted(
             (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
         )
@@ -123,6 +130,7 @@ class ServiceClinic:
             raise _validation_error(exc) from None
         if self.before_booking is not None:
             self.before_booking()
+        self._slots.clear()
         return await appointments.book_appointment(
             db=self.db,
             settings=self.settings,
@@ -161,6 +169,7 @@ class ServiceClinic:
     async def cancel(self, *, booking: dict[str, Any], reason: str) -> dict[str, Any]:
         """Cancel through the appointment service."""
         caller, guest_email = self._acting_for(booking)
+        self._slots.clear()
         return await appointments.cancel_appointment(
             db=self.db,
             settings=self.settings,
@@ -173,6 +182,7 @@ class ServiceClinic:
     async def reschedule(self, *, booking: dict[str, Any], slot: OfferedSlot) -> dict[str, Any]:
         """Move the appointment through the appointment service (same slot rules)."""
         caller, guest_email = self._acting_for(booking)
+        self._slots.clear()
         return await appointments.update_appointment(
             db=self.db,
             settings=self.settings,

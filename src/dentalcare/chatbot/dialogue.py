@@ -3,24 +3,23 @@
 greet → what is wrong → triage → preferences (dentist, day, time) → 3–5 real free slots →
 name, e-mail, phone (known already for a logged-in patient) → read back → book.
 Information may come in any order and several pieces at once; every message first
-updates what has been collected (corrections simply overwrite), then `_advance` asks for
-whatever is still missing. Cancelling and rescheduling live in `manage`, slot choice in
-`offering`, wording in `replies`. The clinic is reached only through `ClinicPort`.
+updates what has been collected (`collect`: corrections simply overwrite), then
+`_advance` asks for whatever is still missing. Cancelling and rescheduling live in
+`manage`, slot choice in `offering`, wording in `replies`. The clinic is reached only
+through `ClinicPort`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dentalcare.chatbot import manage, offering, replies
-from dentalcare.chatbot.directory import DentistMatch
+from dentalcare.chatbot.collect import Changes, absorb
 from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
 from dentalcare.chatbot.state import ChatState, KnownPatient, Reply, Turn
-from dentalcare.chatbot.triage import more_urgent
 from dentalcare.chatbot.understanding import (
     Context,
     Expecting,
@@ -42,40 +41,6 @@ _EXPECTING: dict[str, Expecting] = {
     "manage_action": "manage_confirm",
     "manage_confirm": "manage_confirm",
 }
-_BOOKING_STAGES = ("preference", "slot", "details", "confirm")
-_PERSONAL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+|\+?\d[\d\s().-]{6,}\d")
-_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s,.!]*", re.I)
-_SOMETHING_ELSE = re.compile(r"^\s*something else\s*$", re.IGNORECASE)
-
-
-@dataclass(slots=True)
-class _Changes:
-    """What one message changed in the booking flow."""
-
-    complaint: bool = False
-    urgency: bool = False
-    preferences: bool = False
-    chosen: bool = False
-    other_times: bool = False
-    details: bool = False
-
-    @property
-    def any(self) -> bool:
-        return any(
-            (
-                self.complaint,
-                self.urgency,
-                self.preferences,
-                self.chosen,
-                self.other_times,
-                self.details,
-            )
-        )
-
-
-def _summary(text: str, limit: int = 300) -> str:
-    cleaned = " ".join(_GREETING.sub("", _PERSONAL.sub(" ", text)).split())
-    return cleaned[:limit].rstrip(" ,.;") or text[:limit]
 
 
 class Dialogue:
@@ -188,7 +153,7 @@ class Dialogue:
                 return
         if state.stage in manage.MANAGE_STAGES:
             if await manage.handle(self.clinic, turn, parse):
-                await self._advance(turn, now, _Changes(preferences=True), understood=True)
+                await self._advance(turn, now, Changes(preferences=True), understood=True)
             return
         rescheduling = state.mode == "reschedule" and state.booking is not None
         wants = {"cancel", "reschedule"} & intents
@@ -198,7 +163,7 @@ class Dialogue:
             )
             turn.state = manage.begin(state, parse, mode)  # type: ignore[arg-type]
             if await manage.proceed(self.clinic, turn):
-                await self._advance(turn, now, _Changes(preferences=True), understood=True)
+                await self._advance(turn, now, Changes(preferences=True), understood=True)
             return
         if state.stage in ("booked", "done"):
             if not (parse.has_booking_info or "book" in intents):
@@ -261,7 +226,7 @@ class Dialogue:
     ) -> None:
         state = turn.state
         free = await self._live_check(turn)
-        changes = self._absorb(turn, parse)
+        changes = absorb(turn, parse)
         if free is not None:
             if state.slot is not None and state.slot.key not in free:
                 await self._lost(turn, state.slot, now)  # taken since it was offered
@@ -297,104 +262,11 @@ class Dialogue:
         free = await offering.still_free(self.clinic, shown)
         return {key for key in free if "|".join(key) not in state.taken}
 
-    def _absorb(self, turn: Turn, parse: Parse) -> _Changes:
-        """Update the collected fields from one message; corrections overwrite."""
-        state, changes = turn.state, _Changes()
-        if state.mode == "book":
-            self._absorb_complaint(state, parse, changes)
-        if state.stage in ("slot", "confirm", "details") and state.offered:
-            ids = {str(d.id) for d in parse.dentist.dentists} if parse.dentist else set()
-            chosen = offering.matching_offered(
-                state.offered, choice=parse.choice, when=parse.when, dentist_ids=ids
-            )
-            if chosen is not None and (state.stage == "slot" or chosen != state.slot):
-                state.slot, changes.chosen = chosen, True
-        if not changes.chosen:
-            self._absorb_preferences(turn, parse, changes)
-        for key in ("name", "email", "phone"):
-            value = getattr(parse, key)
-            if value and value != getattr(state, key):
-                setattr(state, key, value)
-                changes.details = True
-        return changes
-
-    @staticmethod
-    def _absorb_complaint(state: ChatState, parse: Parse, changes: _Changes) -> None:
-        triage = parse.triage
-        if triage.urgency != "routine":
-            urgency = more_urgent(state.urgency, triage.urgency)
-            changes.urgency = urgency != state.urgency
-            state.urgency = urgency
-            state.reasons += [r for r in triage.reasons if r not in state.reasons]
-        if state.stage == "complaint" and _SOMETHING_ELSE.match(parse.text):
-            state.freeform_complaint = True
-            return
-        freeform = state.stage == "complaint" and state.freeform_complaint and bool(parse.text)
-        if not (parse.complaint or triage.urgency != "routine" or freeform):
-            return
-        summary = parse.complaint or _summary(parse.text)
-        if state.complaint is None:
-            state.complaint, changes.complaint = summary, True
-        elif parse.complaint and summary not in state.symptoms and summary != state.complaint:
-            state.symptoms.append(summary)
-            changes.complaint = True
-
-    def _absorb_preferences(self, turn: Turn, parse: Parse, changes: _Changes) -> None:
-        state = turn.state
-        changed = False
-        if "other_times" in parse.intents and state.stage in ("slot", "details", "confirm"):
-            state.seen += [
-                "|".join(s.key) for s in state.offered if "|".join(s.key) not in state.seen
-            ]
-            state.offered, state.slot = [], None
-            state.offered_urgent = state.preference_given = True
-            changes.other_times = True
-        if parse.dentist is not None:
-            changed |= self._absorb_dentist(turn, parse.dentist)
-        if parse.when is not None:
-            merged = state.when.merged(parse.when)
-            if merged != state.when or not state.preference_given:
-                state.when, changed = merged, True
-        if state.stage == "preference" and parse.answer is False and not changed:
-            changed = True  # "no" = no preference
-        if changed:
-            state.preference_given = True
-            state.slot, state.offered, state.seen = None, [], []
-            if state.stage == "slot" or state.offered_urgent:
-                state.offered_urgent = True
-            changes.preferences = True
-
-    @staticmethod
-    def _absorb_dentist(turn: Turn, match: DentistMatch) -> bool:
-        state = turn.state
-        if state.mode == "reschedule":
-            turn.say(
-                "A new time stays with the same dentist. To see someone else, cancel this "
-                "appointment and book a new one."
-            )
-            return False
-        if match.anyone:
-            changed = state.dentist_ids is not None or not state.preference_given
-            state.dentist_ids, state.dentist_label = None, "any dentist"
-            return changed
-        if not match.dentists:
-            turn.say(
-                f"Sorry, we don't have {match.specialty} at the moment, so I'll look across "
-                "all our dentists."
-            )
-            state.dentist_ids, state.dentist_label = None, "any dentist"
-            return True
-        ids = [str(d.id) for d in match.dentists]
-        if ids == state.dentist_ids:
-            return False
-        state.dentist_ids, state.dentist_label = ids, match.label
-        return True
-
     async def _advance(
         self,
         turn: Turn,
         now: datetime,
-        changes: _Changes,
+        changes: Changes,
         *,
         understood: bool,
         free: set[tuple[str, str, str]] | None = None,
@@ -429,7 +301,7 @@ class Dialogue:
         turn.add(replies.read_back(state))
 
     async def _offer_slots(
-        self, turn: Turn, now: datetime, changes: _Changes, *, understood: bool
+        self, turn: Turn, now: datetime, changes: Changes, *, understood: bool
     ) -> None:
         state = turn.state
         urgent_first = state.mode == "book" and state.urgency == "urgent"

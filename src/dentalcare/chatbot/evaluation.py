@@ -94,7 +94,7 @@ def _offer_choices(response: dict[str, Any]) -> list[str] | None:
 
 
 def _fill(text: str, values: dict[str, str], choices: list[str]) -> str:
-    def one(match: re.Match[str]) -> str:
+    def _one(match: re.Match[str]) -> str:
         key = match.group(1)
         if key.startswith("offer:"):
             index = int(key.split(":")[1]) - 1
@@ -103,7 +103,7 @@ def _fill(text: str, values: dict[str, str], choices: list[str]) -> str:
             return choices[index]
         return values[key]
 
-    return _PLACEHOLDER.sub(one, text)
+    return _PLACEHOLDER.sub(_one, text)
 
 
 def _check_offered(

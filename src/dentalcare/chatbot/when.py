@@ -170,20 +170,20 @@ class When:
         if not value:
             return cls()
 
-        def d(key: str) -> date | None:
+        def _d(key: str) -> date | None:
             return date.fromisoformat(value[key]) if value.get(key) else None
 
-        def t(key: str) -> time | None:
+        def _t(key: str) -> time | None:
             return time.fromisoformat(value[key]) if value.get(key) else None
 
         return cls(
-            start=d("start"),
-            end=d("end"),
+            start=_d("start"),
+            end=_d("end"),
             weekdays=tuple(value.get("weekdays") or ()),
             asap=bool(value.get("asap")),
-            after=t("after"),
-            before=t("before"),
-            at=t("at"),
+            after=_t("after"),
+            before=_t("before"),
+            at=_t("at"),
             flexible=bool(value.get("flexible")),
         )
 

@@ -73,8 +73,10 @@ def _app_role() -> str:
 
 
 def upgrade() -> None:
+    """Create chat_sessions with its policies and grants."""
     run_script(UPGRADE.format(app_role=_app_role()))
 
 
 def downgrade() -> None:
+    """Drop chat_sessions."""
     run_script(DOWNGRADE.format(app_role=_app_role()))
