@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dentalcare.chatbot import offering
 from dentalcare.chatbot.directory import DentistMatch
+from dentalcare.chatbot.ports import OfferedSlot
 from dentalcare.chatbot.state import ChatState, Turn
 from dentalcare.chatbot.triage import more_urgent
 from dentalcare.chatbot.understanding import Parse
@@ -62,6 +63,8 @@ def absorb(turn: Turn, parse: Parse) -> Changes:
         chosen = offering.matching_offered(
             state.offered, choice=parse.choice, when=parse.when, dentist_ids=ids
         )
+        if chosen is None and state.stage == "slot" and parse.answer is True:
+            chosen = _the_obvious_one(state)
         if chosen is not None and (state.stage == "slot" or chosen != state.slot):
             state.slot, changes.chosen = chosen, True
     if not changes.chosen:
@@ -143,3 +146,11 @@ def _absorb_dentist(turn: Turn, match: DentistMatch) -> bool:
         return False
     state.dentist_ids, state.dentist_label = ids, match.label
     return True
+
+
+def _the_obvious_one(state: ChatState) -> OfferedSlot | None:
+    """What "yes" picks: the only slot offered, or the only one at the wished time."""
+    if len(state.offered) == 1:
+        return state.offered[0]
+    exact = [s for s in state.offered if state.when.at is not None and s.time == state.when.at]
+    return exact[0] if len(exact) == 1 else None

@@ -310,7 +310,7 @@ class Dialogue:
             state.offered_urgent = True
         elif state.stage == "slot" and state.offered and not changes.preferences:
             intro = "Please pick one of these, or tell me another day or time:"
-            if changes.complaint:
+            if changes.complaint or changes.details:
                 intro = "Thanks, I've noted that. " + intro
             elif not understood:
                 intro = "Sorry, I didn't catch that. " + intro

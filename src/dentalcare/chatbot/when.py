@@ -63,7 +63,7 @@ _DATE_PHRASE = re.compile(
     r"|(this |next |coming |on )?" + _DAY + r"\b"
     r"|" + _ORD + r"( of)? " + _MONTH + r"\b"
     r"|" + _MONTH + r" " + _ORD + r"\b"
-    r"|the " + _ORD + r"\b"
+    r"|the \d{1,2}(st|nd|rd|th)\b"
     r"|\d{4}-\d{2}-\d{2}"
     r"|\d{1,2}/\d{1,2}(/\d{2,4})?"
     r"|in " + _NUM + r" (days?|weeks?))"
