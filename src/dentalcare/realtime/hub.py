@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
@@ -21,6 +22,8 @@ from uuid import UUID
 from dentalcare.auth.tokens import Principal
 from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent
 from dentalcare.realtime.wire import TOO_SLOW, Socket
+
+log = logging.getLogger(__name__)
 
 TOKEN_INVALID = 4001
 KINDS = ("appointments", "availability", "global")
@@ -97,7 +100,7 @@ class Subscription:
         self.held_bytes = 0
         self.hold_limit = hold_limit
 
-    def deliver(self, seq: int, message: Encoded) -> None:
+    def deliver(self, seq: int, message: Encoded, outbox: Outbox) -> None:
         """A live event on this subscription's topic."""
         if self.replaying:
             self.held.append((seq, message))
@@ -105,7 +108,7 @@ class Subscription:
             if self.held_bytes > self.hold_limit:
                 self.connection.too_slow()
         elif seq > self.skip_through:
-            self.socket.push(message)
+            outbox.add(self.socket, message)
 
     def go_live(self) -> None:
         """Send the held-back events the replay did not cover, then deliver directly."""
@@ -115,6 +118,33 @@ class Subscription:
         self.held = []
         self.held_bytes = 0
         self.replaying = False
+
+
+class Outbox:
+    """The frames of one batch of events, gathered per socket and written once per socket.
+
+    A quiet moment's batch is one transaction's events; under load batches grow, and one
+    write (one system call) per socket carries several of them.
+    """
+
+    __slots__ = ("_messages",)
+
+    def __init__(self) -> None:
+        self._messages: dict[Socket, list[Encoded]] = {}
+
+    def add(self, socket: Socket, message: Encoded) -> None:
+        """Queue `message` for `socket`, after those already queued for it."""
+        queued = self._messages.get(socket)
+        if queued is None:
+            self._messages[socket] = [message]
+        else:
+            queued.append(message)
+
+    def flush(self) -> None:
+        """Write everything gathered."""
+        for socket, messages in self._messages.items():
+            socket.push_many(messages)
+        self._messages.clear()
 
 
 class LatencyWindow:
@@ -231,9 +261,25 @@ class Hub:
 
     # ------------------------------------------------------------------ fan-out
 
-    def publish(self, event: LogEvent) -> None:
-        """Deliver one event (the next in commit order) to every subscriber of its topics."""
-        self.events_received += 1
+    def publish(self, events: Sequence[LogEvent]) -> None:
+        """Deliver a batch of events (the next ones in commit order) to their subscribers."""
+        outbox = Outbox()
+        delivered_events: list[LogEvent] = []
+        for event in events:
+            try:
+                if self._route(event, outbox):
+                    delivered_events.append(event)
+            except Exception:
+                log.exception("could not deliver realtime event %s", event.seq)
+            self.head = event.seq
+        outbox.flush()
+        self.events_received += len(events)
+        now = time.time()
+        for event in delivered_events:
+            self.latency.add((now - event.committed_at.timestamp()) * 1000.0)
+
+    def _route(self, event: LogEvent, outbox: Outbox) -> int:
+        """Queue one event for every subscriber of its topics; how many there were."""
         encoder = EventEncoder(event)
         seq = event.seq
         delivered = 0
@@ -246,15 +292,13 @@ class Hub:
                 if message is None:
                     message = encoder.for_channel(channel)
                 for subscription in subscribers:
-                    subscription.deliver(seq, message)
+                    subscription.deliver(seq, message, outbox)
                 delivered += len(subscribers)
-        self.head = seq
-        if delivered:
-            self.events_delivered += delivered
-            self.latency.add((time.time() - event.committed_at.timestamp()) * 1000.0)
+        self.events_delivered += delivered
         if event.dentist_id is not None and event.removes_dentist():
             for connection in self._by_dentist.get(event.dentist_id, ()):
                 connection.close(TOKEN_INVALID, "the dentist was removed")
+        return delivered
 
     def close_all(self, code: int, reason: str) -> None:
         """Close every socket (server shutdown)."""

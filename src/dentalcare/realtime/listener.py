@@ -145,14 +145,9 @@ class EventListener:
         assert self.last_seq is not None
         while True:
             rows = await repository.events_after(conn, self.last_seq, limit=BATCH)
-            for row in rows:
-                event = LogEvent.from_row(row)
-                try:
-                    self._hub.publish(event)
-                except Exception:
-                    log.exception("could not deliver realtime event %s", event.seq)
-                    self._hub.head = event.seq
-                self.last_seq = event.seq
+            if rows:
+                self._hub.publish([LogEvent.from_row(row) for row in rows])
+                self.last_seq = rows[-1]["seq"]
             if len(rows) < BATCH:
                 return
             await asyncio.sleep(0)  # let sockets breathe between big batches

@@ -43,6 +43,11 @@ class Socket:
         """Queue `message` without waiting; a backlog over the bound closes with 4008."""
         raise NotImplementedError
 
+    def push_many(self, messages: list[Encoded]) -> None:
+        """`push` several messages at once, in order."""
+        for message in messages:
+            self.push(message)
+
     async def send(self, message: Encoded) -> None:
         """Queue `message`, then wait until the backlog is small again (replies, replay)."""
         raise NotImplementedError
@@ -93,6 +98,18 @@ class TransportSocket(Socket):
         if self.closed or transport.is_closing():
             return
         transport.write(message.frame)
+        if transport.get_write_buffer_size() > self._limit:
+            self._on_overflow()
+
+    def push_many(self, messages: list[Encoded]) -> None:
+        """Write several frames with one system call."""
+        if len(messages) == 1:
+            self.push(messages[0])
+            return
+        transport = self._transport
+        if self.closed or transport.is_closing():
+            return
+        transport.write(b"".join([message.frame for message in messages]))
         if transport.get_write_buffer_size() > self._limit:
             self._on_overflow()
 
