@@ -124,10 +124,15 @@ def add_dentist(db: Database, **kwargs: Any) -> asyncpg.Record:
     return dentist
 
 
+def next_week(weekday: int) -> date:
+    """The day (0 = Monday) among the slot picker's second 7 days (shown after one 'Next')."""
+    first = datetime.now(UTC).date() + timedelta(days=7)
+    return first + timedelta(days=(weekday - first.weekday()) % 7)
+
+
 def next_monday() -> date:
-    """The Monday of next week (what the picker shows after one 'Next')."""
-    today = datetime.now(UTC).date()
-    return today - timedelta(days=today.weekday()) + timedelta(days=7)
+    """The Monday among the slot picker's second 7 days."""
+    return next_week(0)
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import time
 
 from playwright.sync_api import Page, expect
 
 from tests.factories import make_appointment
-from tests.web.support import Clinic, add_dentist, log_in, next_monday, screenshot, wait_live
+from tests.web.support import Clinic, add_dentist, log_in, next_week, screenshot, wait_live
 
 
 def test_admin_adds_a_dentist_who_then_logs_in(
@@ -54,7 +54,7 @@ def test_admin_removes_a_dentist(clinic: Clinic, open_page: Callable[..., Page])
         dentist_id=clinic.dentist["id"],
         patient_id=clinic.patient["id"],
         patient_email=clinic.patient["email"],
-        on=next_monday() + timedelta(days=2),
+        on=next_week(2),
         at=time(9),
     )
     visitor = open_page()

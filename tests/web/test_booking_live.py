@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import time
 
 from playwright.sync_api import Page, expect
 
 from tests.factories import make_appointment
-from tests.web.support import Clinic, log_in, next_monday, screenshot, wait_live
+from tests.web.support import Clinic, log_in, next_week, screenshot, wait_live
 
 
 def _fill_booking(page: Page, name: str, email: str = "jane@example.com") -> None:
@@ -37,8 +37,8 @@ def test_guest_booking_appears_for_dentist_and_admin(
     screenshot(patient, "patient-directory")
     patient.get_by_role("link", name="Dr Sarah Smith", exact=True).click()
     wait_live(patient)
-    patient.get_by_role("button", name="Next week").click()
-    wednesday = (next_monday() + timedelta(days=2)).isoformat()
+    patient.get_by_role("button", name="Next 7 days").click()
+    wednesday = next_week(2).isoformat()
     slot = patient.locator(f'[data-testid=slot][data-date="{wednesday}"][data-time="10:30"]')
     slot.click()
     expect(slot).to_have_attribute("aria-pressed", "true")
@@ -80,7 +80,7 @@ def test_chatbot_booking_shows_its_badge(clinic: Clinic, open_page: Callable[...
     clinic.db.call(
         make_appointment,
         dentist_id=clinic.dentist["id"],
-        on=next_monday() + timedelta(days=1),
+        on=next_week(1),
         at=time(9, 30),
         booking_source="chatbot",
         patient_name="Chat Bot Patient",
@@ -101,7 +101,7 @@ def test_patient_follows_status_live_reschedules_and_cancels(
     clinic: Clinic, open_page: Callable[..., Page]
 ) -> None:
     """The dentist confirms → the patient's list updates with a toast; reschedule; cancel."""
-    day = next_monday() + timedelta(days=3)
+    day = next_week(3)
     booked = clinic.db.call(
         make_appointment,
         dentist_id=clinic.dentist["id"],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import time
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.factories import make_appointment
-from tests.web.support import Clinic, log_in, next_monday, screenshot, wait_live
+from tests.web.support import Clinic, log_in, next_monday, next_week, screenshot, wait_live
 
 
 def _slot(page: Page, day: str, at: str) -> Locator:
@@ -23,7 +23,7 @@ def test_narrowed_monday_drops_slots_from_the_open_picker(
     patient = open_page()
     patient.goto(f"/dentists/{clinic.dentist_id}")
     wait_live(patient)
-    patient.get_by_role("button", name="Next week").click()
+    patient.get_by_role("button", name="Next 7 days").click()
     expect(_slot(patient, monday, "16:00")).to_have_count(1)
 
     dentist = open_page()
@@ -43,7 +43,7 @@ def test_narrowed_monday_drops_slots_from_the_open_picker(
     expect(_slot(patient, monday, "12:00")).to_have_count(0)
     expect(_slot(patient, monday, "11:30")).to_have_count(1)
     expect(_slot(patient, monday, "13:00")).to_have_count(1)
-    tuesday = (next_monday() + timedelta(days=1)).isoformat()
+    tuesday = next_week(1).isoformat()
     expect(_slot(patient, tuesday, "16:00")).to_have_count(1)
 
 
@@ -55,7 +55,7 @@ def test_taken_slot_vanishes_within_a_second(
     patient = open_page()
     patient.goto(f"/dentists/{clinic.dentist_id}")
     wait_live(patient)
-    patient.get_by_role("button", name="Next week").click()
+    patient.get_by_role("button", name="Next 7 days").click()
     chosen = _slot(patient, monday.isoformat(), "10:30")
     chosen.click()
     expect(chosen).to_have_attribute("aria-pressed", "true")

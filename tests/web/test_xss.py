@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.web.support import Clinic, log_in, next_monday, screenshot, wait_live
+from tests.web.support import Clinic, log_in, next_week, screenshot, wait_live
 
 PAYLOAD = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
@@ -34,8 +33,8 @@ def test_script_in_a_name_renders_as_text(clinic: Clinic, open_page: Callable[..
     patient.on("dialog", record)
     patient.goto(f"/dentists/{clinic.dentist_id}")
     wait_live(patient)
-    patient.get_by_role("button", name="Next week").click()
-    thursday = (next_monday() + timedelta(days=3)).isoformat()
+    patient.get_by_role("button", name="Next 7 days").click()
+    thursday = next_week(3).isoformat()
     patient.locator(f'[data-testid=slot][data-date="{thursday}"][data-time="14:00"]').click()
     patient.get_by_label("Full name").fill(PAYLOAD)
     patient.get_by_label("E-mail").fill("xss@example.com")

@@ -13,7 +13,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 # What to tell a person, by field; the model's own message otherwise.
 FRIENDLY = {
-    "patient_name": "Enter the patient's full name.",
+    "patient_name": "Enter the full name of the person coming in.",
     "patient_email": "Enter a valid e-mail address, like name@example.com.",
     "patient_phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
     "patient_age": "Enter an age between 0 and 130.",

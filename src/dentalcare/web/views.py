@@ -13,11 +13,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 ACTIVE = frozenset({"pending", "confirmed"})
 
 
-def monday_of(day: date) -> date:
-    """The Monday of the week holding `day`."""
-    return day - timedelta(days=day.weekday())
-
-
 @dataclass
 class Day:
     """One column of a week view."""
@@ -45,7 +40,7 @@ class Day:
 
 @dataclass
 class Week:
-    """Seven days from a Monday, with their items (slots or appointments)."""
+    """Seven days from `start`, with their items (slots or appointments)."""
 
     start: date
     today: date
@@ -53,22 +48,22 @@ class Week:
 
     @property
     def end(self) -> date:
-        """The Sunday."""
+        """The last of the seven days."""
         return self.start + timedelta(days=6)
 
     @property
     def previous(self) -> date:
-        """The Monday before."""
-        return self.start - timedelta(days=7)
+        """The first day of the 7 days before (never before today)."""
+        return max(self.start - timedelta(days=7), min(self.today, self.start))
 
     @property
     def next(self) -> date:
-        """The Monday after."""
+        """The first day of the 7 days after."""
         return self.start + timedelta(days=7)
 
     @property
     def has_previous(self) -> bool:
-        """Whether the week before has any day that is not over."""
+        """Whether there are earlier days that are not over."""
         return self.start > self.today
 
     @property
@@ -90,7 +85,7 @@ class Week:
 def build_week(
     start: date, today: date, items: Iterable[Mapping[str, Any]], *, date_key: str
 ) -> Week:
-    """A week from Monday `start` with `items` placed on their day (`item[date_key]`)."""
+    """Seven days from `start` with `items` placed on their day (`item[date_key]`)."""
     days = [Day(date=start + timedelta(days=i), is_today=False, is_past=False) for i in range(7)]
     for day in days:
         day.is_today = day.date == today
@@ -103,14 +98,14 @@ def build_week(
     return Week(start=start, today=today, days=days)
 
 
-def parse_week(value: str | None, today: date) -> date:
-    """The Monday of the requested week (`YYYY-MM-DD`), or of the current week."""
+def parse_start(value: str | None, today: date) -> date:
+    """The first day of a 7-day view: `YYYY-MM-DD`, or today."""
     if value:
         try:
-            return monday_of(date.fromisoformat(value))
+            return date.fromisoformat(value)
         except ValueError:
             pass
-    return monday_of(today)
+    return today
 
 
 def status_actions(status: str, role: str) -> list[dict[str, str]]:

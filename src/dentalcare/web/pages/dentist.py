@@ -16,7 +16,7 @@ from dentalcare.dentists import service as dentists
 from dentalcare.timezones import zone
 from dentalcare.web.session import DentistPage
 from dentalcare.web.templating import render
-from dentalcare.web.views import build_week
+from dentalcare.web.views import build_week, parse_start
 
 router = APIRouter()
 
@@ -40,16 +40,6 @@ async def appointments_between(
     )
     items: list[dict[str, Any]] = page["items"]
     return items
-
-
-def parse_start(value: str | None, today: date) -> date:
-    """The first day of the calendar: `YYYY-MM-DD`, or today (a rolling week)."""
-    if value:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    return today
 
 
 def greeting(hour: int) -> str:

@@ -25,7 +25,7 @@ from dentalcare.web.errors import not_found
 from dentalcare.web.pages.bookings import remember
 from dentalcare.web.session import PageUser
 from dentalcare.web.templating import is_htmx, redirect, render
-from dentalcare.web.views import Week, build_week, clean_form, monday_of, parse_week
+from dentalcare.web.views import Week, build_week, clean_form, parse_start
 
 router = APIRouter()
 
@@ -67,10 +67,10 @@ async def visible_dentist(db: Database, user: Principal | None, dentist_id: UUID
 async def slot_week(
     *, db: Database, settings: Settings, dentist: dict[str, Any], week: str | None
 ) -> Week:
-    """The free slots of one week (Monday to Sunday) of a dentist, in their time zone."""
+    """A dentist's free slots on 7 days from `week` (default today), in their time zone."""
     today = datetime.now(UTC).astimezone(zone(dentist["timezone"])).date()
-    first, last = monday_of(today), monday_of(today) + timedelta(weeks=WEEKS_AHEAD)
-    start = min(max(parse_week(week, today), first), last)
+    last = today + timedelta(weeks=WEEKS_AHEAD)
+    start = min(max(parse_start(week, today), today), last)
     body = await availability.slots_response(
         db=db,
         settings=settings,

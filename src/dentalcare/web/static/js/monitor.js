@@ -62,7 +62,8 @@
     samples.forEach(function (s) { top = Math.max(top, s.max || 0, s.p95 || 0); });
     top = Math.ceil(top * 1.2);
     function y(v) { return H - PAD - ((v || 0) / top) * (H - 2 * PAD); }
-    function x(i) { return PAD + (i + (KEEP - samples.length)) * ((W - 2 * PAD) / (KEEP - 1)); }
+    // The line grows from the left until two minutes are on screen, then scrolls.
+    function x(i) { return PAD + i * ((W - 2 * PAD) / (KEEP - 1)); }
     ["p50", "p95", "max"].forEach(function (key) {
       var points = samples.map(function (s, i) { return x(i).toFixed(1) + "," + y(s[key]).toFixed(1); });
       svg.querySelector('[data-line="' + key + '"]').setAttribute("points", points.join(" "));
