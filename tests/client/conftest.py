@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -62,20 +63,25 @@ async def wait_for(condition: Callable[[], Any], within: float = TIMEOUT) -> Any
         await asyncio.sleep(0.01)
 
 
-def token(settings: Settings, user: asyncpg.Record, *, seconds: float | None = None) -> str:
-    """An access token for `user` (expiring in `seconds` when given)."""
-    if seconds is None:
-        return issue_token(settings, user_id=user["id"], role=user["role"], token_version=0)
-    now = int(time.time())
+def token(settings: Settings, user: asyncpg.Record) -> str:
+    """An access token for `user`."""
+    return issue_token(settings, user_id=user["id"], role=user["role"], token_version=0)
+
+
+def short_token(settings: Settings, user: asyncpg.Record, *, seconds: float) -> tuple[str, int]:
+    """A token for `user` that expires in at least `seconds` (and at most one more), and
+    its expiry (whole seconds, as in the token)."""
+    now = time.time()
+    expires = math.ceil(now + seconds)
     claims = {
         "sub": str(user["id"]),
         "role": user["role"],
         "ver": 0,
-        "iat": now,
-        "exp": int(now + seconds),
+        "iat": int(now),
+        "exp": expires,
         "typ": "access",
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), expires
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from dentalcare.client import Backoff, RealtimeEvent
 from dentalcare.client.callbacks import fitted
-from dentalcare.client.sync_client import realtime_url
+from dentalcare.client.link import realtime_url
 
 CHANNEL = "availability"
 Script = Callable[[ServerConnection, int], Awaitable[None]]

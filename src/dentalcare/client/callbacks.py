@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 Callback = Callable[..., Awaitable[Any] | Any]
+log = logging.getLogger("dentalcare.client")
 
 
 async def invoke(callback: Callback, *args: Any) -> None:
@@ -43,3 +45,13 @@ def fitted(callback: Callback, available: int) -> Callable[..., Awaitable[None]]
         await invoke(callback, *args[:take])
 
     return call
+
+
+async def notify(callback: Callback | None, *args: Any) -> None:
+    """Call an application hook, if given; its exceptions are logged, never raised."""
+    if callback is None:
+        return
+    try:
+        await invoke(callback, *args)
+    except Exception:
+        log.exception("realtime client callback %r failed", callback)
