@@ -12,6 +12,7 @@ from dentalcare import __version__
 from dentalcare.appointments.endpoints import router as appointments_router
 from dentalcare.auth.endpoints import router as auth_router
 from dentalcare.availability.endpoints import router as availability_router
+from dentalcare.chatbot.endpoints import router as chat_router
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.dentists.endpoints import router as dentists_router
@@ -73,5 +74,6 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(dentists_router)
     app.include_router(availability_router)
     app.include_router(appointments_router)
+    app.include_router(chat_router)
     install_web(app)
     return app

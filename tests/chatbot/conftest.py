@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
 
-from dentalcare.app import create_app
-from dentalcare.chatbot.endpoints import router as chat_router
 from dentalcare.chatbot.when import warm_up
 from tests.chatbot.support import ChatClinic, seed_clinic
-from tests.conftest import RunningServer, make_settings, start_server
+from tests.conftest import RunningServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,19 +20,9 @@ def _dateparser_loaded() -> None:
 
 
 @pytest.fixture(scope="session")
-def chat_server(live_server: RunningServer, database_url: str) -> Iterator[RunningServer]:
-    """The live server, or — until app.py includes the chat router — one that does."""
-    paths = {getattr(route, "path", "") for route in live_server.app.routes}
-    if "/api/chat/sessions" in paths:
-        yield live_server
-        return
-    app = create_app(make_settings(database_url), database_url=database_url)
-    app.include_router(chat_router)
-    running = start_server(app)
-    try:
-        yield running
-    finally:
-        running.stop()
+def chat_server(live_server: RunningServer) -> RunningServer:
+    """The live test server (it serves the chat API)."""
+    return live_server
 
 
 @pytest.fixture
