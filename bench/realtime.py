@@ -23,7 +23,10 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
+import signal
 import statistics
+import tempfile
 import threading
 import time
 import urllib.request
@@ -37,9 +40,10 @@ from typing import Any
 import psutil
 from pydantic import SecretStr
 
-from bench import realtime_clients, realtime_load
+from bench import realtime_clients, realtime_gcprobe, realtime_load
 from bench.common import (
     RESULTS,
+    ROOT,
     Service,
     code_version,
     embedded_postgres,
@@ -207,6 +211,41 @@ async def drive_with_probe(
     return report, await probe
 
 
+def timeline(
+    latencies: array[float], received_at: array[float], began: float
+) -> list[tuple[int, int, float, float]]:
+    """(second of the drive, messages, p99 ms, max ms) for each second messages arrived in."""
+    buckets: dict[int, list[float]] = {}
+    for latency, at in zip(latencies, received_at, strict=True):
+        buckets.setdefault(int(at - began), []).append(latency)
+    rows = []
+    for second in sorted(buckets):
+        ordered = sorted(buckets[second])
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        rows.append((second, len(ordered), round(p99, 1), round(ordered[-1], 1)))
+    return rows
+
+
+@contextlib.contextmanager
+def gc_tracing(extra_env: dict[str, str]) -> Iterator[str]:
+    """Make the server log its garbage-collector passes (a generated `sitecustomize`);
+    the log's path."""
+    with tempfile.TemporaryDirectory(prefix="dentalcare-bench-gc-") as folder:
+        (Path(folder) / "sitecustomize.py").write_text(realtime_gcprobe.SITECUSTOMIZE)
+        path = str(Path(folder) / "gc.log")
+        extra_env["PYTHONPATH"] = f"{folder}:{ROOT}"
+        extra_env["DENTALCARE_BENCH_GC_LOG"] = path
+        yield path
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """The --server-env KEY=VALUE settings (e.g. DENTALCARE_WS_PING_SECONDS=3600)."""
+    pairs = [item.split("=", 1) for item in args.server_env]
+    if any(len(pair) != 2 or not pair[0].startswith("DENTALCARE_") for pair in pairs):
+        raise SystemExit("--server-env takes DENTALCARE_NAME=value")
+    return dict(pairs)
+
+
 def ratio(value: float | None, reference: float | None) -> float | None:
     """value / reference, rounded (None when either is missing)."""
     if not value or not reference:
@@ -224,9 +263,9 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             )
         )
         log(f"run {number}: seeded {len(clinic.dentists)} dentists, {profile.patients} patients")
-        service: Service = stack.enter_context(
-            running_service(pg.url, extra_env={"DENTALCARE_SECRET_KEY": SECRET})
-        )
+        extra_env = {**server_env(args), "DENTALCARE_SECRET_KEY": SECRET}
+        gc_log = stack.enter_context(gc_tracing(extra_env)) if args.gc_trace else None
+        service: Service = stack.enter_context(running_service(pg.url, extra_env=extra_env))
         sampler = stack.enter_context(ResourceSampler(service.pid))
         rss_idle = sampler.sample()
         settings = Settings(secret_key=SecretStr(SECRET), env="test")
@@ -242,6 +281,14 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
         if failed:
             log(f"connect failures: {[f for r in ready for f in r['failures']][:3]}")
         rss_connected = sampler.sample()
+        full_pass = None
+        if gc_log:  # one full collection with every socket connected, timed in the server
+            probe_at = time.time()
+            os.kill(service.pid, signal.SIGUSR1)
+            deadline = time.monotonic() + 30
+            while full_pass is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+                full_pass = realtime_gcprobe.read(gc_log, probe_at).get("gen2")
 
         reference_idle = run(realtime_load.notify_round_trips(pg.url, samples=300, interval=0.005))
         start_seq = run(realtime_load.latest_seq(pg.url))
@@ -259,9 +306,10 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             Path(args.py_spy) / f"realtime-{args.profile}-{number}.txt" if args.py_spy else None
         )
         with py_spy(service.pid, profile_out, args.duration):
-            wall_began = time.monotonic()
+            wall_began, drive_began = time.monotonic(), time.time()
             drive, reference_load = run(drive_with_probe(pg.url, clinic, args))
             wall = time.monotonic() - wall_began
+        gc_pauses = realtime_gcprobe.read(gc_log, drive_began, time.time()) if gc_log else None
         cpu = {
             "server": service.cpu_seconds() - cpu_before["server"],
             "postgres": pg.cpu_seconds() - cpu_before["postgres"],
@@ -282,9 +330,11 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
         stats = server_stats(service.port, admin_token)
         rss_end = sampler.sample()
 
-    latencies = array("d")
+    latencies, received_at = array("d"), array("d")
     for result in results:
         latencies.frombytes(result.pop("latencies"))
+        received_at.frombytes(result.pop("received_at"))
+    per_second = timeline(latencies, received_at, drive_began)
     delivery = {
         key: sum(r[key] for r in results)
         for key in ("expected", "delivered", "lost", "unexpected", "duplicates", "out_of_order")
@@ -292,6 +342,8 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
     delivery["disconnects"] = sum(r["disconnects"] for r in results)
     delivery["incomplete_sockets"] = sum(r["incomplete_sockets"] for r in results)
     delivery["settle_s"] = max(r["settle_s"] for r in results)
+    delivery["server_pings_answered"] = sum(r["server_pings"] for r in results)
+    ping_times = [t - drive_began for r in results for t in r["server_ping_times"]]
     latency = percentiles(latencies)
     ref_idle, ref_load = percentiles(reference_idle), percentiles(reference_load)
     changes = drive.bookings + drive.cancellations
@@ -321,6 +373,12 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             "delivered_per_s": round(delivery["delivered"] / drive.seconds),
         },
         "latency_ms": latency,
+        "worst_second": max(per_second, key=lambda row: row[3]) if per_second else None,
+        "timeline_s_n_p99_max": per_second,
+        # When the server's keepalive pings reached the clients (s from the drive's start).
+        "ping_sweep_s": [round(min(ping_times), 2), round(max(ping_times), 2)]
+        if ping_times
+        else None,
         "reference_ms": {"idle": ref_idle, "under_load": ref_load},
         "ratios": {
             "p50_vs_ref_idle": ratio(latency.get("p50_ms"), ref_idle.get("p50_ms")),
@@ -337,6 +395,8 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             },
             "cpu_percent": round(100 * cpu["server"] / wall, 1),
             "own_commit_to_send_ms": stats.get("latency_ms"),
+            "gc_pauses_while_driving": gc_pauses,
+            "gc_full_pass_when_connected": full_pass,
             "events": stats.get("events"),
         },
         "cpu_percent": {key: round(100 * value / wall, 1) for key, value in cpu.items()},
@@ -397,6 +457,7 @@ def summarize(
         "duration_s": args.duration,
         "cancel_share": args.cancel_share,
         "driver": "sql (one single-statement transaction per change, as the owner)",
+        "server_env": server_env(args),
         "runs": len(runs),
         "median": median,
         "targets": targets,
@@ -419,6 +480,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=None, help="client processes")
     parser.add_argument("--output", default=None, help="JSON file (bench/results/…)")
     parser.add_argument("--py-spy", default=None, metavar="DIR", help="profile the server")
+    parser.add_argument("--gc-trace", action="store_true", help="time the server's GC passes")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="DENTALCARE_NAME=VALUE",
+        help="a server setting for an A/B run (repeatable)",
+    )
     return parser.parse_args(argv)
 
 

@@ -45,9 +45,11 @@ class Totals:
 
     def __init__(self) -> None:
         self.latencies_ms = array("d")
+        self.received_at = array("d")  # receive times, for the latency timeline
         self.disconnects = 0
         self.errors: list[str] = []
         self.pings = 0
+        self.ping_times: list[float] = []  # when server pings arrived (first and last kept)
 
 
 class Feed(WSListener):
@@ -84,11 +86,17 @@ class Feed(WSListener):
                 self.seqs.append(seq)
                 committed = datetime.fromisoformat(message["committed_at"]).timestamp()
                 self.totals.latencies_ms.append((received - committed) * 1000.0)
+                self.totals.received_at.append(received)
             elif message["type"] == "subscribed":
                 if not self.subscribed.done():
                     self.subscribed.set_result(int(message["head"]))
             elif message["type"] == "ping":
                 self.totals.pings += 1
+                times = self.totals.ping_times
+                if len(times) < 2:
+                    times.append(received)
+                else:
+                    times[1] = received
                 transport.send(WSMsgType.TEXT, PONG)
             else:  # error, reset: neither may happen in the benchmark
                 self.totals.errors.append(frame.get_payload_as_utf8_text()[:300])
@@ -214,8 +222,10 @@ async def settle_and_count(
         "settle_s": round(settled_s, 3),
         "disconnects": totals.disconnects,
         "server_pings": totals.pings,
+        "server_ping_times": totals.ping_times,
         "errors": totals.errors[:5],
         "latencies": totals.latencies_ms.tobytes(),
+        "received_at": totals.received_at.tobytes(),
     }
 
 
