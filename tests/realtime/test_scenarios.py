@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from dentalcare.appointments.schemas import AppointmentCreate
-from dentalcare.appointments.service import book_appointment
-from dentalcare.config import Settings
-from dentalcare.db.pool import Database
 from tests.conftest import RunningServer
 from tests.factories import make_dentist, make_user, make_window
 from tests.realtime.conftest import caught_up, open_feed
@@ -92,27 +89,32 @@ async def test_a_web_form_booking_reaches_the_dentist_and_the_admin_marked_manua
 
 
 async def test_a_chatbot_booking_reaches_the_dentist_marked_chatbot(
-    live_server: RunningServer, clinic: Clinic, database_url: str, settings: Settings
+    live_server: RunningServer, clinic: Clinic
 ) -> None:
-    # The chatbot books through the same service as the REST endpoint, with its own source.
-    db = await Database.open(database_url, app_role=settings.app_db_role, min_size=1, max_size=2)
-    try:
-        async with open_feed(live_server, clinic.tokens["dentist"]) as dentist:
-            await dentist.subscribe("appointments")
-            booked = await book_appointment(
-                db=db,
-                settings=settings,
-                caller=None,
-                request=AppointmentCreate.model_validate(clinic.booking("11:00")),
-                source="chatbot",
-                urgency="urgent",
-            )
-            [event] = await dentist.events(1)
-            assert event["record"]["id"] == booked["id"]
-            assert event["record"]["booking_source"] == "chatbot"
-            assert event["record"]["urgency"] == "urgent"
-    finally:
-        await db.close()
+    async def say(session: str, text: str) -> dict[str, Any]:
+        response = await clinic.http.post(
+            f"/api/chat/sessions/{session}/messages", json={"text": text}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async with open_feed(live_server, clinic.tokens["dentist"]) as dentist:
+        await dentist.subscribe("appointments")
+        created = await clinic.http.post("/api/chat/sessions")
+        assert created.status_code == 201, created.text
+        session = created.json()["session_id"]
+        offer = await say(session, "I broke my front tooth and it hurts when I bite")
+        choices = [q["value"] for m in offer["messages"] for q in m["quick_replies"]]
+        await say(session, next(v for v in choices if v != "other times"))
+        await say(session, "Jane Doe, jane@example.com, 07700 900123")
+        done = await say(session, "yes")
+        booked = done["appointment"]
+        assert booked is not None, done
+        [event] = await dentist.events(1)
+        assert event["record"]["id"] == booked["id"]
+        assert event["record"]["booking_source"] == "chatbot"
+        assert event["record"]["urgency"] == "urgent"
 
 
 async def test_a_schedule_change_reaches_availability_subscribers(
