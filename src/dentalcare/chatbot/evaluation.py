@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -288,8 +287,3 @@ class MemoryDriver:
     def clock(self) -> datetime:
         """The injected time."""
         return self.now
-
-
-async def run_all(specs: Iterable[dict[str, Any]], driver_for: Any) -> list[Result]:
-    """Run every conversation with a fresh driver from `driver_for()`."""
-    return [await run_conversation(driver_for(), spec) for spec in specs]
