@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dentalcare.web.filters import day_label, long_date
@@ -108,14 +108,19 @@ def parse_start(value: str | None, today: date) -> date:
     return today
 
 
-def status_actions(status: str, role: str) -> list[dict[str, str]]:
-    """The status changes a role may offer on an appointment in `status`."""
+def status_actions(
+    appointment: Mapping[str, Any], role: str, now: datetime | None = None
+) -> list[dict[str, str]]:
+    """The status buttons to offer (cancel aside): confirm while pending; complete and
+    no-show once a confirmed appointment has begun. The services decide what is allowed."""
     if role == "patient":
         return []
+    status = appointment["status"]
+    begun = datetime.fromisoformat(str(appointment["starts_at"])) <= (now or datetime.now(UTC))
     actions: list[dict[str, str]] = []
     if status == "pending":
         actions.append({"status": "confirmed", "label": "Confirm", "style": "primary"})
-    if status == "confirmed":
+    if status == "confirmed" and begun:
         actions.append({"status": "completed", "label": "Complete", "style": "primary"})
         actions.append({"status": "no_show", "label": "No-show", "style": "ghost"})
     return actions

@@ -45,8 +45,10 @@
     rows.slice(0, 50).forEach(function (entry) {
       var tr = document.createElement("tr");
       var name = document.createElement("td");
-      name.className = "mono";
-      name.textContent = entry[0];
+      name.className = "mono channel-name";
+      name.title = entry[0];
+      // Ids are long: show their first 8 characters.
+      name.textContent = entry[0].replace(/([0-9a-f]{8})-[0-9a-f-]{27}/g, "$1…");
       var count = document.createElement("td");
       count.className = "num";
       count.textContent = entry[1];
@@ -62,8 +64,9 @@
     samples.forEach(function (s) { top = Math.max(top, s.max || 0, s.p95 || 0); });
     top = Math.ceil(top * 1.2);
     function y(v) { return H - PAD - ((v || 0) / top) * (H - 2 * PAD); }
-    // The line grows from the left until two minutes are on screen, then scrolls.
-    function x(i) { return PAD + i * ((W - 2 * PAD) / (KEEP - 1)); }
+    // The line spans the chart from the first reading; after two minutes it scrolls.
+    var span = Math.max(1, samples.length - 1);
+    function x(i) { return PAD + i * ((W - 2 * PAD) / span); }
     ["p50", "p95", "max"].forEach(function (key) {
       var points = samples.map(function (s, i) { return x(i).toFixed(1) + "," + y(s[key]).toFixed(1); });
       svg.querySelector('[data-line="' + key + '"]').setAttribute("points", points.join(" "));
