@@ -49,6 +49,7 @@ class MemoryClinic:
     caller_email: str | None = None
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
+    _days: dict[Any, list[OfferedSlot]] = field(default_factory=dict)
 
     async def dentists(self) -> list[DentistInfo]:
         """The dentists."""
@@ -67,23 +68,34 @@ class MemoryClinic:
 
     def slots_of(self, dentist: MemoryDentist, start: date, end: date) -> list[OfferedSlot]:
         """Every slot of the dentist's hours from start to end, free or not."""
-        out = []
+        out: list[OfferedSlot] = []
         day = start
         while day <= end:
-            for begin, finish in dentist.hours.get(day.weekday(), []):
-                at = datetime.combine(day, begin)
-                while at + timedelta(minutes=dentist.slot_minutes) <= datetime.combine(day, finish):
-                    out.append(
-                        OfferedSlot(
-                            dentist_id=dentist.info.id,
-                            dentist_name=dentist.info.name,
-                            date=day,
-                            time=at.time(),
-                            starts_at=at.replace(tzinfo=self.timezone),
-                        )
-                    )
-                    at += timedelta(minutes=dentist.slot_minutes)
+            out += self._day(dentist, day)
             day += timedelta(days=1)
+        return out
+
+    def _day(self, dentist: MemoryDentist, day: date) -> list[OfferedSlot]:
+        key = (dentist.info.id, day, tuple(dentist.hours.get(day.weekday(), ())))
+        cached = self._days.get(key)
+        if cached is not None:
+            return cached
+        out = []
+        step = timedelta(minutes=dentist.slot_minutes)
+        for begin, finish in dentist.hours.get(day.weekday(), []):
+            at, last = datetime.combine(day, begin), datetime.combine(day, finish)
+            while at + step <= last:
+                out.append(
+                    OfferedSlot(
+                        dentist_id=dentist.info.id,
+                        dentist_name=dentist.info.name,
+                        date=day,
+                        time=at.time(),
+                        starts_at=at.replace(tzinfo=self.timezone),
+                    )
+                )
+                at += step
+        self._days[key] = out
         return out
 
     async def free_slots(
