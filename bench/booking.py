@@ -386,7 +386,7 @@ def load_phase(
         time.sleep(max(0.0, start_at.value + warmup - time.monotonic()))
         server_cpu_0, pg_cpu_0 = service.cpu_seconds(), pg.cpu_seconds()
         busy_0, t_0 = machine_busy_seconds(), time.monotonic()
-        with py_spy(service.pid, profile, duration), PgWaitSampler(pg.url) as waits:
+        with py_spy(service.pid, profile, duration, gil=True), PgWaitSampler(pg.url) as waits:
             outs = [results.get(timeout=warmup + duration + 120) for _ in workers]
         server_cpu_1, pg_cpu_1 = service.cpu_seconds(), pg.cpu_seconds()
         busy_1, t_1 = machine_busy_seconds(), time.monotonic()
@@ -461,6 +461,13 @@ def _cpu_figures(
 ) -> dict[str, Any]:
     """CPU seconds, cores busy and milliseconds per request of each party."""
     out: dict[str, Any] = {"wall_s": round(wall, 3)}
+    if requests:
+        # Robust to noise: CPU per request of everything this workload needs, and what the
+        # machine's cores could carry if nothing else ran and nothing serialised.
+        ms = 1000 * (postgres + clients + (server or 0.0)) / requests
+        cores = os.cpu_count() or 1
+        out["ms_per_request_all_parties"] = round(ms, 3)
+        out["cpu_bound_max_per_s"] = round(cores * 1000 / ms, 1) if ms else None
     parties = {
         "server": server,
         "postgres": postgres,
@@ -507,7 +514,7 @@ async def slots_phase(
 
     async def timed(raw: bytes, c: HttpConnection = conn) -> tuple[float, int, bytes]:
         began = time.perf_counter()
-        status, body = await c.send(raw)
+        status, body = await c.send(raw, idempotent=True)
         return (time.perf_counter() - began) * 1000.0, status, body
 
     # --- 62 days of one dentist (rotating over the dentists), sequentially
@@ -708,15 +715,19 @@ def benchmark(args: argparse.Namespace) -> dict:
         extra_env = {"DENTALCARE_CLINIC_TIMEZONE": args.timezone}
         if args.pool_max:
             extra_env["DENTALCARE_DB_POOL_MAX_SIZE"] = str(args.pool_max)
-        service = stack.enter_context(running_service(pg.url, extra_env=extra_env))
+        service = stack.enter_context(
+            running_service(pg.url, extra_env=extra_env, wrapper=args.serve_wrapper)
+        )
         result["service"] = {"command": "dentalcare serve --log-level warning", **service.env}
+        if args.serve_wrapper:
+            result["service"]["wrapper"] = args.serve_wrapper
         result["service"].pop("DENTALCARE_DATABASE_URL", None)
         result["service"].pop("DENTALCARE_DATA_DIR", None)
         dentist_ids, today = seeded["dentist_ids"], seeded["today"]
 
         # ---------------------------------------------------------------- slots
         log("slots: 62-day queries, references, directory sweeps")
-        with py_spy(service.pid, profile_dir / "slots.raw" if profile_dir else None, 8):
+        with py_spy(service.pid, profile_dir / "slots.raw" if profile_dir else None, 8, gil=True):
             slots = run(
                 slots_phase(
                     service=service,
@@ -898,6 +909,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pool-max", type=int, default=None, help="DENTALCARE_DB_POOL_MAX_SIZE")
     parser.add_argument("--quick", action="store_true", help="a 5 s smoke run")
     parser.add_argument("--output", default=str(RESULTS / "booking.json"), help="JSON file")
+    parser.add_argument(
+        "--serve-wrapper",
+        default=None,
+        metavar="SCRIPT",
+        help="experiments: a Python script run instead of the dentalcare command",
+    )
     parser.add_argument("--py-spy", default=None, metavar="DIR", help="profile the server")
     args = parser.parse_args(argv)
     if args.quick:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import platform
 import resource
@@ -218,9 +219,18 @@ class Service:
 
 @contextlib.contextmanager
 def running_service(
-    database_url: str, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0
+    database_url: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    wrapper: str | None = None,
 ) -> Iterator[Service]:
-    """`dentalcare serve` on a free port against `database_url`, stopped (by pid) after."""
+    """`dentalcare serve` on a free port against `database_url`, stopped (by pid) after.
+
+    `wrapper` (experiments only): a Python script called instead of the `dentalcare`
+    command, with the same arguments, e.g. one that patches something and then calls
+    `dentalcare.cli.main()`.
+    """
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="dentalcare-bench-serve-"))
     # Nothing from the caller's environment may change what is measured.
@@ -235,8 +245,13 @@ def running_service(
     }
     env.update(ours)
     log_path = workdir / "serve.log"
+    program = (
+        [sys.executable, str(Path(wrapper).resolve())]
+        if wrapper
+        else [str(VENV_BIN / "dentalcare")]
+    )
     command = [
-        str(VENV_BIN / "dentalcare"),
+        *program,
         "serve",
         "--host",
         "127.0.0.1",
@@ -385,14 +400,38 @@ class HttpConnection:
             + body
         )
 
-    async def send(self, raw: bytes, *, limit_s: float = 30.0) -> tuple[int, bytes]:
-        """Send a request built by raw_request and wait for the whole response."""
+    async def send(
+        self, raw: bytes, *, limit_s: float = 30.0, idempotent: bool = False
+    ) -> tuple[int, bytes]:
+        """Send a request built by raw_request and wait for the whole response.
+
+        uvicorn closes keep-alive connections idle for 5 s; a closed connection is
+        reopened, and an idempotent request (a GET) that meets a connection closed under
+        it before any response byte is sent once more on a new one.
+        """
         loop = asyncio.get_running_loop()
         if self.protocol.closed or self.protocol.transport is None:
-            # uvicorn closes keep-alive connections idle for 5 s: open a new one.
-            _, self.protocol = await loop.create_connection(_Protocol, self.host, self.port)
-            self.reconnects += 1
+            await self._reopen()
+        try:
+            return await self._send_once(loop, raw, limit_s)
+        except ConnectionError:
+            if not idempotent:
+                raise
+            await self._reopen()
+            return await self._send_once(loop, raw, limit_s)
+
+    async def _reopen(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+        loop = asyncio.get_running_loop()
+        _, self.protocol = await loop.create_connection(_Protocol, self.host, self.port)
+        self.reconnects += 1
+
+    async def _send_once(
+        self, loop: asyncio.AbstractEventLoop, raw: bytes, limit_s: float
+    ) -> tuple[int, bytes]:
         protocol = self.protocol
+        assert protocol.transport is not None
         waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
         protocol.waiter = waiter
         protocol.transport.write(raw)
@@ -406,7 +445,8 @@ class HttpConnection:
     async def request(
         self, method: str, path: str, body: bytes | None = None, *, limit_s: float = 30.0
     ) -> tuple[int, bytes]:
-        return await self.send(self.raw_request(method, path, body), limit_s=limit_s)
+        raw = self.raw_request(method, path, body)
+        return await self.send(raw, limit_s=limit_s, idempotent=method == "GET")
 
     def close(self) -> None:
         if self.protocol.transport is not None:
@@ -438,8 +478,12 @@ def run(coro: Any) -> Any:
 
 
 @contextlib.contextmanager
-def py_spy(pid: int, out: Path | None, seconds: float) -> Iterator[None]:
-    """Sample `pid` with py-spy (if asked for and installed) while the block runs."""
+def py_spy(pid: int, out: Path | None, seconds: float, *, gil: bool = False) -> Iterator[None]:
+    """Sample `pid` with py-spy (if asked for and installed) while the block runs.
+
+    `gil`: only samples of the thread holding the GIL (on-CPU Python), so threads parked
+    in waits (the threadpool's idle workers) do not show up as work.
+    """
     exe = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
     if out is None or not Path(exe).exists():
         if out is not None:
@@ -458,7 +502,7 @@ def py_spy(pid: int, out: Path | None, seconds: float) -> Iterator[None]:
         str(max(1, int(seconds))),
         "--format",
         "raw",
-        "--gil",
+        *(["--gil"] if gil else []),
         "--nonblocking",
         "--output",
         str(out),
@@ -549,4 +593,17 @@ def code_version() -> dict[str, Any]:
         return ""
 
     status = git("status", "--porcelain", "--", "src")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "src_changes": len(status.splitlines())}
+    # Others may be editing src/ while we measure: fingerprint exactly what ran.
+    digest = hashlib.sha256(git("diff", "HEAD", "--", "src").encode())
+    for line in status.splitlines():
+        if line.startswith("??"):
+            path = ROOT / line[3:]
+            files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+            for file in files:
+                with contextlib.suppress(OSError):
+                    digest.update(file.read_bytes())
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "src_changes": len(status.splitlines()),
+        "src_diff_sha256": digest.hexdigest()[:16] if status else None,
+    }
