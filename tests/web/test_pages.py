@@ -164,3 +164,16 @@ def test_phone_layout(clinic: Clinic, open_page: Callable[..., Page]) -> None:
         screenshot(page, name)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow}px too wide on a phone"
+
+
+def test_the_booking_assistant_opens_on_the_patient_site(
+    clinic: Clinic, open_page: Callable[..., Page]
+) -> None:
+    """The chat widget sits on the patient pages (not in the portals) and greets the visitor."""
+    visitor = open_page()
+    visitor.goto("/")
+    visitor.get_by_role("button", name="Book with our assistant").click()
+    expect(visitor.locator(".dcchat-msg.dcchat-assistant").first).to_be_visible()
+    dentist = open_page()
+    log_in(dentist, clinic.dentist_user["email"])
+    expect(dentist.get_by_role("button", name="Book with our assistant")).to_have_count(0)
