@@ -100,6 +100,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "secret_key": "test-secret-key-that-is-long-enough-0123456789",
         "min_notice_minutes": 0,
         "rate_limits_enabled": False,
+        # Tests write straight into the database too (factories): the safety poll is what
+        # wakes the listener for writes that do not come through the service.
+        "realtime_poll_seconds": 0.05,
         "data_dir": Path(tempfile.gettempdir()) / "dentalcare-test-data",
     }
     values.update(overrides)

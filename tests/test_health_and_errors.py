@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import httpx
+from alembic.script import ScriptDirectory
+
+from dentalcare.db.migrate import alembic_config
 
 
 async def test_health_reports_database_and_schema_version(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "schema_version": "0001"}
+    head = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
+    assert response.json() == {"status": "ok", "database": "ok", "schema_version": head}
     assert response.headers["x-content-type-options"] == "nosniff"
 
 

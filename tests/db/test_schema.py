@@ -390,15 +390,52 @@ async def test_seq_follows_commit_order_not_start_order(
     assert events[0]["committed_at"] <= events[1]["committed_at"]
 
 
-async def test_changes_notify_listeners(database_url: str, owner_conn: asyncpg.Connection) -> None:
-    listener = await connect(database_url, app_role=None)
-    received: asyncio.Queue[str] = asyncio.Queue()
+async def test_horizon_waits_for_writers_that_drew_a_seq(
+    database_url: str, owner_conn: asyncpg.Connection
+) -> None:
+    """A writer between drawing its seq and finishing its commit holds the horizon back."""
+    await make_dentist(owner_conn)
+    writer = await connect(database_url, app_role=None)
+    reader = await connect(database_url, app_role="dentalcare_app")
     try:
-        await listener.add_listener("realtime_events", lambda *args: received.put_nowait(args[2]))
-        await make_dentist(owner_conn)
-        channel = await asyncio.wait_for(received.get(), timeout=5)
-        assert channel == "realtime_events"
+        tx = writer.transaction()
+        await tx.start()
+        # What the event trigger does at commit: the shared lock, then a seq.
+        await writer.execute("SELECT pg_advisory_xact_lock_shared(7216011)")
+        drawn = await writer.fetchval("SELECT nextval('realtime_events_seq')")
+        pending = asyncio.ensure_future(reader.fetchval("SELECT realtime_horizon()"))
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        async with asyncio.timeout(10):
+            while await owner_conn.fetchval(waiting) == 0:  # noqa: ASYNC110 (another process)
+                await asyncio.sleep(0.01)
+        assert not pending.done()
+        await tx.commit()
+        assert await asyncio.wait_for(pending, 10) >= drawn
     finally:
+        await writer.close()
+        await reader.close()
+
+
+async def test_writers_do_not_wait_for_each_other_and_do_not_notify(
+    database_url: str, owner_conn: asyncpg.Connection
+) -> None:
+    """Event writers share the lock (group commit stays possible) and send no NOTIFY."""
+    dentist = await make_dentist(owner_conn)
+    listener = await connect(database_url, app_role=None)
+    heard: list[str] = []
+    await listener.add_listener("realtime_events", lambda *args: heard.append(args[2]))
+    first = await connect(database_url, app_role=None)
+    try:
+        tx = first.transaction()
+        await tx.start()
+        await first.execute("SELECT pg_advisory_xact_lock_shared(7216011)")
+        async with asyncio.timeout(10):  # would hang if writers excluded each other
+            await make_appointment(owner_conn, dentist_id=dentist["id"], on=DAY, at=time(9))
+        await tx.rollback()
+        await listener.execute("SELECT 1")  # notifications arrive before a command's result
+        assert heard == []
+    finally:
+        await first.close()
         await listener.close()
 
 

@@ -50,6 +50,7 @@ async def test_reconnecting_with_since_gets_exactly_the_missed_events_once(
     await owner_conn.execute(
         "UPDATE appointments SET status = 'cancelled' WHERE id = $1", missed_1["id"]
     )
+    await caught_up(live_server, owner_conn)  # so the replay, not the live feed, brings them
 
     async with open_feed(live_server, token_for(patient)) as feed:
         reply = await feed.subscribe("appointments", since=last)

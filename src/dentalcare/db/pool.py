@@ -7,7 +7,7 @@ pooled connection never carries one request's identity into the next.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,6 +76,8 @@ class Database:
         self.pool = pool
         self.url = url
         self.app_role = app_role
+        # Called after every committed unit of work (the realtime listener's wake-up).
+        self.after_commit: list[Callable[[], None]] = []
 
     @classmethod
     async def open(
@@ -99,9 +101,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self, claims: Claims) -> AsyncIterator[asyncpg.Connection]:
         """A unit of work: one transaction, committed on success, with `claims` set for RLS."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await set_claims(conn, claims)
-            yield conn
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await set_claims(conn, claims)
+                yield conn
+            for callback in self.after_commit:
+                callback()
 
 
 async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:

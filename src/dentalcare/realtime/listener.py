@@ -1,11 +1,17 @@
 """The listener: one LISTEN connection per process, reading the event log in commit order.
 
-Each NOTIFY (and a safety poll every `realtime_poll_seconds`) wakes it to read the rows
-after the last `seq` it handed to the hub, in batches, in order. The log's `seq` is
-assigned at commit under a lock, so `seq > last` never skips a late committer (see
-repository.py). When the database goes away the listener reports unhealthy, reconnects
-with backoff and carries on from the same `seq`, so the events committed meanwhile are
-delivered too. It also prunes history older than `event_retention_days` now and then.
+It wakes when this process commits a unit of work (`poke`, hooked to
+`Database.after_commit`), when another process says it did (NOTIFY), and on a safety
+poll every `realtime_poll_seconds` (writers outside the service). Each round first asks
+for the horizon — the seq below which the log is final, waiting out in-flight commits —
+then reads the rows after the last `seq` it handed to the hub up to that horizon, in
+batches, in order, so it never skips a late committer (see repository.py). After a round
+caused by its own process's commits it sends one NOTIFY for the other processes; rounds
+are at least MIN_ROUND_SECONDS apart, so a busy process batches its wake-ups instead of
+taking the horizon lock for every commit. When the database goes away the listener
+reports unhealthy, reconnects with backoff and carries on from the same `seq`, so the
+events committed meanwhile are delivered too. It also prunes history older than
+`event_retention_days` now and then.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ CHANNEL = "realtime_events"
 BATCH = 500
 PRUNE_BATCH = 5000
 CONNECT_TIMEOUT = 10.0
+MIN_ROUND_SECONDS = 0.003
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
 
@@ -54,6 +61,8 @@ class EventListener:
         self._next_prune = time.monotonic()
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
+        self._local_commits = False
+        self._last_round = 0.0
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[int] | None = None
         self.healthy = False
@@ -118,6 +127,7 @@ class EventListener:
                     await self._connect()
                     backoff = BACKOFF_FIRST
                 await self._wait()
+                await self._tell_other_processes()
                 await self._drain()
                 self._maybe_prune()
             except asyncio.CancelledError:
@@ -135,22 +145,44 @@ class EventListener:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
                     await self._wake.wait()
-        # Cleared before reading: a NOTIFY arriving during the read wakes the next round.
+        # Batch a burst of commits into one round instead of one round per commit.
+        pause = self._last_round + MIN_ROUND_SECONDS - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        self._last_round = time.monotonic()
+        # Cleared before reading: a wake-up arriving during the read causes the next round.
         self._wake.clear()
+
+    async def _tell_other_processes(self) -> None:
+        if not self._local_commits or self._conn is None:
+            return
+        self._local_commits = False
+        # A bare NOTIFY writes no WAL and waits for no flush: cheap, unlike one sent from
+        # inside the writing transaction.
+        await self._conn.execute(f"NOTIFY {CHANNEL}")
+
+    def poke(self) -> None:
+        """This process committed something: read the log soon."""
+        self._local_commits = True
+        self._wake.set()
 
     async def _drain(self) -> None:
         conn = self._conn
         if conn is None or conn.is_closed():
             raise ConnectionError("the listener connection is closed")
         assert self.last_seq is not None
+        horizon = await repository.horizon(conn)
         while True:
-            rows = await repository.events_after(conn, self.last_seq, limit=BATCH)
+            rows = await repository.events_after(conn, self.last_seq, through=horizon, limit=BATCH)
             if rows:
                 self._hub.publish([LogEvent.from_row(row) for row in rows])
                 self.last_seq = rows[-1]["seq"]
             if len(rows) < BATCH:
-                return
+                break
             await asyncio.sleep(0)  # let sockets breathe between big batches
+        # Everything up to the horizon is final: seqs of rolled-back writers never appear.
+        self.last_seq = max(self.last_seq, horizon)
+        self._hub.head = max(self._hub.head, horizon)
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()
@@ -181,7 +213,8 @@ class EventListener:
             conn.terminate()
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self._wake.set()
+        if pid != self.backend_pid:  # our own NOTIFY comes back to us too
+            self._wake.set()
 
     def _on_terminated(self, conn: Any) -> None:
         if conn is self._conn:

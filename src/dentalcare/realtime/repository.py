@@ -1,9 +1,10 @@
 """Every query on the event log (`realtime_events`).
 
-Rows are readable only under the `system` claims. `seq` is assigned at commit under a
-transaction-level advisory lock, so a reader that sees `seq` N already sees every committed
-`seq` below N: reading `seq > last ORDER BY seq` never skips an event (gaps exist only for
-transactions that failed at commit, and are never filled later).
+Rows are readable only under the `system` claims. `seq` is drawn at commit by writers that
+hold a shared advisory lock until their commit is visible; `realtime_horizon()` takes that
+lock exclusively and returns the highest seq drawn, so every event at or below the horizon
+is final. Reading `seq > last AND seq <= horizon ORDER BY seq` therefore never skips a late
+committer (gaps exist only for transactions that rolled back, and are never filled later).
 """
 
 from __future__ import annotations
@@ -25,10 +26,18 @@ async def act_as_system(conn: asyncpg.Connection) -> None:
     )
 
 
-async def latest_seq(conn: asyncpg.Connection) -> int:
-    """The highest `seq` in the log (0 when it is empty)."""
-    value = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM realtime_events", timeout=10)
+async def horizon(conn: asyncpg.Connection) -> int:
+    """The seq at and below which the log is final (waits for in-flight commits).
+
+    Call it outside a transaction: the lock it takes lasts for its own statement only.
+    """
+    value = await conn.fetchval("SELECT realtime_horizon()", timeout=10)
     return int(value)
+
+
+async def latest_seq(conn: asyncpg.Connection) -> int:
+    """Where a reader starting now begins: the horizon (0 for an empty log)."""
+    return await horizon(conn)
 
 
 async def oldest_seq(conn: asyncpg.Connection) -> int | None:
@@ -37,11 +46,15 @@ async def oldest_seq(conn: asyncpg.Connection) -> int | None:
     return None if value is None else int(value)
 
 
-async def events_after(conn: asyncpg.Connection, after: int, *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` events with `seq > after`, in commit order."""
+async def events_after(
+    conn: asyncpg.Connection, after: int, *, through: int, limit: int
+) -> list[asyncpg.Record]:
+    """Up to `limit` events with `after < seq <= through` (a horizon), in order."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"SELECT {COLUMNS} FROM realtime_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        f"""SELECT {COLUMNS} FROM realtime_events
+            WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3""",
         after,
+        through,
         limit,
         timeout=10,
     )

@@ -50,6 +50,7 @@ class RealtimeService:
 
     async def start(self) -> None:
         """Start listening and pinging."""
+        self.db.after_commit.append(self.listener.poke)
         await self.listener.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="realtime-keepalive")
 
@@ -60,6 +61,8 @@ class RealtimeService:
             self._keepalive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keepalive
+        with contextlib.suppress(ValueError):
+            self.db.after_commit.remove(self.listener.poke)
         await self.listener.stop()
 
     async def serve(self, websocket: WebSocket, token: str | None) -> None:

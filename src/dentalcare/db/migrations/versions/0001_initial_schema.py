@@ -255,9 +255,17 @@ CREATE VIEW appointment_busy AS
 
 ------------------------------------------------------------------------------
 -- The durable event log (transactional outbox). Rows are written by the deferred
--- trigger below at COMMIT time, under one transaction-level advisory lock, so `seq`
--- is handed out in commit order: the lock is held until the commit is visible, and
--- a transaction that takes a seq after another has released the lock commits after it.
+-- trigger below at COMMIT time, each writer holding a *shared* transaction-level
+-- advisory lock from before it draws its first seq until its commit is visible.
+-- Writers never wait for each other (group commit keeps working). A reader calls
+-- realtime_horizon(), which takes the same lock *exclusively*: it returns once every
+-- writer that had drawn a seq has committed or rolled back, and hands back the highest
+-- seq drawn so far. Every event at or below that horizon is final, so reading
+-- `seq > last AND seq <= horizon ORDER BY seq` never skips a late committer, and a
+-- transaction that waited for another (a conflicting booking) always has higher seqs.
+-- NOTIFY is not sent here: PostgreSQL serialises every NOTIFYing commit behind one
+-- lock held across the WAL flush, which would cap the whole system's write rate. The
+-- service wakes listeners after its own commits instead (see realtime/listener.py).
 CREATE SEQUENCE realtime_events_seq;
 CREATE TABLE realtime_events (
     seq           bigint PRIMARY KEY,
@@ -312,7 +320,7 @@ BEGIN
         END IF;
     END IF;
 
-    PERFORM pg_advisory_xact_lock(7216011);
+    PERFORM pg_advisory_xact_lock_shared(7216011);
     INSERT INTO realtime_events (seq, table_name, op, record, old_record, dentist_id, patient_id)
     VALUES (nextval('realtime_events_seq'), TG_TABLE_NAME, TG_OP, rec, old_rec, dentist, patient);
 
@@ -343,12 +351,20 @@ BEGIN
                     dentist);
         END IF;
     END IF;
-    -- One notification per transaction (PostgreSQL folds identical ones); listeners read
-    -- the log itself, so the payload carries nothing.
-    PERFORM pg_notify('realtime_events', '');
     RETURN NULL;
 END
 $$;
+
+-- The highest seq below which the log is final (see above). Holds the exclusive lock only
+-- for the statement's own implicit transaction: call it outside any other transaction.
+CREATE FUNCTION realtime_horizon() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7216011);
+    RETURN (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM realtime_events_seq);
+END
+$$;
+REVOKE ALL ON FUNCTION realtime_horizon() FROM PUBLIC;
 
 CREATE CONSTRAINT TRIGGER appointments_realtime
     AFTER INSERT OR UPDATE OR DELETE ON appointments
@@ -444,6 +460,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION auth_principal(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_principal(uuid) TO {app_role};
+GRANT EXECUTE ON FUNCTION realtime_horizon() TO {app_role};
 
 ------------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA public TO {app_role};
@@ -466,7 +483,8 @@ DROP TABLE IF EXISTS realtime_events, appointments, availability_exceptions,
     dentist_availability, dentists, users CASCADE;
 DROP VIEW IF EXISTS appointment_busy;
 DROP SEQUENCE IF EXISTS realtime_events_seq;
-DROP FUNCTION IF EXISTS auth_principal, record_realtime_event, appointments_before_write,
+DROP FUNCTION IF EXISTS auth_principal, realtime_horizon, record_realtime_event,
+    appointments_before_write,
     appointment_transition_allowed, appointment_visible, touch_updated_at,
     app_role, app_user_id, app_dentist_id, app_guest_email;
 DROP TYPE IF EXISTS uuid_range, time_range;
