@@ -134,7 +134,13 @@ class RunningServer:
 def start_server(app: FastAPI) -> RunningServer:
     """Serve `app` on a free loopback port from a background thread."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
