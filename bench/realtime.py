@@ -456,7 +456,7 @@ def summarize(
         "rate_per_s": args.rate,
         "duration_s": args.duration,
         "cancel_share": args.cancel_share,
-        "driver": "sql (one single-statement transaction per change, as the owner)",
+        "driver": "sql: one single-statement transaction per change as the owner, then NOTIFY",
         "server_env": server_env(args),
         "runs": len(runs),
         "median": median,

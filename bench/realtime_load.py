@@ -22,6 +22,9 @@ from dentalcare.auth.passwords import hash_password
 WORK_START, WORK_END, SLOT_MINUTES = 8, 18, 30
 SLOTS_PER_DAY = (WORK_END - WORK_START) * 60 // SLOT_MINUTES
 PROBE_CHANNEL = "bench_probe"
+# Writers outside the service must wake its listeners the way another service process does:
+# a bare NOTIFY on this channel after the commit (harmless where the trigger notifies too).
+WAKE_LISTENERS = "NOTIFY realtime_events"
 
 
 @dataclass
@@ -152,7 +155,8 @@ class DriveReport:
 class Driver:
     """Bookings (and a share of cancellations) at `rate` per second for `seconds`, spread
     round-robin over the dentists, each for a random connected patient; every change is one
-    single-statement transaction as the database owner (the trigger logs it at commit)."""
+    single-statement transaction as the database owner (the trigger logs it at commit),
+    followed by a NOTIFY to wake the service's listener as another service process would."""
 
     def __init__(
         self,
@@ -237,6 +241,7 @@ class Driver:
                 began = time.perf_counter()
                 try:
                     await self._change(conn, number)
+                    await conn.execute(WAKE_LISTENERS)
                 except asyncpg.PostgresError:
                     report.failures += 1
                 report.commit_ms.append((time.perf_counter() - began) * 1000)
