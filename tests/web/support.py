@@ -16,6 +16,7 @@ import asyncpg
 from playwright.sync_api import Page, expect
 
 from dentalcare.db.pool import connect
+from dentalcare.realtime.listener import CHANNEL as LISTENER_CHANNEL
 from tests.factories import DEFAULT_PASSWORD, make_dentist, make_user, make_window
 
 T = TypeVar("T")
@@ -59,16 +60,29 @@ class Database:
         return future.result(timeout=30)
 
     def call(self, factory: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
-        """`await factory(conn, **kwargs)` on the private loop."""
+        """`await factory(conn, **kwargs)` on the private loop, then wake the listeners."""
 
         async def run() -> T:
-            return await factory(self.conn, **kwargs)
+            result = await factory(self.conn, **kwargs)
+            await self._wake()
+            return result
 
         return self._submit(run())
 
     def execute(self, sql: str, *args: Any) -> str:
-        """Run one statement as the owner."""
-        return self._submit(self.conn.execute(sql, *args))
+        """Run one statement as the owner, then wake the listeners."""
+
+        async def run() -> str:
+            status: str = await self.conn.execute(sql, *args)
+            await self._wake()
+            return status
+
+        return self._submit(run())
+
+    async def _wake(self) -> None:
+        # These writes stand for another service process, which tells the listeners to
+        # read the event log now (without it they find the rows at their next safety poll).
+        await self.conn.execute(f"NOTIFY {LISTENER_CHANNEL}")
 
     def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """One row, as the owner."""
