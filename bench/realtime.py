@@ -226,6 +226,19 @@ def timeline(
     return rows
 
 
+def timed_full_pass(pid: int, gc_log: str) -> dict[str, Any] | None:
+    """Make the server run one full collection (SIGUSR1) and read back what it cost."""
+    asked = time.time()
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        figures: dict[str, Any] | None = realtime_gcprobe.read(gc_log, asked).get("gen2")
+        if figures:
+            return figures
+    return None
+
+
 @contextlib.contextmanager
 def gc_tracing(extra_env: dict[str, str]) -> Iterator[str]:
     """Make the server log its garbage-collector passes (a generated `sitecustomize`);
@@ -236,6 +249,17 @@ def gc_tracing(extra_env: dict[str, str]) -> Iterator[str]:
         extra_env["PYTHONPATH"] = f"{folder}:{ROOT}"
         extra_env["DENTALCARE_BENCH_GC_LOG"] = path
         yield path
+
+
+def outside_window(
+    latencies: array[float], received_at: array[float], began: float, ping_times: list[float]
+) -> dict[str, Any] | None:
+    """Latency percentiles leaving out the messages received around the keepalive sweep."""
+    if not ping_times:
+        return None
+    start, end = began + min(ping_times) - 0.5, began + max(ping_times) + 1.5
+    kept = [lat for lat, at in zip(latencies, received_at, strict=True) if not start <= at <= end]
+    return percentiles(kept)
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
@@ -281,14 +305,21 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
         if failed:
             log(f"connect failures: {[f for r in ready for f in r['failures']][:3]}")
         rss_connected = sampler.sample()
-        full_pass = None
+        full_pass = frozen_pass = None
         if gc_log:  # one full collection with every socket connected, timed in the server
-            probe_at = time.time()
-            os.kill(service.pid, signal.SIGUSR1)
-            deadline = time.monotonic() + 30
-            while full_pass is None and time.monotonic() < deadline:
-                time.sleep(0.1)
-                full_pass = realtime_gcprobe.read(gc_log, probe_at).get("gen2")
+            full_pass = timed_full_pass(service.pid, gc_log)
+            if args.gc_freeze:  # the experiment: gc.freeze() once the sockets are in
+                asked = time.time()
+                os.kill(service.pid, signal.SIGUSR2)
+                deadline = time.monotonic() + 30
+                while "frozen_objects" not in realtime_gcprobe.read(gc_log, 0):  # the only one
+                    if time.monotonic() > deadline:
+                        tail = Path(gc_log).read_text().splitlines()[-5:]
+                        raise RuntimeError(f"no freeze after {asked:.3f}: {tail}")
+                    time.sleep(0.1)
+                frozen_pass = timed_full_pass(service.pid, gc_log)
+                frozen_pass = {**(frozen_pass or {}), **realtime_gcprobe.read(gc_log, asked)}
+                frozen_pass.pop("gen2", None)
 
         reference_idle = run(realtime_load.notify_round_trips(pg.url, samples=300, interval=0.005))
         start_seq = run(realtime_load.latest_seq(pg.url))
@@ -374,6 +405,11 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
         },
         "latency_ms": latency,
         "worst_second": max(per_second, key=lambda row: row[3]) if per_second else None,
+        # Diagnosis: the same figures without the messages received from 0.5 s before the
+        # keepalive sweep reached the clients to 1.5 s after it ended.
+        "latency_ms_outside_ping_sweep": outside_window(
+            latencies, received_at, drive_began, ping_times
+        ),
         "timeline_s_n_p99_max": per_second,
         # When the server's keepalive pings reached the clients (s from the drive's start).
         "ping_sweep_s": [round(min(ping_times), 2), round(max(ping_times), 2)]
@@ -397,9 +433,17 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             "own_commit_to_send_ms": stats.get("latency_ms"),
             "gc_pauses_while_driving": gc_pauses,
             "gc_full_pass_when_connected": full_pass,
+            "gc_full_pass_after_freeze": frozen_pass,
             "events": stats.get("events"),
         },
-        "cpu_percent": {key: round(100 * value / wall, 1) for key, value in cpu.items()},
+        "cpu_percent": {
+            **{key: round(100 * value / wall, 1) for key, value in cpu.items()},
+            # Everything else running on the machine meanwhile (other people's work).
+            "others": round(
+                100 * (cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine")) / wall,
+                1,
+            ),
+        },
         "errors": [e for r in results for e in r["errors"]][:5],
     }
 
@@ -421,6 +465,8 @@ FIGURES = (
     ("cpu_percent", "clients"),
     ("cpu_percent", "postgres"),
     ("cpu_percent", "machine"),
+    ("cpu_percent", "others"),
+    ("latency_ms_outside_ping_sweep", "p99_ms"),
 )
 
 
@@ -458,6 +504,7 @@ def summarize(
         "cancel_share": args.cancel_share,
         "driver": "sql: one single-statement transaction per change as the owner, then NOTIFY",
         "server_env": server_env(args),
+        "experiments": {"gc_freeze": args.gc_freeze} if args.gc_freeze else {},
         "runs": len(runs),
         "median": median,
         "targets": targets,
@@ -481,6 +528,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", default=None, help="JSON file (bench/results/…)")
     parser.add_argument("--py-spy", default=None, metavar="DIR", help="profile the server")
     parser.add_argument("--gc-trace", action="store_true", help="time the server's GC passes")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="experiment (with --gc-trace): gc.freeze() in the server once connected",
+    )
     parser.add_argument(
         "--server-env",
         action="append",

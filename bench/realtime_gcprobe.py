@@ -1,7 +1,9 @@
 """Diagnostics for the realtime benchmark (`--gc-trace`): time every pass of the server's
 garbage collector, in wall and CPU time (CPU time is what the pass costs on a quiet
 machine; wall time is how long the event loop stood still here). Loaded into the server
-process by a generated `sitecustomize`; SIGUSR1 makes it run and time one full pass."""
+process by a generated `sitecustomize`; SIGUSR1 makes it run (and so time) one full pass,
+SIGUSR2 moves every object alive into the permanent generation (`gc.freeze()`), the
+experiment behind `--gc-freeze`."""
 
 from __future__ import annotations
 
@@ -41,6 +43,12 @@ def install(path: str) -> None:
     gc.callbacks.append(timed)
     signal.signal(signal.SIGUSR1, lambda signum, frame: gc.collect())
 
+    def freeze(signum: int, frame: object) -> None:
+        gc.freeze()
+        log.write(f"{time.time():.3f} F 0 0 0 {gc.get_freeze_count()}\n")
+
+    signal.signal(signal.SIGUSR2, freeze)
+
 
 def read(path: str, start: float, end: float | None = None) -> dict[str, Any]:
     """Passes per generation between `start` and `end` (wall clock): count, total and max
@@ -54,6 +62,9 @@ def read(path: str, start: float, end: float | None = None) -> dict[str, Any]:
     for line in lines:
         at, generation, wall, cpu, _, tracked = line.split()
         if float(at) < start or (end is not None and float(at) > end):
+            continue
+        if generation == "F":  # gc.freeze(): `tracked` objects moved out of the collector's way
+            figures["frozen_objects"] = int(tracked)
             continue
         entry = figures.setdefault(
             f"gen{generation}",
