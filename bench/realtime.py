@@ -562,7 +562,12 @@ def main(argv: list[str] | None = None) -> int:
             f"rss {runs[-1]['server']['rss_mib']['peak']} MiB"
         )
     result = summarize(args, runs, before)
-    line = json.dumps(result, separators=(",", ":"))
+    # The line leaves out the per-second timelines (they stay in the file).
+    brief = {
+        **result,
+        "each_run": [{k: v for k, v in run.items() if k != "timeline_s_n_p99_max"} for run in runs],
+    }
+    line = json.dumps(brief, separators=(",", ":"))
     output = Path(args.output) if args.output else RESULTS / f"realtime-{args.profile}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
