@@ -721,6 +721,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         result["service"] = {"command": "dentalcare serve --log-level warning", **service.env}
         if args.serve_wrapper:
             result["service"]["wrapper"] = args.serve_wrapper
+            result["service"]["DC_VARIANT"] = os.environ.get("DC_VARIANT", "")
         result["service"].pop("DENTALCARE_DATABASE_URL", None)
         result["service"].pop("DENTALCARE_DATA_DIR", None)
         dentist_ids, today = seeded["dentist_ids"], seeded["today"]
