@@ -254,3 +254,28 @@ async def test_callbacks_get_as_many_arguments_as_they_take() -> None:
     await fitted(two, 2)("new", "old")
     await fitted(lambda *args: got.append(args), 2)("new", "old")
     assert got == [("new",), ("new", "old"), ("new", "old")]
+
+
+async def test_a_callback_may_close_the_client(open_client: ClientFactory) -> None:
+    def script(server: ScriptedServer) -> Script:
+        async def run(ws: ServerConnection, n: int) -> None:
+            request = await server.next_message(ws, n)
+            reply = {"type": "subscribed", "ref": request["ref"], "channel": CHANNEL, "head": 0}
+            await ws.send(orjson.dumps(reply).decode())
+            await ws.send(orjson.dumps(event(1)).decode())
+
+        return run
+
+    closed: list[int] = []
+    async with scripted(script) as (base_url, server):
+        client = await open_client(base_url)
+
+        async def stop(e: RealtimeEvent) -> None:
+            with pytest.raises(RuntimeError):
+                await client.ping()  # its pong could only be read after this callback
+            await client.close()
+            closed.append(e.seq)
+
+        await client.subscribe_to_global_availability(on_changed=stop)
+        await wait_for(lambda: closed and not client.connected)
+        assert len(server.received) == 1  # and it did not reconnect

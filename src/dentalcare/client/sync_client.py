@@ -119,6 +119,8 @@ class RealtimeSyncClient:
             with contextlib.suppress(Exception):
                 await ws.close()
         runner, self._runner = self._runner, None
+        if self._link.on_reader():
+            return  # called from a callback: the supervisor ends once this callback returns
         if runner is not None and not runner.done():
             try:
                 async with asyncio.timeout(self._request_timeout):
@@ -272,7 +274,10 @@ class RealtimeSyncClient:
 
     async def ping(self) -> float:
         """Round trip of one `ping`, in seconds. The server answers in order, after every
-        event it had already sent on this socket."""
+        event it had already sent on this socket. (Not from a callback: the answer is read
+        by the very task that runs callbacks.)"""
+        if self._link.on_reader():
+            raise RuntimeError("ping() cannot wait for its pong inside a realtime callback")
         return await self._link.round_trip()
 
     def start_heartbeat(self, seconds: float = 30.0) -> None:
