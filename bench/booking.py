@@ -935,6 +935,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    # Even when started with SIGINT ignored (a background job): Ctrl-C / kill -INT cleans up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result = benchmark(args)
     except KeyboardInterrupt:
