@@ -240,15 +240,13 @@ def timed_full_pass(pid: int, gc_log: str) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def gc_tracing(extra_env: dict[str, str]) -> Iterator[str]:
-    """Make the server log its garbage-collector passes (a generated `sitecustomize`);
-    the log's path."""
-    with tempfile.TemporaryDirectory(prefix="dentalcare-bench-gc-") as folder:
+def server_hooks(extra_env: dict[str, str]) -> Iterator[str]:
+    """A folder with a generated `sitecustomize` put on the server's path: it runs the
+    diagnostics and experiments that the environment asks for (see realtime_gcprobe)."""
+    with tempfile.TemporaryDirectory(prefix="dentalcare-bench-hooks-") as folder:
         (Path(folder) / "sitecustomize.py").write_text(realtime_gcprobe.SITECUSTOMIZE)
-        path = str(Path(folder) / "gc.log")
         extra_env["PYTHONPATH"] = f"{folder}:{ROOT}"
-        extra_env["DENTALCARE_BENCH_GC_LOG"] = path
-        yield path
+        yield folder
 
 
 def outside_window(
@@ -288,7 +286,13 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
         )
         log(f"run {number}: seeded {len(clinic.dentists)} dentists, {profile.patients} patients")
         extra_env = {**server_env(args), "DENTALCARE_SECRET_KEY": SECRET}
-        gc_log = stack.enter_context(gc_tracing(extra_env)) if args.gc_trace else None
+        hooks = args.gc_trace or args.stagger_pings
+        folder = stack.enter_context(server_hooks(extra_env)) if hooks else None
+        gc_log = None
+        if folder is not None and args.gc_trace:
+            gc_log = extra_env["DENTALCARE_BENCH_GC_LOG"] = str(Path(folder) / "gc.log")
+        if args.stagger_pings:
+            extra_env["DENTALCARE_BENCH_STAGGER_PINGS"] = "1"
         service: Service = stack.enter_context(running_service(pg.url, extra_env=extra_env))
         sampler = stack.enter_context(ResourceSampler(service.pid))
         rss_idle = sampler.sample()
@@ -504,7 +508,11 @@ def summarize(
         "cancel_share": args.cancel_share,
         "driver": "sql: one single-statement transaction per change as the owner, then NOTIFY",
         "server_env": server_env(args),
-        "experiments": {"gc_freeze": args.gc_freeze} if args.gc_freeze else {},
+        "experiments": {
+            name: True
+            for name, on in (("gc_freeze", args.gc_freeze), ("stagger_pings", args.stagger_pings))
+            if on
+        },
         "runs": len(runs),
         "median": median,
         "targets": targets,
@@ -532,6 +540,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--gc-freeze",
         action="store_true",
         help="experiment (with --gc-trace): gc.freeze() in the server once connected",
+    )
+    parser.add_argument(
+        "--stagger-pings",
+        action="store_true",
+        help="experiment: a rolling keepalive (bench/realtime_patches.py) in the server",
     )
     parser.add_argument(
         "--server-env",

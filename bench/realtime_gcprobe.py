@@ -17,6 +17,9 @@ import os
 if os.environ.get("DENTALCARE_BENCH_GC_LOG"):
     from bench.realtime_gcprobe import install
     install(os.environ["DENTALCARE_BENCH_GC_LOG"])
+if os.environ.get("DENTALCARE_BENCH_STAGGER_PINGS"):
+    from bench.realtime_patches import stagger_pings
+    stagger_pings()
 """
 
 
