@@ -7,9 +7,16 @@ from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, text_id
+
+
+def wall_clock(value: time | None) -> time | None:
+    """A schedule time is HH:MM on the dentist's own clock: no seconds, no UTC offset."""
+    if value is not None and (value.second or value.microsecond or value.tzinfo is not None):
+        raise ValueError("use HH:MM in the dentist's own time zone")
+    return value
 
 
 class WeeklyWindow(BaseModel):
@@ -21,6 +28,8 @@ class WeeklyWindow(BaseModel):
     start_time: time = Field(examples=["09:00"])
     end_time: time = Field(examples=["17:00"])
     is_available: bool = True
+
+    _wall_clock = field_validator("start_time", "end_time")(wall_clock)
 
     @model_validator(mode="after")
     def _ordered(self) -> WeeklyWindow:
@@ -56,6 +65,8 @@ class ExceptionCreate(BaseModel):
     end_time: time | None = None
     is_available: bool = False
     reason: str | None = Field(default=None, max_length=500)
+
+    _wall_clock = field_validator("start_time", "end_time")(wall_clock)
 
     @model_validator(mode="after")
     def _consistent(self) -> ExceptionCreate:
