@@ -49,6 +49,13 @@ class BodyLimitMiddleware:
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
+            if refused:
+                # The app caught the overflow and answered for itself (FastAPI turns any
+                # failure while reading the body into a 400): answer 413 instead.
+                if not response_started:
+                    response_started = True
+                    await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
