@@ -168,8 +168,58 @@ def _validation_error(exc: RequestValidationError) -> DentalCareError:
     return ValidationError(detail, fields=fields)
 
 
+def _app_wide_errors(operation: dict[str, Any]) -> list[type[DentalCareError]]:
+    """The errors the handlers below and the body limit give any operation of this shape."""
+    located = {parameter.get("in") for parameter in operation.get("parameters", ())}
+    errors: list[type[DentalCareError]] = [ServiceUnavailable]
+    if "path" in located:
+        errors.append(NotFound)
+    if "query" in located:
+        errors.append(BadRequest)
+    if "requestBody" in operation:
+        errors += [BadRequest, PayloadTooLarge, ValidationError]
+    return errors
+
+
+def _document_operation(operation: dict[str, Any]) -> None:
+    declared: dict[str, Any] = operation.setdefault("responses", {})
+    # FastAPI's own 422 has a shape this app never sends (see _validation_error).
+    if "HTTPValidationError" in repr(declared.get("422")):
+        del declared["422"]
+    for status, entry in responses(*_app_wide_errors(operation)).items():
+        current = declared.setdefault(str(status), entry)
+        if current is not entry and current.get("content") == entry["content"]:
+            names = current["description"].split(", ") + entry["description"].split(", ")
+            current["description"] = ", ".join(dict.fromkeys(n for n in names if n))
+
+
+def document_app_wide_errors(app: FastAPI) -> None:
+    """Declare in OpenAPI, on every operation, the errors that no endpoint raises itself:
+    503 when the database is down, 404 for a malformed path id, 400 for bad query values
+    or malformed JSON, 413 for a body over the limit, 422 for an invalid body."""
+    generate = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI's, cached until the routes change
+        if not documented or documented[0] is not schema:
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    _document_operation(operation)
+            components = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" not in repr(schema["paths"]):
+                components.pop("HTTPValidationError", None)
+                components.pop("ValidationError", None)
+            documented[:] = [schema]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Make every failure, FastAPI's own included, answer with the error shape."""
+    """Make every failure, FastAPI's own included, answer with the error shape (and say so
+    in OpenAPI)."""
+    document_app_wide_errors(app)
 
     @app.exception_handler(DentalCareError)
     async def _domain(_: Request, exc: DentalCareError) -> JSONResponse:
