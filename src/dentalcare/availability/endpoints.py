@@ -22,7 +22,11 @@ from dentalcare.errors import Forbidden, NotFound, Unauthorized, ValidationError
 router = APIRouter(prefix="/api/availability", tags=["availability"])
 
 
-@router.get("/{dentist_id}", response_model=AvailabilityRead, responses=responses(NotFound))
+@router.get(
+    "/{dentist_id}",
+    response_model=AvailabilityRead,
+    responses=responses(NotFound, Unauthorized),
+)
 async def get_availability(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
     """A dentist's weekly schedule and upcoming exceptions."""
     return await service.get_availability(db=db, caller=user, dentist_id=dentist_id)

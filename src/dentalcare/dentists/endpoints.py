@@ -28,7 +28,7 @@ from dentalcare.responses import JSON
 router = APIRouter(prefix="/api/dentists", tags=["dentists"])
 
 
-@router.get("", response_model=list[DentistRead])
+@router.get("", response_model=list[DentistRead], responses=responses(Unauthorized))
 async def list_dentists(
     db: Db,
     user: OptionalUser,
@@ -56,7 +56,9 @@ async def create_dentist(
     return await service.create_dentist(db=db, settings=settings, caller=user, request=body)
 
 
-@router.get("/{dentist_id}", response_model=DentistRead, responses=responses(NotFound))
+@router.get(
+    "/{dentist_id}", response_model=DentistRead, responses=responses(NotFound, Unauthorized)
+)
 async def get_dentist(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
     """One dentist (a removed one only for admins)."""
     return JSON(await service.get_dentist(db=db, caller=user, dentist_id=dentist_id))
