@@ -216,6 +216,29 @@ def document_app_wide_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _template_matches(template: str, path: str) -> bool:
+    expected, actual = template.split("/"), path.split("/")
+    return len(expected) == len(actual) and all(
+        want == got or (want.startswith("{") and want.endswith("}") and got != "")
+        for want, got in zip(expected, actual, strict=True)
+    )
+
+
+def documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods OpenAPI documents for `path` (a concrete path wins over templated ones,
+    as in OpenAPI's own matching): what a 405's `Allow` header lists."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    items = (
+        [paths[path]]
+        if path in paths
+        else [i for t, i in paths.items() if _template_matches(t, path)]
+    )
+    return sorted({method.upper() for item in items for method in item if method in _METHODS})
+
+
 def install_handlers(app: FastAPI) -> None:
     """Make every failure, FastAPI's own included, answer with the error shape (and say so
     in OpenAPI)."""
@@ -230,7 +253,7 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_CODES.get(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if cls is NotFound and detail == "Not Found":
@@ -241,7 +264,15 @@ def install_handlers(app: FastAPI) -> None:
                 status_code=exc.status_code,
                 headers=getattr(exc, "headers", None),
             )
-        return error_response(cls(detail))
+        response = error_response(cls(detail))
+        # Keep what Starlette says alongside, such as the `Allow` header of a 405.
+        response.headers.update(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on this path.
+            allowed = documented_methods(request.app, request.url.path)
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     for exc_type in DATABASE_DOWN:
 
