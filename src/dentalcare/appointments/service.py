@@ -47,7 +47,8 @@ class _NotOffered(Exception):
 
 def new_reference() -> str:
     """A short, human-friendly booking reference such as DC-7K3P9QX."""
-    return "DC-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+    bits = secrets.randbits(35)  # 7 characters of 5 bits from one draw
+    return "DC-" + "".join(REFERENCE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(7))
 
 
 def _actor(caller: Principal | None, guest_email: str | None) -> tuple[str, Claims]:
@@ -114,7 +115,7 @@ async def _slot_unavailable(
 
 
 async def _check_slot(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection | asyncpg.Pool,
     *,
     settings: Settings,
     dentist_id: UUID,
@@ -181,27 +182,23 @@ async def book_appointment(
         urgency=urgency,
     )
     on, at = request.appointment_date, request.appointment_time
+    # The slot check reads only public data, so it runs before the transaction: the
+    # transaction then holds its connection for the insert alone. Two bookings racing
+    # for the slot both pass the check; the exclusion constraint lets exactly one in.
+    dentist, offered, taken = await _check_slot(
+        db.pool, settings=settings, dentist_id=request.dentist_id, on=on, at=at, now=now
+    )
+    if not offered:
+        raise await _slot_unavailable(
+            db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
+        )
+    values["duration_minutes"] = dentist["slot_minutes"]
     for _ in range(5):
+        values["booking_reference"] = new_reference()
         try:
-            async with db.transaction(claims) as conn:
-                dentist, offered, taken = await _check_slot(
-                    conn, settings=settings, dentist_id=request.dentist_id, on=on, at=at, now=now
-                )
-                if not offered:
-                    raise _NotOffered(dentist, taken=taken)
-                values["duration_minutes"] = dentist["slot_minutes"]
-                values["booking_reference"] = new_reference()
-                row = await repository.insert_appointment(conn, values)
-        except _NotOffered as refused:
-            raise await _slot_unavailable(
-                db=db,
-                settings=settings,
-                dentist=refused.dentist,
-                on=on,
-                at=at,
-                now=now,
-                taken=refused.taken,
-            ) from None
+            # One statement, one round trip: claims and insert in its own transaction.
+            row = await repository.insert_appointment_as(db.pool, claims, values)
+            db.committed()
         except asyncpg.ExclusionViolationError:
             raise await _slot_unavailable(
                 db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True

@@ -48,10 +48,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             typename,
             schema="pg_catalog",
-            encoder=lambda v: orjson.dumps(v).decode(),
+            encoder=lambda v: orjson.dumps(v, default=str).decode(),  # asyncpg UUIDs too
             decoder=orjson.loads,
             format="text",
         )
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Pooled connections carry no session state to reset: claims are transaction-local
+    and nothing issues SET, LISTEN or session advisory locks on them (asyncpg's default
+    reset costs a round trip on every release)."""
 
 
 def connect_kwargs(app_role: str | None) -> dict[str, Any]:
@@ -89,6 +95,7 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
+            reset=_no_reset,
             command_timeout=30,
             **connect_kwargs(app_role),
         )
@@ -98,6 +105,11 @@ class Database:
         """Close every connection."""
         await self.pool.close()
 
+    def committed(self) -> None:
+        """Report a unit of work committed outside `transaction()` (one-statement units)."""
+        for callback in self.after_commit:
+            callback()
+
     @asynccontextmanager
     async def transaction(self, claims: Claims) -> AsyncIterator[asyncpg.Connection]:
         """A unit of work: one transaction, committed on success, with `claims` set for RLS."""
@@ -105,8 +117,7 @@ class Database:
             async with conn.transaction():
                 await set_claims(conn, claims)
                 yield conn
-            for callback in self.after_commit:
-                callback()
+            self.committed()
 
 
 async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:

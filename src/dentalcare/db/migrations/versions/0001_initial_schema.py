@@ -179,6 +179,9 @@ CREATE TABLE appointments (
     ) WHERE (status IN ('pending', 'confirmed'))
 );
 CREATE INDEX appointments_dentist_date ON appointments (dentist_id, appointment_date);
+-- The slot engine's busy times: a dentist's active bookings around some dates.
+CREATE INDEX appointments_active_by_day ON appointments (dentist_id, appointment_date)
+    INCLUDE (starts_at, ends_at) WHERE status IN ('pending', 'confirmed');
 CREATE INDEX appointments_patient_starts ON appointments (patient_id, starts_at)
     WHERE patient_id IS NOT NULL;
 CREATE INDEX appointments_starts ON appointments (starts_at, id);
@@ -244,6 +247,32 @@ END
 $$;
 CREATE TRIGGER appointments_before_write BEFORE INSERT OR UPDATE ON appointments
     FOR EACH ROW EXECUTE FUNCTION appointments_before_write();
+
+-- The booking hot path in one round trip: set the caller's claims and insert, inside
+-- the statement's own transaction (RLS applies: the function runs as the caller).
+CREATE FUNCTION insert_appointment_as(claim_role text, claim_user uuid,
+                                      claim_guest_email text, new_row jsonb)
+RETURNS SETOF appointments LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('app.role', claim_role, true),
+            set_config('app.user_id', coalesce(claim_user::text, ''), true),
+            set_config('app.dentist_id', '', true),
+            set_config('app.guest_email', coalesce(lower(claim_guest_email), ''), true);
+    RETURN QUERY
+    INSERT INTO appointments (
+        booking_reference, patient_id, dentist_id, patient_name, patient_email,
+        patient_phone, patient_age, patient_medical_conditions, appointment_date,
+        appointment_time, duration_minutes, booking_source, chief_complaint, symptoms,
+        urgency, medical_history, medications, allergies, notes, payment_method)
+    SELECT r.booking_reference, r.patient_id, r.dentist_id, r.patient_name, r.patient_email,
+           r.patient_phone, r.patient_age, r.patient_medical_conditions, r.appointment_date,
+           r.appointment_time, r.duration_minutes, r.booking_source, r.chief_complaint,
+           r.symptoms, r.urgency, r.medical_history, r.medications, r.allergies, r.notes,
+           r.payment_method
+    FROM jsonb_populate_record(NULL::appointments, new_row) AS r
+    RETURNING *;
+END
+$$;
 
 -- Busy times for the slot engine: no patient data, readable by anyone (the view runs
 -- with its owner's rights, so the appointments' RLS does not hide other patients' slots).
@@ -461,6 +490,7 @@ $$;
 REVOKE ALL ON FUNCTION auth_principal(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_principal(uuid) TO {app_role};
 GRANT EXECUTE ON FUNCTION realtime_horizon() TO {app_role};
+GRANT EXECUTE ON FUNCTION insert_appointment_as(text, uuid, text, jsonb) TO {app_role};
 
 ------------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA public TO {app_role};
@@ -484,6 +514,7 @@ DROP TABLE IF EXISTS realtime_events, appointments, availability_exceptions,
 DROP VIEW IF EXISTS appointment_busy;
 DROP SEQUENCE IF EXISTS realtime_events_seq;
 DROP FUNCTION IF EXISTS auth_principal, realtime_horizon, record_realtime_event,
+    insert_appointment_as,
     appointments_before_write,
     appointment_transition_allowed, appointment_visible, touch_updated_at,
     app_role, app_user_id, app_dentist_id, app_guest_email;
