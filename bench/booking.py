@@ -700,6 +700,7 @@ def benchmark(args: argparse.Namespace) -> dict:
             "warmup_s": args.warmup,
             "reference_duration_s": args.ref_duration,
             "timezone": args.timezone,
+            "service_workers": args.workers,
             "quick": args.quick,
         },
     }
@@ -716,7 +717,12 @@ def benchmark(args: argparse.Namespace) -> dict:
         if args.pool_max:
             extra_env["DENTALCARE_DB_POOL_MAX_SIZE"] = str(args.pool_max)
         service = stack.enter_context(
-            running_service(pg.url, extra_env=extra_env, wrapper=args.serve_wrapper)
+            running_service(
+                pg.url,
+                extra_env=extra_env,
+                wrapper=args.serve_wrapper,
+                extra_args=["--workers", str(args.workers)],
+            )
         )
         result["service"] = {"command": "dentalcare serve --log-level warning", **service.env}
         if args.serve_wrapper:
@@ -908,6 +914,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sweeps", type=int, default=20, help="directory sweeps (20)")
     parser.add_argument("--timezone", default="Europe/Berlin", help="the dentists' time zone")
     parser.add_argument("--pool-max", type=int, default=None, help="DENTALCARE_DB_POOL_MAX_SIZE")
+    parser.add_argument("--workers", type=int, default=1, help="dentalcare serve --workers (1)")
     parser.add_argument("--quick", action="store_true", help="a 5 s smoke run")
     parser.add_argument("--output", default=str(RESULTS / "booking.json"), help="JSON file")
     parser.add_argument(

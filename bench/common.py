@@ -224,6 +224,7 @@ def running_service(
     extra_env: dict[str, str] | None = None,
     timeout: float = 60.0,
     wrapper: str | None = None,
+    extra_args: Sequence[str] | None = None,
 ) -> Iterator[Service]:
     """`dentalcare serve` on a free port against `database_url`, stopped (by pid) after.
 
@@ -259,6 +260,7 @@ def running_service(
         str(port),
         "--log-level",
         "warning",
+        *(extra_args or ()),
     ]
     with open(log_path, "wb") as log_file:
         # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop it.

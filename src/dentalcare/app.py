@@ -77,3 +77,15 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(chat_router)
     install_web(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The application for a worker process started by `dentalcare serve --workers N`.
+
+    The parent process has already migrated the database and put its URL (the embedded
+    server's, if that is what runs) in DENTALCARE_DATABASE_URL.
+    """
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError("DENTALCARE_DATABASE_URL must be set for worker processes")
+    return create_app(settings, database_url=settings.database_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -76,18 +77,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo:
             _print_logins(settings, url)
         print(f"DentalCareConnect serving on http://{host}:{port}", flush=True)
-        config = uvicorn.Config(
-            create_app(settings, database_url=url),
-            host=host,
-            port=port,
-            log_level=args.log_level,
-            ws_ping_interval=None,  # the realtime protocol pings at the application level
+        options = {
+            "host": host,
+            "port": port,
+            "log_level": args.log_level,
+            # The realtime protocol pings at the application level.
+            "ws_ping_interval": None,
             # We never compress what we send; accepting a client's offer would still cost
-            # ~32 KB of deflate state per socket (≈300 MB at 10,000 sockets).
-            ws_per_message_deflate=False,
-            lifespan="on",
-        )
-        uvicorn.Server(config).run()
+            # ~32 KB of deflate state per socket (about 300 MB at 10,000 sockets).
+            "ws_per_message_deflate": False,
+            "lifespan": "on",
+        }
+        if args.workers > 1:
+            # Each worker is a full service process (its own pool, listener and hub);
+            # they share the port and meet in the database's event log.
+            os.environ["DENTALCARE_DATABASE_URL"] = url
+            uvicorn.run(
+                "dentalcare.app:app_from_env", factory=True, workers=args.workers, **options
+            )
+        else:
+            config = uvicorn.Config(create_app(settings, database_url=url), **options)
+            uvicorn.Server(config).run()
     return 0
 
 
@@ -150,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="service processes sharing the port (default 1)"
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="load the demo clinic").set_defaults(func=cmd_seed)
