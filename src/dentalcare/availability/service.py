@@ -236,6 +236,37 @@ async def _engine_inputs(
     return row, weekly, exceptions, busy
 
 
+async def _dentist_and_slots(
+    executor: asyncpg.Connection | asyncpg.Pool,
+    *,
+    settings: Settings,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    now: datetime | None,
+    ignore_appointment: UUID | None = None,
+) -> tuple[asyncpg.Record, list[Slot]]:
+    row, weekly, exceptions, busy = await _engine_inputs(
+        executor,
+        dentist_id=dentist_id,
+        start=start,
+        end=end,
+        ignore_appointment=ignore_appointment,
+    )
+    slots = engine_free_slots(
+        weekly=weekly,
+        exceptions=exceptions,
+        busy=busy,
+        timezone=zone(row["timezone"]),
+        slot_minutes=row["slot_minutes"],
+        start=start,
+        end=end,
+        now=now or datetime.now(UTC),
+        min_notice=timedelta(minutes=settings.min_notice_minutes),
+    )
+    return row, slots
+
+
 async def free_slots(
     *,
     db: Database | None = None,
@@ -255,24 +286,16 @@ async def free_slots(
         executor = db.pool
     else:
         raise TypeError("free_slots needs db or conn")
-    row, weekly, exceptions, busy = await _engine_inputs(
+    _, slots = await _dentist_and_slots(
         executor,
+        settings=settings,
         dentist_id=dentist_id,
         start=start,
         end=end,
+        now=now,
         ignore_appointment=ignore_appointment,
     )
-    return engine_free_slots(
-        weekly=weekly,
-        exceptions=exceptions,
-        busy=busy,
-        timezone=zone(row["timezone"]),
-        slot_minutes=row["slot_minutes"],
-        start=start,
-        end=end,
-        now=now or datetime.now(UTC),
-        min_notice=timedelta(minutes=settings.min_notice_minutes),
-    )
+    return slots
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:
@@ -308,19 +331,8 @@ async def slots_response(
         raise BadRequest("'to' must not be before 'from'.")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
-    row, weekly, exceptions, busy = await _engine_inputs(
-        db.pool, dentist_id=dentist_id, start=start, end=end
-    )
-    slots = engine_free_slots(
-        weekly=weekly,
-        exceptions=exceptions,
-        busy=busy,
-        timezone=zone(row["timezone"]),
-        slot_minutes=row["slot_minutes"],
-        start=start,
-        end=end,
-        now=now,
-        min_notice=timedelta(minutes=settings.min_notice_minutes),
+    row, slots = await _dentist_and_slots(
+        db.pool, settings=settings, dentist_id=dentist_id, start=start, end=end, now=now
     )
     return {
         "dentist_id": str(dentist_id),
