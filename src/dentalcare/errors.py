@@ -130,6 +130,10 @@ DATABASE_DOWN = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # A session the server terminates mid-transaction (restart, fail-over) sometimes
+    # surfaces as "cannot switch to state N; another operation is in progress" instead of
+    # a connection error, on that request and on the next user of the pooled connection.
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
