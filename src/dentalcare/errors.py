@@ -285,6 +285,15 @@ def install_handlers(app: FastAPI) -> None:
             log.warning("database unreachable: %r", exc)
             return error_response(ServiceUnavailable("The database is unreachable; try again."))
 
+    # Text PostgreSQL cannot hold (a NUL character) fails only when the statement runs; the
+    # transaction is rolled back, so it is bad input like any other, not a server error.
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def _unstorable_text(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(
+            BadRequest("The request holds a character that cannot be stored, such as NUL.")
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
