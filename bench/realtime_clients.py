@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import signal
 import time
 from array import array
 from datetime import datetime
@@ -231,6 +232,9 @@ async def settle_and_count(
 
 def main(pipe: Connection, config: dict[str, Any]) -> None:
     """Process entry point (multiprocessing target)."""
+    # A Ctrl-C reaches the whole process group: the parent decides when we stop (it sends
+    # "stop", then terminates what is left), so a blocked pipe read cannot hang us here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_nofile_limit()
     from bench.common import run
 

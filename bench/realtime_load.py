@@ -251,8 +251,9 @@ class Driver:
             await asyncio.gather(*(work(conn) for conn in conns))
             for conn in conns:
                 await pool.release(conn)
-        finally:
             await pool.close()
+        finally:
+            pool.terminate()  # after an error or Ctrl-C: do not wait for busy connections
         report.seconds = loop.time() - start
         return report
 
