@@ -20,7 +20,7 @@ from dentalcare.realtime.wire import SHUTDOWN
 
 SERVICE_NAME = "realtime-sync"
 IDLE = 1000
-SWEEP_CHUNK = 1000
+KEEPALIVE_TICK_SECONDS = 0.1
 STATS_LIST_LIMIT = 1000
 
 
@@ -70,26 +70,28 @@ class RealtimeService:
         await Session(self, websocket).run(token)
 
     async def _keep_alive(self) -> None:
-        """Ping every socket every `ws_ping_seconds`; close those silent for the idle timeout."""
+        """Ping every socket once per `ws_ping_seconds` and close those silent for the idle
+        timeout — a slice of the sockets per tick, so that 10,000 pongs do not all come
+        back in the same instant (that burst once cost a 200-300 ms stall every 30 s)."""
         loop = asyncio.get_running_loop()
         ping_every = self.settings.ws_ping_seconds
         idle_after = self.settings.ws_idle_timeout_seconds
-        tick = max(0.01, min(ping_every, idle_after) / 4)
-        next_ping = loop.time() + ping_every
+        # Every socket is visited once per round; pinged every `ping_rounds` rounds.
+        round_seconds = min(ping_every, idle_after / 2)
+        tick = max(0.01, min(KEEPALIVE_TICK_SECONDS, round_seconds / 4))
+        slices = max(1, round(round_seconds / tick))
+        ping_rounds = max(1, round(ping_every / round_seconds))
+        turn = 0
         while True:
             await asyncio.sleep(tick)
-            now = loop.time()
-            ping = now >= next_ping
-            if ping:
-                next_ping = now + ping_every
-            silent_since = now - idle_after
-            for count, connection in enumerate(list(self.hub.connections), 1):
+            silent_since = loop.time() - idle_after
+            ping = (turn // slices) % ping_rounds == ping_rounds - 1
+            for connection in list(self.hub.connections)[turn % slices :: slices]:
                 if connection.last_seen < silent_since:
                     connection.close(IDLE, "idle timeout")
                 elif ping:
                     connection.socket.push(protocol.PING)
-                if count % SWEEP_CHUNK == 0:
-                    await asyncio.sleep(0)
+            turn += 1
 
     # ------------------------------------------------------------------ reports
 
