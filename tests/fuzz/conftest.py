@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
-from uuid import UUID
 
 import pytest
 
@@ -17,11 +16,11 @@ CALLERS = ("anonymous", "patient", "dentist", "admin")
 
 @dataclass
 class FuzzClinic:
-    """Known ids to aim generated requests at, and the headers of each kind of caller."""
+    """Known values to aim generated requests at, and the headers of each kind of caller."""
 
     base_url: str
     headers: dict[str, dict[str, str]]
-    ids: dict[str, list[UUID]] = field(default_factory=dict)
+    known: dict[str, list[str]] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -46,10 +45,13 @@ async def fuzz_clinic(clinic: Clinic, live_server: RunningServer) -> FuzzClinic:
             "dentist": clinic.auth("dentist_x"),
             "admin": clinic.auth("admin"),
         },
-        ids={
-            "dentist_id": [clinic.dentists["x"]["id"], clinic.dentists["y"]["id"]],
-            "appointment_id": [clinic.appointments[k]["id"] for k in ("a", "b", "guest")],
-            "exception_id": [exception["id"]],
-            "session_id": [UUID(started.json()["session_id"])],
+        known={
+            "dentist_id": [str(clinic.dentists[k]["id"]) for k in ("x", "y")],
+            "appointment_id": [str(clinic.appointments[k]["id"]) for k in ("a", "b", "guest")],
+            "exception_id": [str(exception["id"])],
+            "session_id": [started.json()["session_id"]],
+            # The clinic's day: 09:00 is taken (409 with alternatives), 11:00 is free.
+            "appointment_date": [clinic.day.isoformat()],
+            "appointment_time": ["09:00", "11:00"],
         },
     )

@@ -38,7 +38,7 @@ async def _row_counts(conn: asyncpg.Connection) -> dict[str, int]:
 def _case(method: str, path: str, clinic: FuzzClinic) -> schemathesis.Case:
     operation = schema[path][method]
     path_parameters = {
-        p["name"]: str(clinic.ids[p["name"]][0])
+        p["name"]: clinic.known[p["name"]][0]
         for p in operation.definition.raw.get("parameters", ())
         if p["in"] == "path"
     }

@@ -9,6 +9,7 @@ run: the same requests every time, a fixed budget per operation (see tests/fuzz/
 
 from __future__ import annotations
 
+import zlib
 from uuid import UUID
 
 import httpx
@@ -22,19 +23,24 @@ from tests.fuzz.schema import MAX_EXAMPLES, OPENAPI, schema
 
 
 def aim_at_known_rows(case: schemathesis.Case, clinic: FuzzClinic) -> None:
-    """Point some well-formed ids at rows that exist, so requests get past the 404."""
-    for params in (case.path_parameters, case.query):
+    """Point some generated values (in the path, the query or a JSON body) at rows and
+    slots that exist, so requests get past the 404 and the 422 and into the rules."""
+    body = case.body if isinstance(case.body, dict) else {}
+    for params in (case.path_parameters, case.query, body):
         for name, value in list(params.items()):
-            known = clinic.ids.get(name)
+            known = clinic.known.get(name)
             if not known or not isinstance(value, str):
                 continue
-            try:
-                generated = UUID(value)
-            except ValueError:
-                continue
-            pick = generated.int % (len(known) + 1)
+            if name.endswith("_id"):
+                try:
+                    seed = UUID(value).int
+                except ValueError:
+                    continue
+            else:
+                seed = zlib.crc32(value.encode())
+            pick = seed % (len(known) + 1)
             if pick < len(known):
-                params[name] = str(known[pick])
+                params[name] = known[pick]
 
 
 def test_published_schema_is_the_one_fuzzed(live_server: RunningServer) -> None:
