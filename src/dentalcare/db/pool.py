@@ -111,13 +111,19 @@ class Database:
             callback()
 
     @asynccontextmanager
-    async def transaction(self, claims: Claims) -> AsyncIterator[asyncpg.Connection]:
-        """A unit of work: one transaction, committed on success, with `claims` set for RLS."""
+    async def transaction(
+        self, claims: Claims, *, read_only: bool = False
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A unit of work: one transaction, committed on success, with `claims` set for RLS.
+
+        `read_only`: a READ ONLY transaction, not reported as a commit (the realtime
+        listener wakes, and tells the other processes, only for writes)."""
         async with self.pool.acquire() as conn:
-            async with conn.transaction():
+            async with conn.transaction(readonly=read_only):
                 await set_claims(conn, claims)
                 yield conn
-            self.committed()
+            if not read_only:
+                self.committed()
 
 
 async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:

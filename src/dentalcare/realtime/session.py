@@ -192,14 +192,13 @@ class Session:
             return
         if since == head:
             return
-        async with db.transaction(SYSTEM) as conn:
-            oldest = await repository.oldest_seq(conn)
-        if oldest is None or since + 1 < oldest:
-            await socket.send(protocol.reset(spec.channel))
-            return
         cursor = since
+        first_page = True
         while subscription.active and not socket.closed:
-            async with db.transaction(SYSTEM) as conn:
+            # Reads only: no wake-up of the listeners (a storm of reconnecting clients
+            # would otherwise make every process run a round per resubscription).
+            async with db.transaction(SYSTEM, read_only=True) as conn:
+                oldest = await repository.oldest_seq(conn) if first_page else None
                 rows = await repository.visible_events(
                     conn,
                     after=cursor,
@@ -209,6 +208,11 @@ class Session:
                     patient_id=spec.patient_id,
                     limit=REPLAY_PAGE,
                 )
+            if first_page:
+                first_page = False
+                if oldest is None or since + 1 < oldest:
+                    await socket.send(protocol.reset(spec.channel))
+                    return
             for row in rows:
                 event = LogEvent.from_row(row)
                 await socket.send(EventEncoder(event).for_channel(spec.channel))
