@@ -32,6 +32,7 @@ Source = Literal["manual", "chatbot", "admin"]
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 ALTERNATIVES = 5
 ALTERNATIVES_HORIZON_DAYS = 21
+DEADLOCK_RETRIES = 5
 _TRANSITION_SQLSTATE = "DCT01"
 
 
@@ -193,7 +194,7 @@ async def book_appointment(
             db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
         )
     values["duration_minutes"] = dentist["slot_minutes"]
-    for _ in range(5):
+    for _ in range(DEADLOCK_RETRIES):
         values["booking_reference"] = new_reference()
         try:
             # One statement, one round trip: claims and insert in its own transaction.
@@ -207,8 +208,13 @@ async def book_appointment(
             if exc.constraint_name == "appointments_booking_reference_key":
                 continue  # a reference collision: draw another
             raise
+        except asyncpg.DeadlockDetectedError:
+            # Two inserts into the same slot can each wait for the other's index entry
+            # (exclusion constraints always wait); PostgreSQL aborts one. Trying again
+            # then meets the winner's committed row: a clean 409, or the slot.
+            continue
         return appointment_json({**row, "dentist_name": dentist["name"]})
-    raise RuntimeError("could not draw an unused booking reference")
+    raise RuntimeError("could not book after several attempts")
 
 
 def _cursor_encode(row: asyncpg.Record) -> str:
@@ -287,6 +293,32 @@ async def update_appointment(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Change status, time (reschedule), notes, payment or phone, by the role rules."""
+    for _ in range(DEADLOCK_RETRIES):
+        try:
+            return await _update_once(
+                db=db,
+                settings=settings,
+                caller=caller,
+                appointment_id=appointment_id,
+                request=request,
+                guest_email=guest_email,
+                now=now,
+            )
+        except asyncpg.DeadlockDetectedError:
+            continue  # two reschedules into one slot; see book_appointment
+    raise RuntimeError("could not update after several attempts")
+
+
+async def _update_once(
+    *,
+    db: Database,
+    settings: Settings,
+    caller: Principal | None,
+    appointment_id: UUID,
+    request: AppointmentUpdate,
+    guest_email: str | None,
+    now: datetime | None,
+) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     actor, claims = _actor(caller, guest_email)
     changes = request.model_dump(exclude_unset=True)
