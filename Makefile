@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test faults lint bench clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault tests alone (kill -9 a service, restart PostgreSQL, a 5,000-client reconnect
+# storm), with their figures printed; `make test` runs them too (about a minute).
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults -s $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser.
 browser:
