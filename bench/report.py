@@ -476,6 +476,19 @@ def markdown(data: dict[str, Any]) -> str:
             + ". Ratio = value / reference."
         )
         lines.append("")
+    loads = [
+        f"{name} {b['loadavg_1m_before']:.2f} ({b.get('seconds', 0):.0f} s)"
+        for name, b in (data.get("benchmarks") or {}).items()
+        if isinstance(b.get("loadavg_1m_before"), int | float)
+    ]
+    after = (data.get("machine") or {}).get("loadavg_after") or []
+    if loads:
+        lines.append(
+            "1-minute load average before each benchmark (and its wall time): "
+            + ", ".join(loads)
+            + (f"; after all: {after[0]:.2f}." if after else ".")
+        )
+        lines.append("")
     skipped = [n for n, b in (data.get("benchmarks") or {}).items() if b.get("status") == "skipped"]
     if skipped:
         lines.append(f"Not run this time: {', '.join(skipped)}.")
@@ -646,10 +659,12 @@ def plot_throughput(data: dict[str, Any], out: Path) -> None:
         series = (bench.get("series") or {}).get("timeline_s_n_p99_max") or []
         twin = ax.twinx()
         drawn = False
+        peaks: list[float] = []
         for run in series:
             rows = [row for row in run if len(row) >= 3 and row[0] < duration]
             if not rows:
                 continue
+            peaks.append(max(float(row[1]) for row in rows))
             xs = [row[0] for row in rows]
             ax.plot(xs, [row[1] for row in rows], color="tab:blue", lw=1.2, label="delivered msg/s")
             twin.plot(
@@ -669,7 +684,7 @@ def plot_throughput(data: dict[str, Any], out: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("seconds of load")
         ax.set_ylabel("messages / s")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max([1.0, expected or 0.0, *peaks]) * 1.15)
         twin.set_ylabel("p99 commit→client in that second (ms)", fontsize=8)
         twin.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
