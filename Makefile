@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/dentalcare serve --demo
 
+# The reconnect storm's 10 s bound depends on having the machine to itself: it runs in
+# `make faults` (all fault tests) rather than on every `make test`.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not storm" $(PYTEST_ARGS)
 
 # The fault tests alone (kill -9 a service, restart PostgreSQL, a 5,000-client reconnect
 # storm), with their figures printed; `make test` runs them too (about a minute).

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 import psutil
+import pytest
 
 from tests.faults.support import (
     Bookings,
@@ -53,6 +54,7 @@ async def book(bookings: Bookings, url: str, count: int) -> None:
         await flow
 
 
+@pytest.mark.storm
 async def test_a_storm_of_5000_reconnecting_clients_is_resubscribed_within_10_s(
     fault_db: str,
 ) -> None:
