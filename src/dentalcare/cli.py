@@ -16,6 +16,7 @@ from dentalcare.config import Settings
 from dentalcare.db import migrate
 from dentalcare.db.embedded import start_embedded
 from dentalcare.db.pool import Database
+from dentalcare.logs import uvicorn_log_config
 
 T = TypeVar("T")
 log = logging.getLogger("dentalcare")
@@ -87,6 +88,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # ~32 KB of deflate state per socket (about 300 MB at 10,000 sockets).
             "ws_per_message_deflate": False,
             "lifespan": "on",
+            "log_config": uvicorn_log_config(),
         }
         if args.workers > 1:
             # Each worker is a full service process (its own pool, listener and hub);
