@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.chatbot.support import ChatClinic
@@ -35,8 +34,7 @@ async def test_widget_books_an_appointment(
     chat_server: RunningServer, chat_clinic: ChatClinic, chat_http: httpx.AsyncClient
 ) -> None:
     path = _chromium()
-    if path is None:
-        pytest.skip("Chromium is not installed")
+    assert path is not None, "Chromium is missing: `make browser` installs Debian's package"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:
