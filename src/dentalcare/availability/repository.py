@@ -106,15 +106,17 @@ SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active,
        ARRAY(SELECT ROW(e.date, e.start_time, e.end_time, e.is_available)
              FROM availability_exceptions e
              WHERE e.dentist_id = d.id AND e.date BETWEEN $2 AND $3) AS exceptions,
-       ARRAY(SELECT b.starts_at FROM appointment_busy b
-             WHERE b.dentist_id = d.id AND b.appointment_date BETWEEN $2 - 2 AND $3 + 2
-               AND b.starts_at < $5 AND b.ends_at > $4 AND b.id IS DISTINCT FROM $6
-             ORDER BY b.starts_at, b.id) AS busy_starts,
-       ARRAY(SELECT b.ends_at FROM appointment_busy b
-             WHERE b.dentist_id = d.id AND b.appointment_date BETWEEN $2 - 2 AND $3 + 2
-               AND b.starts_at < $5 AND b.ends_at > $4 AND b.id IS DISTINCT FROM $6
-             ORDER BY b.starts_at, b.id) AS busy_ends
-FROM dentists d WHERE d.id = $1
+       coalesce(busy.starts, '{}') AS busy_starts,
+       coalesce(busy.ends, '{}') AS busy_ends
+FROM dentists d
+LEFT JOIN LATERAL (
+    SELECT array_agg(b.starts_at ORDER BY b.starts_at, b.id) AS starts,
+           array_agg(b.ends_at ORDER BY b.starts_at, b.id) AS ends
+    FROM appointment_busy b
+    WHERE b.dentist_id = d.id AND b.appointment_date BETWEEN $2::date - 2 AND $3::date + 2
+      AND b.starts_at < $5 AND b.ends_at > $4 AND b.id IS DISTINCT FROM $6
+) AS busy ON true
+WHERE d.id = $1
 """
 
 
