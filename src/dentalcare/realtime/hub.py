@@ -10,6 +10,7 @@ of a topic before the next one is looked at.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 import time
@@ -26,6 +27,7 @@ from dentalcare.realtime.wire import TOO_SLOW, Socket
 log = logging.getLogger(__name__)
 
 TOKEN_INVALID = 4001
+RECENT_EVENTS = 20_000
 KINDS = ("appointments", "availability", "global")
 _ids = itertools.count(1)
 
@@ -173,9 +175,16 @@ class LatencyWindow:
 class Hub:
     """Subscribers by topic, and the fan-out of events to them."""
 
-    def __init__(self, *, hold_limit: int) -> None:
+    def __init__(self, *, hold_limit: int, recent_events: int = RECENT_EVENTS) -> None:
         self.head = 0  # seq of the last event published
         self.hold_limit = hold_limit
+        # The latest events, so that a reconnecting client's `since` replay is served from
+        # memory: every event with recent_floor < seq <= head is in `_recent` (None: not
+        # known yet, replay from the log).
+        self.recent_floor: int | None = None
+        self._recent: list[LogEvent] = []
+        self._recent_seqs: list[int] = []
+        self._recent_keep = recent_events
         self.connections: dict[Connection, None] = {}
         self._topics: dict[str, dict[Subscription, None]] = {}
         self._by_user: dict[UUID, dict[Connection, None]] = {}
@@ -261,6 +270,39 @@ class Hub:
 
     # ------------------------------------------------------------------ fan-out
 
+    def start_at(self, seq: int) -> None:
+        """The listener starts reading after `seq`: nothing before it is in memory."""
+        self.head = seq
+        self.recent_floor = seq
+        self._recent.clear()
+        self._recent_seqs.clear()
+
+    def recent_between(
+        self, after: int, through: int, *, spec: ChannelSpec
+    ) -> list[LogEvent] | None:
+        """The events in (after, through] visible on `spec` — the same rule as the log's
+        replay query — or None when memory does not reach back to `after`."""
+        if self.recent_floor is None or after < self.recent_floor:
+            return None
+        start = bisect.bisect_right(self._recent_seqs, after)
+        stop = bisect.bisect_right(self._recent_seqs, through)
+        return [
+            event
+            for event in self._recent[start:stop]
+            if event.table in spec.tables
+            and (spec.dentist_id is None or event.dentist_id == spec.dentist_id)
+            and (spec.patient_id is None or event.patient_id == spec.patient_id)
+        ]
+
+    def _remember(self, event: LogEvent) -> None:
+        self._recent.append(event)
+        self._recent_seqs.append(event.seq)
+        if len(self._recent) > 2 * self._recent_keep:
+            drop = len(self._recent) - self._recent_keep
+            self.recent_floor = self._recent_seqs[drop - 1]
+            del self._recent[:drop]
+            del self._recent_seqs[:drop]
+
     def publish(self, events: Sequence[LogEvent]) -> None:
         """Deliver a batch of events (the next ones in commit order) to their subscribers."""
         outbox = Outbox()
@@ -272,6 +314,8 @@ class Hub:
             except Exception:
                 log.exception("could not deliver realtime event %s", event.seq)
             self.head = event.seq
+            if self.recent_floor is not None:
+                self._remember(event)
         outbox.flush()
         self.events_received += len(events)
         now = time.time()

@@ -109,7 +109,7 @@ class EventListener:
             conn.add_termination_listener(self._on_terminated)
             if self.last_seq is None:
                 self.last_seq = await repository.latest_seq(conn)
-                self._hub.head = self.last_seq
+                self._hub.start_at(self.last_seq)
         except BaseException:
             conn.terminate()
             raise
