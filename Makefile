@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/dentalcare serve --demo
 
-# The reconnect storm's 10 s bound depends on having the machine to itself: it runs in
-# `make faults` (all fault tests) rather than on every `make test`.
+# The reconnect storm's 10 s bound wants the machine to itself: it runs in `make faults`
+# (all fault tests; CI runs it after `make test`) rather than on every `make test`.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not storm" $(PYTEST_ARGS)
 
