@@ -29,7 +29,9 @@ async def act_as_system(conn: asyncpg.Connection) -> None:
 async def horizon(conn: asyncpg.Connection) -> int:
     """The seq at and below which the log is final (waits for in-flight commits).
 
-    Call it outside a transaction: the lock it takes lasts for its own statement only.
+    Call it outside a transaction: the lock it takes lasts for its own statement only —
+    inside one it would hold every event-producing commit back until that transaction's
+    client sends COMMIT.
     """
     value = await conn.fetchval("SELECT realtime_horizon()", timeout=10)
     return int(value)
@@ -38,6 +40,11 @@ async def horizon(conn: asyncpg.Connection) -> int:
 async def latest_seq(conn: asyncpg.Connection) -> int:
     """Where a reader starting now begins: the horizon (0 for an empty log)."""
     return await horizon(conn)
+
+
+async def seq_drawn(conn: asyncpg.Connection) -> int:
+    """The highest seq drawn so far, without waiting (never read up to it: see horizon)."""
+    return int(await conn.fetchval("SELECT realtime_seq_drawn()", timeout=10))
 
 
 async def oldest_seq(conn: asyncpg.Connection) -> int | None:

@@ -183,8 +183,8 @@ class Session:
         socket = self.connection.socket
         db = self.service.db
         if since > head:
-            async with db.transaction(SYSTEM) as conn:
-                latest = await repository.latest_seq(conn)
+            async with db.transaction(SYSTEM, read_only=True) as conn:
+                latest = await repository.seq_drawn(conn)
             if since > latest:  # a position this database never reached
                 await socket.send(protocol.reset(spec.channel))
             else:  # the client has seen more than this process yet: skip what it has

@@ -395,6 +395,14 @@ END
 $$;
 REVOKE ALL ON FUNCTION realtime_horizon() FROM PUBLIC;
 
+-- The highest seq drawn so far, without waiting for anyone (no lock): for "has the log
+-- ever reached this position?" questions, never for reading up to.
+CREATE FUNCTION realtime_seq_drawn() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM realtime_events_seq
+$$;
+REVOKE ALL ON FUNCTION realtime_seq_drawn() FROM PUBLIC;
+
 CREATE CONSTRAINT TRIGGER appointments_realtime
     AFTER INSERT OR UPDATE OR DELETE ON appointments
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION record_realtime_event();
@@ -490,6 +498,7 @@ $$;
 REVOKE ALL ON FUNCTION auth_principal(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_principal(uuid) TO {app_role};
 GRANT EXECUTE ON FUNCTION realtime_horizon() TO {app_role};
+GRANT EXECUTE ON FUNCTION realtime_seq_drawn() TO {app_role};
 GRANT EXECUTE ON FUNCTION insert_appointment_as(text, uuid, text, jsonb) TO {app_role};
 
 ------------------------------------------------------------------------------
@@ -513,7 +522,8 @@ DROP TABLE IF EXISTS realtime_events, appointments, availability_exceptions,
     dentist_availability, dentists, users CASCADE;
 DROP VIEW IF EXISTS appointment_busy;
 DROP SEQUENCE IF EXISTS realtime_events_seq;
-DROP FUNCTION IF EXISTS auth_principal, realtime_horizon, record_realtime_event,
+DROP FUNCTION IF EXISTS auth_principal, realtime_horizon, realtime_seq_drawn,
+    record_realtime_event,
     insert_appointment_as,
     appointments_before_write,
     appointment_transition_allowed, appointment_visible, touch_updated_at,
