@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from dentalcare.appointments.endpoints import router as appointments_router
 from dentalcare.auth.endpoints import router as auth_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
+from dentalcare.chatbot.service import TurnLimiter
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.dentists.endpoints import router as dentists_router
@@ -26,6 +28,9 @@ from dentalcare.web import install as install_web
 
 log = logging.getLogger(__name__)
 
+# At shutdown: how long the realtime service and then the pool may take to close cleanly.
+STOP_GRACE_SECONDS = 2.0
+
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     """Build the application for `settings`, working on the database at `database_url`."""
@@ -37,6 +42,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             app_role=settings.app_db_role,
             min_size=settings.db_pool_min_size,
             max_size=settings.db_pool_max_size,
+            acquire_timeout=settings.db_acquire_timeout_seconds,
         )
         app.state.db = db
         realtime = RealtimeService(settings=settings, db=db)
@@ -45,8 +51,12 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             await realtime.start()
             yield
         finally:
-            await realtime.stop()
-            await db.close()
+            try:
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await realtime.stop()
+            except TimeoutError:
+                log.warning("the realtime service did not stop within %s s", STOP_GRACE_SECONDS)
+            await db.close(grace_seconds=STOP_GRACE_SECONDS)
 
     app = FastAPI(
         title="DentalCareConnect",
@@ -60,6 +70,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         what="login attempts",
         enabled=settings.rate_limits_enabled,
     )
+    # Chat turns may use at most half the pool: the rest stays for bookings and pages.
+    app.state.chat_turns = TurnLimiter(limit=settings.db_pool_max_size // 2)
     app.state.booking_limiter = RateLimiter(
         limit=settings.bookings_per_minute,
         what="bookings",

@@ -57,6 +57,10 @@ def _print_logins(settings: Settings, url: str) -> None:
     print()
 
 
+# uvicorn's grace for running requests, then the pool's (app.py): within 10 s in all.
+SHUTDOWN_GRACE_SECONDS = 3
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -89,6 +93,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "ws_per_message_deflate": False,
             "lifespan": "on",
             "log_config": uvicorn_log_config(),
+            # On SIGTERM, requests still running after this long are cancelled: a stuck
+            # request never keeps the process (or the embedded database) alive.
+            "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
         }
         if args.workers > 1:
             # Each worker is a full service process (its own pool, listener and hub);
@@ -130,7 +137,8 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def create(db: Database) -> bool:
-        async with db.transaction(SYSTEM) as conn:
+        async with db.unit_of_work(SYSTEM) as uow:
+            conn = await uow.connection()
             if await user_by_email(conn, args.email) is not None:
                 return False
             await insert_user(

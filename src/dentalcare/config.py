@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     app_db_role: str = "dentalcare_app"
     db_pool_min_size: int = Field(default=2, ge=1)
     db_pool_max_size: int = Field(default=20, ge=1)
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_acquire_timeout_seconds: float = Field(default=5.0, gt=0)
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -10,6 +10,11 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
 
 from dentalcare.errors import RateLimited
 
@@ -57,3 +62,43 @@ class RateLimiter:
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """The rate limits one request's caller is counted against: the keys live here, not
+    in endpoints (a login counts per address and per e-mail; a booking per user, or per
+    address for a guest)."""
+
+    login_limiter: RateLimiter
+    booking_limiter: RateLimiter
+    address: str
+
+    def login_attempt(self, email: str | None = None) -> None:
+        """Count a login or registration attempt; RateLimited when over the limit."""
+        self.login_limiter.hit(self.address)
+        if email:
+            self.login_limiter.hit("email:" + email.strip().lower())
+
+    def booking(self, user_id: UUID | None) -> None:
+        """Count a booking attempt; RateLimited when over the limit."""
+        self.booking_limiter.hit(f"user:{user_id}" if user_id else f"ip:{self.address}")
+
+
+UNLIMITED = Throttle(
+    login_limiter=RateLimiter(limit=1, what="login attempts", enabled=False),
+    booking_limiter=RateLimiter(limit=1, what="bookings", enabled=False),
+    address="",
+)
+
+
+async def request_throttle(request: Request) -> Throttle:
+    """The request's rate limits."""
+    return Throttle(
+        login_limiter=request.app.state.login_limiter,
+        booking_limiter=request.app.state.booking_limiter,
+        address=request.client.host if request.client else "unknown",
+    )
+
+
+Limits = Annotated[Throttle, Depends(request_throttle)]

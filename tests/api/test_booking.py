@@ -159,7 +159,20 @@ async def test_status_machine_and_server_set_timestamps(clinic: Clinic) -> None:
     assert complete_early.json()["error"] == "InvalidTransition"
     confirmed = await clinic.http.put(path, json={"status": "confirmed"}, headers=dentist)
     assert confirmed.status_code == 200 and confirmed.json()["confirmed_at"] is not None
+    # A visit that has not begun cannot be completed or missed yet, whatever the page shows.
+    for outcome in ("completed", "no_show"):
+        too_soon = await clinic.http.put(path, json={"status": outcome}, headers=dentist)
+        assert too_soon.status_code == 409, too_soon.text
+        assert too_soon.json()["error"] == "InvalidTransition"
+        assert "not begun" in too_soon.json()["detail"]
+    unchanged = await clinic.http.get(path, headers=dentist)
+    assert unchanged.json()["status"] == "confirmed" and unchanged.json()["completed_at"] is None
+    await clinic.conn.execute(
+        "UPDATE appointments SET appointment_date = current_date - 1 WHERE id = $1",
+        clinic.appointments["a"]["id"],
+    )
     done = await clinic.http.put(path, json={"status": "completed"}, headers=dentist)
+    assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["completed_at"] is not None
     for change in ({"status": "cancelled"}, {"status": "no_show"}):
         refused = await clinic.http.put(path, json=change, headers=clinic.auth("admin"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import pytest
 
-from dentalcare.db.pool import ANONYMOUS, Claims, Database, connect, set_claims
+from dentalcare.db.claims import ANONYMOUS, Claims, set_claims
+from dentalcare.db.pool import Database, connect
 from tests.factories import make_appointment, make_dentist, make_user, make_window, reference
 
 DAY = date(2031, 3, 10)  # a Monday, far from "now" so no clock rule interferes
@@ -25,6 +27,13 @@ async def app_db(database_url: str, owner_conn: asyncpg.Connection) -> AsyncIter
         await db.close()
 
 
+@asynccontextmanager
+async def transaction(db: Database, claims: Claims) -> AsyncIterator[asyncpg.Connection]:
+    """One unit of work's transaction, as the service runs it."""
+    async with db.unit_of_work(claims) as uow:
+        yield await uow.connection()
+
+
 def claims_for(user: asyncpg.Record, dentist: asyncpg.Record | None = None) -> Claims:
     return Claims(user["role"], user_id=user["id"], dentist_id=dentist["id"] if dentist else None)
 
@@ -37,7 +46,7 @@ async def _insert_as_admin(db: Database, dentist_id: object, at: time, duration:
     # other's index entry); the victim tries again, as the booking service does.
     for _ in range(5):
         try:
-            async with db.transaction(Claims("admin")) as conn:
+            async with transaction(db, Claims("admin")) as conn:
                 await make_appointment(
                     conn, dentist_id=dentist_id, on=DAY, at=at, duration_minutes=duration
                 )
@@ -147,7 +156,7 @@ async def test_status_machine_is_enforced_by_the_database(
 
 
 async def test_service_role_is_subject_to_row_level_security(app_db: Database) -> None:
-    async with app_db.transaction(ANONYMOUS) as conn:
+    async with transaction(app_db, ANONYMOUS) as conn:
         row = await conn.fetchrow(
             """SELECT current_user AS who, r.rolsuper, r.rolbypassrls,
                       (SELECT tableowner FROM pg_tables WHERE tablename = 'appointments') AS owner,
@@ -192,7 +201,7 @@ async def test_patient_reads_only_own_rows_even_with_hand_written_sql(
     app_db: Database, two_patients: dict[str, asyncpg.Record]
 ) -> None:
     a, appt_a, appt_b = two_patients["a"], two_patients["appt_a"], two_patients["appt_b"]
-    async with app_db.transaction(claims_for(a)) as conn:
+    async with transaction(app_db, claims_for(a)) as conn:
         ids = {r["id"] for r in await conn.fetch("SELECT id FROM appointments")}
         direct = await conn.fetchrow("SELECT * FROM appointments WHERE id = $1", appt_b["id"])
         by_email = await conn.fetch(
@@ -211,7 +220,7 @@ async def test_patient_cannot_update_another_patients_rows(
     app_db: Database, owner_conn: asyncpg.Connection, two_patients: dict[str, asyncpg.Record]
 ) -> None:
     a, appt_b = two_patients["a"], two_patients["appt_b"]
-    async with app_db.transaction(claims_for(a)) as conn:
+    async with transaction(app_db, claims_for(a)) as conn:
         status = await conn.execute(
             "UPDATE appointments SET notes = 'hacked', status = 'cancelled' WHERE id = $1",
             appt_b["id"],
@@ -230,12 +239,12 @@ async def test_patient_cannot_book_in_another_patients_name_or_raise_their_role(
 ) -> None:
     a, b, y = two_patients["a"], two_patients["b"], two_patients["y"]
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        async with app_db.transaction(claims_for(a)) as conn:
+        async with transaction(app_db, claims_for(a)) as conn:
             await make_appointment(
                 conn, dentist_id=y["id"], patient_id=b["id"], on=DAY, at=time(15)
             )
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        async with app_db.transaction(claims_for(a)) as conn:
+        async with transaction(app_db, claims_for(a)) as conn:
             await conn.execute("UPDATE users SET role = 'admin' WHERE id = $1", a["id"])
 
 
@@ -244,11 +253,11 @@ async def test_dentist_sees_own_admin_all_anonymous_none(
 ) -> None:
     x, x_user = two_patients["x"], two_patients["x_user"]
     expected_x = {two_patients["appt_a"]["id"], two_patients["guest"]["id"]}
-    async with app_db.transaction(claims_for(x_user, x)) as conn:
+    async with transaction(app_db, claims_for(x_user, x)) as conn:
         seen_by_x = {r["id"] for r in await conn.fetch("SELECT id FROM appointments")}
-    async with app_db.transaction(Claims("admin")) as conn:
+    async with transaction(app_db, Claims("admin")) as conn:
         seen_by_admin = await conn.fetchval("SELECT count(*) FROM appointments")
-    async with app_db.transaction(ANONYMOUS) as conn:
+    async with transaction(app_db, ANONYMOUS) as conn:
         seen_by_anonymous = await conn.fetchval("SELECT count(*) FROM appointments")
         busy = await conn.fetchval("SELECT count(*) FROM appointment_busy")
     assert seen_by_x == expected_x
@@ -262,21 +271,21 @@ async def test_anonymous_may_only_insert_guest_bookings(
 ) -> None:
     x, a = two_patients["x"], two_patients["a"]
     guest = Claims("anonymous", guest_email="new.guest@example.com")
-    async with app_db.transaction(guest) as conn:
+    async with transaction(app_db, guest) as conn:
         row = await make_appointment(
             conn, dentist_id=x["id"], on=DAY, at=time(16), patient_email="New.Guest@example.com"
         )
     assert row["patient_id"] is None
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        async with app_db.transaction(ANONYMOUS) as conn:
+        async with transaction(app_db, ANONYMOUS) as conn:
             await make_appointment(
                 conn, dentist_id=x["id"], patient_id=a["id"], on=DAY, at=time(16, 30)
             )
-    async with app_db.transaction(ANONYMOUS) as conn:
+    async with transaction(app_db, ANONYMOUS) as conn:
         changed = await conn.execute("UPDATE appointments SET notes = 'x'")
     assert changed == "UPDATE 0"
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        async with app_db.transaction(Claims("admin")) as conn:
+        async with transaction(app_db, Claims("admin")) as conn:
             await conn.execute("DELETE FROM appointments")
 
 
@@ -460,12 +469,15 @@ async def test_booking_reference_is_unique(owner_conn: asyncpg.Connection) -> No
 async def test_claims_do_not_leak_between_transactions_on_one_connection(
     app_db: Database, two_patients: dict[str, asyncpg.Record]
 ) -> None:
-    async with app_db.pool.acquire() as conn:
+    conn = await app_db.acquire()
+    try:
         async with conn.transaction():
             await set_claims(conn, Claims("admin"))
             assert await conn.fetchval("SELECT count(*) FROM appointments") == 3
         assert await conn.fetchval("SELECT app_role()") == "anonymous"
         assert await conn.fetchval("SELECT count(*) FROM appointments") == 0
+    finally:
+        await app_db.release(conn)
 
 
 async def test_slot_events_follow_bookings_cancellations_and_reschedules(

@@ -213,7 +213,9 @@ async def wait_until(
         await asyncio.sleep(every)
 
 
-def _start_service(database_url: str, workdir: Path, log_level: str) -> Service:
+def _start_service(
+    database_url: str, workdir: Path, log_level: str, extra_env: dict[str, str] | None = None
+) -> Service:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DENTALCARE_")}
     env.update(
@@ -224,6 +226,7 @@ def _start_service(database_url: str, workdir: Path, log_level: str) -> Service:
             "DENTALCARE_RATE_LIMITS_ENABLED": "false",
             "DENTALCARE_MIN_NOTICE_MINUTES": "0",
             "DENTALCARE_DATA_DIR": str(workdir / "data"),
+            **(extra_env or {}),
         }
     )
     log_path = workdir / f"serve-{port}.log"
@@ -255,11 +258,13 @@ def _stop_service(service: Service) -> None:
         process.wait(timeout=5)
 
 
-async def _healthy_service(database_url: str, workdir: Path, log_level: str) -> Service:
+async def _healthy_service(
+    database_url: str, workdir: Path, log_level: str, extra_env: dict[str, str] | None = None
+) -> Service:
     """Start a service and wait until it is healthy (again on a new port if its port was
     taken meanwhile)."""
     for _ in range(3):
-        service = _start_service(database_url, workdir, log_level)
+        service = _start_service(database_url, workdir, log_level, extra_env)
 
         async def healthy(service: Service = service) -> bool:
             if service.process.poll() is not None:
@@ -280,7 +285,11 @@ async def _healthy_service(database_url: str, workdir: Path, log_level: str) -> 
 
 @contextlib.asynccontextmanager
 async def running_services(
-    database_url: str, count: int, *, log_level: str = "warning"
+    database_url: str,
+    count: int,
+    *,
+    log_level: str = "warning",
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[list[Service]]:
     """`count` service processes on one database, each healthy; stopped (by pid) after.
 
@@ -289,7 +298,7 @@ async def running_services(
     raise_nofile_limit()
     workdir = Path(tempfile.mkdtemp(prefix="dentalcare-faults-serve-"))
     started = [
-        asyncio.ensure_future(_healthy_service(database_url, workdir, log_level))
+        asyncio.ensure_future(_healthy_service(database_url, workdir, log_level, extra_env))
         for _ in range(count)
     ]
     try:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from dentalcare.appointments import service
 from dentalcare.appointments.ics import appointment_ics
@@ -17,7 +17,7 @@ from dentalcare.appointments.schemas import (
     AppointmentUpdate,
 )
 from dentalcare.auth.deps import CurrentUser, OptionalUser
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
     Forbidden,
@@ -29,6 +29,7 @@ from dentalcare.errors import (
     ValidationError,
     responses,
 )
+from dentalcare.ratelimit import Limits
 from dentalcare.responses import JSON
 
 router = APIRouter(prefix="/api/appointments", tags=["appointments"])
@@ -45,13 +46,11 @@ StatusFilter = Literal["pending", "confirmed", "completed", "cancelled", "no_sho
     ),
 )
 async def book(
-    body: AppointmentCreate, request: Request, user: OptionalUser, db: Db, settings: AppSettings
+    body: AppointmentCreate, user: OptionalUser, uow: Uow, settings: AppSettings, limits: Limits
 ) -> Any:
     """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken."""
-    key = f"user:{user.user_id}" if user else f"ip:{request.client.host if request.client else ''}"
-    request.app.state.booking_limiter.hit(key)
     appointment = await service.book_appointment(
-        db=db, settings=settings, caller=user, request=body
+        uow=uow, settings=settings, throttle=limits, caller=user, request=body
     )
     return JSON(appointment, status_code=status.HTTP_201_CREATED)
 
@@ -63,7 +62,7 @@ async def book(
 )
 async def list_appointments(
     user: CurrentUser,
-    db: Db,
+    uow: Uow,
     status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
     dentist_id: UUID | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
@@ -73,7 +72,7 @@ async def list_appointments(
 ) -> Any:
     """The caller's appointments (a patient's own, a dentist's own, all for admins)."""
     page = await service.list_appointments(
-        db=db,
+        uow=uow,
         caller=user,
         status=status_,
         dentist_id=dentist_id,
@@ -91,12 +90,12 @@ async def list_appointments(
     responses=responses(NotFound, BadRequest),
 )
 async def lookup(
-    db: Db,
+    uow: Uow,
     reference: Annotated[str, Query(min_length=3, max_length=20)],
     email: Annotated[str, Query(min_length=3, max_length=254)],
 ) -> Any:
     """A guest's own booking, by booking reference and e-mail address."""
-    return JSON(await service.lookup_by_reference(db=db, reference=reference, email=email))
+    return JSON(await service.lookup_by_reference(uow=uow, reference=reference, email=email))
 
 
 @router.get(
@@ -104,9 +103,9 @@ async def lookup(
     response_model=AppointmentRead,
     responses=responses(NotFound, Unauthorized),
 )
-async def get_appointment(appointment_id: UUID, user: CurrentUser, db: Db) -> Any:
+async def get_appointment(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Any:
     """One appointment: its patient, its dentist or an admin."""
-    return JSON(await service.get_appointment(db=db, caller=user, appointment_id=appointment_id))
+    return JSON(await service.get_appointment(uow=uow, caller=user, appointment_id=appointment_id))
 
 
 @router.put(
@@ -120,13 +119,13 @@ async def update_appointment(
     appointment_id: UUID,
     body: AppointmentUpdate,
     user: CurrentUser,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
 ) -> Any:
     """Confirm, complete, cancel, reschedule or edit, as the caller's role allows."""
     return JSON(
         await service.update_appointment(
-            db=db, settings=settings, caller=user, appointment_id=appointment_id, request=body
+            uow=uow, settings=settings, caller=user, appointment_id=appointment_id, request=body
         )
     )
 
@@ -137,12 +136,12 @@ async def update_appointment(
     responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition),
 )
 async def cancel_appointment(
-    appointment_id: UUID, user: CurrentUser, db: Db, settings: AppSettings
+    appointment_id: UUID, user: CurrentUser, uow: Uow, settings: AppSettings
 ) -> Any:
     """Cancel: the appointment is kept with status cancelled."""
     return JSON(
         await service.cancel_appointment(
-            db=db, settings=settings, caller=user, appointment_id=appointment_id
+            uow=uow, settings=settings, caller=user, appointment_id=appointment_id
         )
     )
 
@@ -152,9 +151,9 @@ async def cancel_appointment(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **responses(NotFound, Unauthorized)},
 )
-async def appointment_calendar(appointment_id: UUID, user: CurrentUser, db: Db) -> Response:
+async def appointment_calendar(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Response:
     """The appointment as an iCalendar event."""
-    appointment = await service.get_appointment(db=db, caller=user, appointment_id=appointment_id)
+    appointment = await service.get_appointment(uow=uow, caller=user, appointment_id=appointment_id)
     return Response(
         appointment_ics(appointment),
         media_type="text/calendar",

@@ -8,8 +8,6 @@ from uuid import UUID
 
 import asyncpg
 
-from dentalcare.db.pool import Claims
-
 # Every column plus the dentist's name, as the contract's `appointment` has it.
 SELECT_APPOINTMENT = """
     SELECT a.*, d.name AS dentist_name
@@ -59,19 +57,6 @@ _INSERT_SQL = (
 async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
     """Insert an appointment (columns from INSERTABLE) and return the row."""
     return await conn.fetchrow(_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
-
-
-async def insert_appointment_as(
-    executor: asyncpg.Pool | asyncpg.Connection, claims: Claims, values: dict[str, Any]
-) -> asyncpg.Record:
-    """Insert with the caller's claims in one statement (its own transaction)."""
-    return await executor.fetchrow(
-        "SELECT * FROM insert_appointment_as($1, $2, $3, $4)",
-        claims.role,
-        claims.user_id,
-        claims.guest_email,
-        {c: values.get(c) for c in INSERTABLE},
-    )
 
 
 async def appointment_by_id(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from dentalcare.errors import Forbidden, InvalidTransition
 
@@ -66,6 +67,19 @@ def check_transition(current: str, target: str) -> None:
     """Raise InvalidTransition unless `current` -> `target` is allowed."""
     if (current, target) not in TRANSITIONS:
         raise InvalidTransition(f"An appointment that is {current} cannot become {target}.")
+
+
+# Outcomes that only make sense once the visit has begun.
+AFTER_START = frozenset({"completed", "no_show"})
+
+
+def check_begun(target: str, *, starts_at: datetime, now: datetime) -> None:
+    """Raise InvalidTransition if `target` is an outcome and the visit has not begun."""
+    if target in AFTER_START and now < starts_at:
+        outcome = "completed" if target == "completed" else "a no-show"
+        raise InvalidTransition(
+            f"The appointment has not begun yet; it can be marked {outcome} from its start time."
+        )
 
 
 def check_permitted(actor: str, fields: Iterable[str], target_status: str | None) -> None:

@@ -16,7 +16,8 @@ from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.availability.slots import Slot
 from dentalcare.config import Settings
-from dentalcare.db.pool import Claims, Database
+from dentalcare.db.claims import Claims
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import (
     BadRequest,
     Forbidden,
@@ -27,6 +28,7 @@ from dentalcare.errors import (
     ValidationError,
 )
 from dentalcare.jsonshape import iso_instant
+from dentalcare.ratelimit import Throttle
 
 Source = Literal["manual", "chatbot", "admin"]
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -37,8 +39,8 @@ _TRANSITION_SQLSTATE = "DCT01"
 
 
 class _NotOffered(Exception):
-    """Raised inside a transaction (rolling it back) when a slot is not free; the 409 and
-    its alternatives are computed after the connection is back in the pool."""
+    """Raised inside a savepoint (rolling it back) when a slot is not free; the 409 and
+    its alternatives are computed once the savepoint is gone."""
 
     def __init__(self, dentist: Any, *, taken: bool) -> None:
         super().__init__("slot not offered")
@@ -66,13 +68,13 @@ def _describe(name: str, on: date, at: Any) -> str:
 
 
 async def alternatives(
-    *, db: Database, settings: Settings, dentist_id: UUID, after: datetime, now: datetime
+    *, uow: UnitOfWork, settings: Settings, dentist_id: UUID, after: datetime, now: datetime
 ) -> list[dict[str, Any]]:
     """The next free slots of the dentist after `after` (up to five)."""
     start_at = max(after, now)
     first = start_at.date() - timedelta(days=1)
     slots: list[Slot] = await availability.free_slots(
-        db=db,
+        uow=uow,
         settings=settings,
         dentist_id=dentist_id,
         start=first,
@@ -92,7 +94,7 @@ async def alternatives(
 
 async def _slot_unavailable(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
     dentist: Any,
     on: date,
@@ -104,7 +106,7 @@ async def _slot_unavailable(
 
     requested = datetime.combine(on, at, zone(dentist["timezone"]))
     options = await alternatives(
-        db=db, settings=settings, dentist_id=dentist["id"], after=requested, now=now
+        uow=uow, settings=settings, dentist_id=dentist["id"], after=requested, now=now
     )
     what = _describe(dentist["name"], on, at)
     detail = (
@@ -116,7 +118,7 @@ async def _slot_unavailable(
 
 
 async def _check_slot(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     *,
     settings: Settings,
     dentist_id: UUID,
@@ -156,8 +158,9 @@ async def _check_slot(
 
 async def book_appointment(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
+    throttle: Throttle,
     caller: Principal | None,
     request: AppointmentCreate,
     source: Source | None = None,
@@ -175,6 +178,7 @@ async def book_appointment(
         claims, patient_id, default_source = caller.claims, None, "admin"
     else:
         raise Forbidden("Dentists cannot book appointments; ask the clinic's admin.")
+    throttle.booking(caller.user_id if caller else None)
     values = request.model_dump()
     values.update(
         patient_id=patient_id,
@@ -183,26 +187,46 @@ async def book_appointment(
         urgency=urgency,
     )
     on, at = request.appointment_date, request.appointment_time
-    # The slot check reads only public data, so it runs before the transaction: the
-    # transaction then holds its connection for the insert alone. Two bookings racing
-    # for the slot both pass the check; the exclusion constraint lets exactly one in.
+    async with uow.acting_as(claims):
+        return await _insert_booking(
+            uow=uow, settings=settings, values=values, on=on, at=at, now=now
+        )
+
+
+async def _insert_booking(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    values: dict[str, Any],
+    on: date,
+    at: Any,
+    now: datetime,
+) -> dict[str, Any]:
+    # Two bookings racing for the slot both pass the check; the exclusion constraint
+    # lets exactly one in.
     dentist, offered, taken = await _check_slot(
-        db.pool, settings=settings, dentist_id=request.dentist_id, on=on, at=at, now=now
+        await uow.connection(),
+        settings=settings,
+        dentist_id=values["dentist_id"],
+        on=on,
+        at=at,
+        now=now,
     )
     if not offered:
         raise await _slot_unavailable(
-            db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
+            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
         )
     values["duration_minutes"] = dentist["slot_minutes"]
     for _ in range(DEADLOCK_RETRIES):
         values["booking_reference"] = new_reference()
         try:
-            # One statement, one round trip: claims and insert in its own transaction.
-            row = await repository.insert_appointment_as(db.pool, claims, values)
-            db.committed()
+            # A savepoint: a refused insert leaves the request's transaction usable for
+            # the 409's alternatives (and for a retry).
+            async with uow.savepoint() as conn:
+                row = await repository.insert_appointment(conn, values)
         except asyncpg.ExclusionViolationError:
             raise await _slot_unavailable(
-                db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+                uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
             ) from None
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "appointments_booking_reference_key":
@@ -211,7 +235,7 @@ async def book_appointment(
         except asyncpg.DeadlockDetectedError:
             # Two inserts into the same slot can each wait for the other's index entry
             # (exclusion constraints always wait); PostgreSQL aborts one. Trying again
-            # then meets the winner's committed row: a clean 409, or the slot.
+            # (the savepoint is rolled back) then meets the winner's row: a clean 409.
             continue
         return appointment_json({**row, "dentist_name": dentist["name"]})
     raise RuntimeError("could not book after several attempts")
@@ -233,7 +257,7 @@ def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
 
 async def list_appointments(
     *,
-    db: Database,
+    uow: UnitOfWork,
     caller: Principal,
     status: str | None,
     dentist_id: UUID | None,
@@ -244,16 +268,16 @@ async def list_appointments(
 ) -> dict[str, Any]:
     """A page of the appointments the caller may see, by start time."""
     after = _cursor_decode(cursor) if cursor else None
-    async with db.transaction(caller.claims) as conn:
-        rows = await repository.list_appointments(
-            conn,
-            status=status,
-            dentist_id=dentist_id,
-            date_from=date_from,
-            date_to=date_to,
-            after=after,
-            limit=limit + 1,
-        )
+    conn = await uow.connection()
+    rows = await repository.list_appointments(
+        conn,
+        status=status,
+        dentist_id=dentist_id,
+        date_from=date_from,
+        date_to=date_to,
+        after=after,
+        limit=limit + 1,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -263,19 +287,20 @@ async def list_appointments(
 
 
 async def get_appointment(
-    *, db: Database, caller: Principal, appointment_id: UUID
+    *, uow: UnitOfWork, caller: Principal, appointment_id: UUID
 ) -> dict[str, Any]:
     """One appointment the caller may see (404 otherwise, never 403)."""
-    async with db.transaction(caller.claims) as conn:
-        row = await repository.appointment_by_id(conn, appointment_id)
+    conn = await uow.connection()
+    row = await repository.appointment_by_id(conn, appointment_id)
     if row is None:
         raise NotFound("No such appointment.")
     return appointment_json(row)
 
 
-async def lookup_by_reference(*, db: Database, reference: str, email: str) -> dict[str, Any]:
+async def lookup_by_reference(*, uow: UnitOfWork, reference: str, email: str) -> dict[str, Any]:
     """A guest's own appointment by reference and e-mail (404 unless both match)."""
-    async with db.transaction(Claims("anonymous", guest_email=email.strip())) as conn:
+    async with uow.acting_as(Claims("anonymous", guest_email=email.strip())):
+        conn = await uow.connection()
         row = await repository.appointment_by_reference(conn, reference)
     if row is None:
         raise NotFound("No booking matches this reference and e-mail address.")
@@ -284,7 +309,7 @@ async def lookup_by_reference(*, db: Database, reference: str, email: str) -> di
 
 async def update_appointment(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
     caller: Principal | None,
     appointment_id: UUID,
@@ -293,17 +318,18 @@ async def update_appointment(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Change status, time (reschedule), notes, payment or phone, by the role rules."""
+    actor, claims = _actor(caller, guest_email)
     for _ in range(DEADLOCK_RETRIES):
         try:
-            return await _update_once(
-                db=db,
-                settings=settings,
-                caller=caller,
-                appointment_id=appointment_id,
-                request=request,
-                guest_email=guest_email,
-                now=now,
-            )
+            async with uow.acting_as(claims):
+                return await _update_once(
+                    uow=uow,
+                    settings=settings,
+                    actor=actor,
+                    appointment_id=appointment_id,
+                    request=request,
+                    now=now or datetime.now(UTC),
+                )
         except asyncpg.DeadlockDetectedError:
             continue  # two reschedules into one slot; see book_appointment
     raise RuntimeError("could not update after several attempts")
@@ -311,16 +337,13 @@ async def update_appointment(
 
 async def _update_once(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
-    caller: Principal | None,
+    actor: str,
     appointment_id: UUID,
     request: AppointmentUpdate,
-    guest_email: str | None,
-    now: datetime | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
-    actor, claims = _actor(caller, guest_email)
     changes = request.model_dump(exclude_unset=True)
     for required in (
         "status",
@@ -333,8 +356,11 @@ async def _update_once(
             del changes[required]
     target = changes.get("status")
     current: asyncpg.Record | None = None
+    dentist: Any = None
     try:
-        async with db.transaction(claims) as conn:
+        # A savepoint: a refused move leaves the request's transaction usable for the
+        # 409's alternatives, and a deadlock victim can try again.
+        async with uow.savepoint() as conn:
             current = await repository.appointment_by_id(conn, appointment_id, lock=True)
             if current is None:
                 raise NotFound("No such appointment.")
@@ -345,6 +371,7 @@ async def _update_once(
                 target = None
             if target is not None:
                 rules.check_transition(current["status"], target)
+                rules.check_begun(target, starts_at=current["starts_at"], now=now)
             elif changes:
                 rules.check_still_open(current["status"], what="changed")
             on = changes.get("appointment_date", current["appointment_date"])
@@ -371,7 +398,7 @@ async def _update_once(
             row = await repository.update_appointment(conn, appointment_id, changes)
     except _NotOffered as refused:
         raise await _slot_unavailable(
-            db=db,
+            uow=uow,
             settings=settings,
             dentist=refused.dentist,
             on=on,
@@ -380,14 +407,9 @@ async def _update_once(
             taken=refused.taken,
         ) from None
     except asyncpg.ExclusionViolationError:
-        assert current is not None
-        dentist = {
-            "id": current["dentist_id"],
-            "name": current["dentist_name"],
-            "timezone": await _timezone(db, current["dentist_id"]),
-        }
+        assert dentist is not None
         raise await _slot_unavailable(
-            db=db, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
         ) from None
     except asyncpg.PostgresError as exc:
         if exc.sqlstate == _TRANSITION_SQLSTATE:
@@ -397,16 +419,9 @@ async def _update_once(
     return appointment_json({**row, "dentist_name": current["dentist_name"]})
 
 
-async def _timezone(db: Database, dentist_id: UUID) -> str:
-    from dentalcare.dentists.repository import dentist_by_id
-
-    row = await dentist_by_id(db.pool, dentist_id)
-    return row["timezone"] if row else "UTC"
-
-
 async def cancel_appointment(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
     caller: Principal | None,
     appointment_id: UUID,
@@ -418,7 +433,7 @@ async def cancel_appointment(
     if reason:
         fields["cancellation_reason"] = reason
     return await update_appointment(
-        db=db,
+        uow=uow,
         settings=settings,
         caller=caller,
         appointment_id=appointment_id,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from dentalcare.auth import service
 from dentalcare.auth.deps import CurrentUser
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest, TokenResponse, UserRead
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import (
     AlreadyExists,
     RateLimited,
@@ -17,13 +17,9 @@ from dentalcare.errors import (
     ValidationError,
     responses,
 )
+from dentalcare.ratelimit import Limits
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-def client_ip(request: Request) -> str:
-    """The caller's address, for rate limiting."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -32,10 +28,9 @@ def client_ip(request: Request) -> str:
     response_model=TokenResponse,
     responses=responses(AlreadyExists, ValidationError, RateLimited),
 )
-async def register(body: RegisterRequest, request: Request, db: Db, settings: AppSettings) -> Any:
+async def register(body: RegisterRequest, uow: Uow, settings: AppSettings, limits: Limits) -> Any:
     """Create a patient account; the response logs it in."""
-    request.app.state.login_limiter.hit(client_ip(request))
-    return await service.register(db=db, settings=settings, request=body)
+    return await service.register(uow=uow, settings=settings, throttle=limits, request=body)
 
 
 @router.post(
@@ -43,12 +38,9 @@ async def register(body: RegisterRequest, request: Request, db: Db, settings: Ap
     response_model=TokenResponse,
     responses=responses(Unauthorized, ValidationError, RateLimited),
 )
-async def login(body: LoginRequest, request: Request, db: Db, settings: AppSettings) -> Any:
+async def login(body: LoginRequest, uow: Uow, settings: AppSettings, limits: Limits) -> Any:
     """Exchange e-mail and password for an access token."""
-    limiter = request.app.state.login_limiter
-    limiter.hit(client_ip(request))
-    limiter.hit("email:" + body.email.strip().lower())
-    return await service.login(db=db, settings=settings, request=body)
+    return await service.login(uow=uow, settings=settings, throttle=limits, request=body)
 
 
 @router.get("/me", response_model=UserRead, responses=responses(Unauthorized))

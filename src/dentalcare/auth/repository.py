@@ -45,11 +45,9 @@ async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> asyncpg.Record 
     return await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)
 
 
-async def principal(
-    executor: asyncpg.Pool | asyncpg.Connection, user_id: UUID
-) -> asyncpg.Record | None:
-    """The user behind a token as they are now (one statement, outside any transaction)."""
-    return await executor.fetchrow("SELECT * FROM auth_principal($1)", user_id)
+async def principal(conn: asyncpg.Connection, user_id: UUID) -> asyncpg.Record | None:
+    """The user behind a token as they are now (a security-definer function: any claims)."""
+    return await conn.fetchrow("SELECT * FROM auth_principal($1)", user_id)
 
 
 async def revoke_and_disable(conn: asyncpg.Connection, user_id: UUID) -> None:

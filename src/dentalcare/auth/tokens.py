@@ -11,7 +11,8 @@ import jwt
 
 from dentalcare.auth import repository
 from dentalcare.config import Settings
-from dentalcare.db.pool import Claims, Database
+from dentalcare.db.claims import Claims
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -67,18 +68,18 @@ def decode_token(settings: Settings, token: str) -> dict[str, Any]:
     return payload
 
 
-async def authenticate(db: Database, settings: Settings, token: str) -> Principal:
+async def authenticate(uow: UnitOfWork, settings: Settings, token: str) -> Principal:
     """The principal behind `token`, checked against the database on every call.
 
     Disabling a user, removing a dentist or bumping the token version refuses every
-    token issued before, at once.
+    token issued before, at once. From here on, `uow` acts for the principal.
     """
     payload = decode_token(settings, token)
     try:
         user_id = UUID(str(payload["sub"]))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid.") from exc
-    row = await repository.principal(db.pool, user_id)
+    row = await repository.principal(await uow.connection(), user_id)
     if (
         row is None
         or row["disabled"]
@@ -87,7 +88,7 @@ async def authenticate(db: Database, settings: Settings, token: str) -> Principa
         or (row["role"] == "dentist" and not row["dentist_active"])
     ):
         raise Unauthorized("This session is no longer valid; please log in again.")
-    return Principal(
+    principal = Principal(
         user_id=row["id"],
         role=row["role"],
         email=row["email"],
@@ -96,3 +97,5 @@ async def authenticate(db: Database, settings: Settings, token: str) -> Principa
         dentist_id=row["dentist_id"] if row["role"] == "dentist" else None,
         token_expires_at=int(payload["exp"]),
     )
+    uow.act_as(principal.claims)
+    return principal

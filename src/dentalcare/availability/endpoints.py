@@ -16,7 +16,7 @@ from dentalcare.availability.schemas import (
     ExceptionRead,
     WeeklyScheduleUpdate,
 )
-from dentalcare.db.deps import Db
+from dentalcare.db.deps import Uow
 from dentalcare.errors import Forbidden, NotFound, Unauthorized, ValidationError, responses
 
 router = APIRouter(prefix="/api/availability", tags=["availability"])
@@ -27,9 +27,9 @@ router = APIRouter(prefix="/api/availability", tags=["availability"])
     response_model=AvailabilityRead,
     responses=responses(NotFound, Unauthorized),
 )
-async def get_availability(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
+async def get_availability(dentist_id: UUID, uow: Uow, user: OptionalUser) -> Any:
     """A dentist's weekly schedule and upcoming exceptions."""
-    return await service.get_availability(db=db, caller=user, dentist_id=dentist_id)
+    return await service.get_availability(uow=uow, caller=user, dentist_id=dentist_id)
 
 
 @router.put(
@@ -38,7 +38,7 @@ async def get_availability(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
 async def replace_weekly(
-    dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, db: Db
+    dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, uow: Uow
 ) -> Any:
     """Replace the weekly schedule (that dentist or an admin).
 
@@ -46,7 +46,7 @@ async def replace_weekly(
     and listed in `appointments_outside_hours` for the dentist to deal with.
     """
     return await service.replace_weekly(
-        db=db, caller=user, dentist_id=dentist_id, windows=body.weekly
+        uow=uow, caller=user, dentist_id=dentist_id, windows=body.weekly
     )
 
 
@@ -56,9 +56,11 @@ async def replace_weekly(
     response_model=ExceptionRead,
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
-async def add_exception(dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, db: Db) -> Any:
+async def add_exception(
+    dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, uow: Uow
+) -> Any:
     """Add time off (is_available false) or extra hours (true) on a date."""
-    return await service.add_exception(db=db, caller=user, dentist_id=dentist_id, request=body)
+    return await service.add_exception(uow=uow, caller=user, dentist_id=dentist_id, request=body)
 
 
 @router.delete(
@@ -68,10 +70,10 @@ async def add_exception(dentist_id: UUID, body: ExceptionCreate, user: CurrentUs
     responses=responses(NotFound, Unauthorized, Forbidden),
 )
 async def delete_exception(
-    dentist_id: UUID, exception_id: UUID, user: CurrentUser, db: Db
+    dentist_id: UUID, exception_id: UUID, user: CurrentUser, uow: Uow
 ) -> Response:
     """Remove an exception."""
     await service.delete_exception(
-        db=db, caller=user, dentist_id=dentist_id, exception_id=exception_id
+        uow=uow, caller=user, dentist_id=dentist_id, exception_id=exception_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -36,9 +36,7 @@ async def replace_weekly(
     )
 
 
-async def weekly_windows(
-    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID
-) -> list[asyncpg.Record]:
+async def weekly_windows(conn: asyncpg.Connection, dentist_id: UUID) -> list[asyncpg.Record]:
     """A dentist's weekly windows, by day and time."""
     return await conn.fetch(
         f"""SELECT {WINDOW_COLUMNS} FROM dentist_availability WHERE dentist_id = $1
@@ -48,7 +46,7 @@ async def weekly_windows(
 
 
 async def exceptions_from(
-    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID, start: date
+    conn: asyncpg.Connection, dentist_id: UUID, start: date
 ) -> list[asyncpg.Record]:
     """A dentist's exceptions on or after `start`, by date."""
     return await conn.fetch(
@@ -121,7 +119,7 @@ WHERE d.id = $1
 
 
 async def schedule_snapshot(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     *,
     dentist_id: UUID,
     first: date,

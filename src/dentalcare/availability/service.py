@@ -29,7 +29,7 @@ from dentalcare.availability.slots import (
     free_slots as engine_free_slots,
 )
 from dentalcare.config import Settings
-from dentalcare.db.pool import Database
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import repository as dentists
 from dentalcare.errors import BadRequest, Forbidden, NotFound, ValidationError
 from dentalcare.jsonshape import hh_mm, iso_date
@@ -52,13 +52,13 @@ def _visible(row: asyncpg.Record | None, caller: Principal | None) -> asyncpg.Re
 
 
 async def get_availability(
-    *, db: Database, caller: Principal | None, dentist_id: UUID, now: datetime | None = None
+    *, uow: UnitOfWork, caller: Principal | None, dentist_id: UUID, now: datetime | None = None
 ) -> dict[str, Any]:
     """The weekly schedule and the upcoming exceptions of a dentist."""
-    dentist = _visible(await dentists.dentist_by_id(db.pool, dentist_id), caller)
+    dentist = _visible(await dentists.dentist_by_id((await uow.connection()), dentist_id), caller)
     today = (now or datetime.now(UTC)).astimezone(zone(dentist["timezone"])).date()
-    async with db.pool.acquire() as conn:
-        return await _availability_json(conn, dentist, today)
+    conn = await uow.connection()
+    return await _availability_json(conn, dentist, today)
 
 
 async def _availability_json(
@@ -89,7 +89,7 @@ def _check_no_overlap(windows: Sequence[WeeklyWindow]) -> None:
 
 async def replace_weekly(
     *,
-    db: Database,
+    uow: UnitOfWork,
     caller: Principal,
     dentist_id: UUID,
     windows: Sequence[WeeklyWindow],
@@ -99,18 +99,18 @@ async def replace_weekly(
     require_schedule_owner(caller, dentist_id)
     _check_no_overlap(windows)
     now = now or datetime.now(UTC)
-    async with db.transaction(caller.claims) as conn:
-        dentist = _visible(await dentists.lock_dentist(conn, dentist_id), caller)
-        if not dentist["active"]:
-            raise NotFound("No such dentist.")
-        await repository.replace_weekly(
-            conn,
-            dentist_id=dentist_id,
-            windows=[(w.day_of_week, w.start_time, w.end_time, w.is_available) for w in windows],
-        )
-        today = now.astimezone(zone(dentist["timezone"])).date()
-        body = await _availability_json(conn, dentist, today)
-        body["appointments_outside_hours"] = await _outside_hours(conn, dentist, now, body)
+    conn = await uow.connection()
+    dentist = _visible(await dentists.lock_dentist(conn, dentist_id), caller)
+    if not dentist["active"]:
+        raise NotFound("No such dentist.")
+    await repository.replace_weekly(
+        conn,
+        dentist_id=dentist_id,
+        windows=[(w.day_of_week, w.start_time, w.end_time, w.is_available) for w in windows],
+    )
+    today = now.astimezone(zone(dentist["timezone"])).date()
+    body = await _availability_json(conn, dentist, today)
+    body["appointments_outside_hours"] = await _outside_hours(conn, dentist, now, body)
     return body
 
 
@@ -162,7 +162,7 @@ async def _outside_hours(
 
 async def add_exception(
     *,
-    db: Database,
+    uow: UnitOfWork,
     caller: Principal,
     dentist_id: UUID,
     request: ExceptionCreate,
@@ -170,43 +170,43 @@ async def add_exception(
 ) -> dict[str, Any]:
     """Add time off or extra hours on a date."""
     require_schedule_owner(caller, dentist_id)
-    async with db.transaction(caller.claims) as conn:
-        dentist = _visible(await dentists.dentist_by_id(conn, dentist_id), caller)
-        today = (now or datetime.now(UTC)).astimezone(zone(dentist["timezone"])).date()
-        if request.date < today:
-            raise ValidationError(
-                "date: the date is in the past.",
-                fields=[{"loc": ["body", "date"], "msg": "is in the past"}],
-            )
-        row = await repository.insert_exception(
-            conn,
-            dentist_id=dentist_id,
-            on=request.date,
-            start=request.start_time,
-            end=request.end_time,
-            is_available=request.is_available,
-            reason=request.reason,
+    conn = await uow.connection()
+    dentist = _visible(await dentists.dentist_by_id(conn, dentist_id), caller)
+    today = (now or datetime.now(UTC)).astimezone(zone(dentist["timezone"])).date()
+    if request.date < today:
+        raise ValidationError(
+            "date: the date is in the past.",
+            fields=[{"loc": ["body", "date"], "msg": "is in the past"}],
         )
+    row = await repository.insert_exception(
+        conn,
+        dentist_id=dentist_id,
+        on=request.date,
+        start=request.start_time,
+        end=request.end_time,
+        is_available=request.is_available,
+        reason=request.reason,
+    )
     return exception_json(row)
 
 
 async def delete_exception(
-    *, db: Database, caller: Principal, dentist_id: UUID, exception_id: UUID
+    *, uow: UnitOfWork, caller: Principal, dentist_id: UUID, exception_id: UUID
 ) -> None:
     """Remove an exception."""
     require_schedule_owner(caller, dentist_id)
-    async with db.transaction(caller.claims) as conn:
-        if not await repository.delete_exception(
-            conn, dentist_id=dentist_id, exception_id=exception_id
-        ):
-            raise NotFound("No such exception for this dentist.")
+    conn = await uow.connection()
+    if not await repository.delete_exception(
+        conn, dentist_id=dentist_id, exception_id=exception_id
+    ):
+        raise NotFound("No such exception for this dentist.")
 
 
 # ------------------------------------------------------------------------------- slots
 
 
 async def _engine_inputs(
-    executor: asyncpg.Connection | asyncpg.Pool,
+    executor: asyncpg.Connection,
     *,
     dentist_id: UUID,
     start: date,
@@ -237,7 +237,7 @@ async def _engine_inputs(
 
 
 async def _dentist_and_slots(
-    executor: asyncpg.Connection | asyncpg.Pool,
+    executor: asyncpg.Connection,
     *,
     settings: Settings,
     dentist_id: UUID,
@@ -269,8 +269,7 @@ async def _dentist_and_slots(
 
 async def free_slots(
     *,
-    db: Database | None = None,
-    conn: asyncpg.Connection | None = None,
+    uow: UnitOfWork,
     settings: Settings,
     dentist_id: UUID,
     start: date,
@@ -279,15 +278,8 @@ async def free_slots(
     ignore_appointment: UUID | None = None,
 ) -> list[Slot]:
     """The dentist's free slots on local dates start..end (inclusive)."""
-    executor: asyncpg.Connection | asyncpg.Pool
-    if conn is not None:
-        executor = conn
-    elif db is not None:
-        executor = db.pool
-    else:
-        raise TypeError("free_slots needs db or conn")
     _, slots = await _dentist_and_slots(
-        executor,
+        await uow.connection(),
         settings=settings,
         dentist_id=dentist_id,
         start=start,
@@ -311,7 +303,7 @@ def slot_json(slot: Slot) -> dict[str, Any]:
 
 async def slots_response(
     *,
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
     dentist_id: UUID,
     start: date | None,
@@ -321,7 +313,7 @@ async def slots_response(
     """GET /api/dentists/{id}/slots: free slots in a range of at most 62 days."""
     now = now or datetime.now(UTC)
     if start is None or end is None:
-        dentist = await dentists.dentist_by_id(db.pool, dentist_id)
+        dentist = await dentists.dentist_by_id((await uow.connection()), dentist_id)
         if dentist is None or not dentist["active"]:
             raise NotFound("No such dentist.")
         today = now.astimezone(zone(dentist["timezone"])).date()
@@ -332,7 +324,12 @@ async def slots_response(
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
     row, slots = await _dentist_and_slots(
-        db.pool, settings=settings, dentist_id=dentist_id, start=start, end=end, now=now
+        (await uow.connection()),
+        settings=settings,
+        dentist_id=dentist_id,
+        start=start,
+        end=end,
+        now=now,
     )
     return {
         "dentist_id": str(dentist_id),

@@ -4,13 +4,16 @@ Bookings go through `appointments.service.book_appointment` with `source="chatbo
 the slot rules, the no-double-booking constraint, RLS and the realtime events are the
 ones every other channel gets. A guest acts with the claims of the booking's e-mail
 address; a logged-in patient with their own.
+
+Reads run as short transactions of their own (the turn thinks between them with nothing
+held); a booking, cancellation or move opens the transaction that the turn's transcript is
+then saved in, so the change and the conversation that mentions it commit together.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -25,9 +28,10 @@ from dentalcare.availability import service as availability
 from dentalcare.chatbot import repository
 from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
 from dentalcare.config import Settings
-from dentalcare.db.pool import Database
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.errors import NotFound, ValidationError
+from dentalcare.ratelimit import UNLIMITED, Throttle
 
 _REFERENCE = re.compile(r"DC-[0-9A-Z]{6,10}")
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -49,17 +53,17 @@ class ServiceClinic:
     def __init__(
         self,
         *,
-        db: Database,
+        uow: UnitOfWork,
         settings: Settings,
         caller: Principal | None,
+        throttle: Throttle = UNLIMITED,
         now: datetime | None = None,
-        before_booking: Callable[[], None] | None = None,
     ) -> None:
-        self.db = db
+        self.uow = uow
         self.settings = settings
         self.caller = caller if caller is not None and caller.role == "patient" else None
+        self.throttle = throttle
         self.now = now
-        self.before_booking = before_booking
         self._directory: list[DentistInfo] | None = None
         # Free slots read during this request, until it books or changes something.
         self._slots: dict[tuple[UUID, date, date], list[OfferedSlot]] = {}
@@ -67,7 +71,8 @@ class ServiceClinic:
     async def dentists(self) -> list[DentistInfo]:
         """The active directory (read once per request)."""
         if self._directory is None:
-            rows = await dentists.list_dentists(db=self.db)
+            async with self.uow.transaction():
+                rows = await dentists.list_dentists(uow=self.uow)
             self._directory = [
                 DentistInfo(UUID(r["id"]), r["name"], r["specialization"]) for r in rows
             ]
@@ -80,30 +85,32 @@ class ServiceClinic:
         directory = {d.id: d for d in await self.dentists()}
         wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
 
-        async def _of(dentist_id: UUID) -> list[OfferedSlot]:
-            cached = self._slots.get((dentist_id, start, end))
-            if cached is not None:
-                return cached
-            try:
-                slots = await availability.free_slots(
-                    db=self.db,
-                    settings=self.settings,
-                    dentist_id=dentist_id,
-                    start=start,
-                    end=end,
-                    now=self.now,
-                )
-            except NotFound:  # removed since the directory was read
-                return []
-            name = directory[dentist_id].name
-            found = [OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at) for s in slots]
-            self._slots[(dentist_id, start, end)] = found
-            return found
-
-        found = await asyncio.gather(*(_of(i) for i in wanted))
+        found: list[list[OfferedSlot]] = []
+        # One transaction for all of them, one connection: its queries run one by one.
+        async with self.uow.transaction():
+            for dentist_id in wanted:
+                cached = self._slots.get((dentist_id, start, end))
+                if cached is None:
+                    cached = await self._slots_of(directory[dentist_id], start, end)
+                    self._slots[(dentist_id, start, end)] = cached
+                found.append(cached)
         return sorted(
             (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
         )
+
+    async def _slots_of(self, dentist: DentistInfo, start: date, end: date) -> list[OfferedSlot]:
+        try:
+            slots = await availability.free_slots(
+                uow=self.uow,
+                settings=self.settings,
+                dentist_id=dentist.id,
+                start=start,
+                end=end,
+                now=self.now,
+            )
+        except NotFound:  # removed since the directory was read
+            return []
+        return [OfferedSlot(dentist.id, dentist.name, s.date, s.time, s.starts_at) for s in slots]
 
     async def book(
         self,
@@ -128,12 +135,11 @@ class ServiceClinic:
             )
         except pydantic.ValidationError as exc:
             raise _validation_error(exc) from None
-        if self.before_booking is not None:
-            self.before_booking()
         self._slots.clear()
         return await appointments.book_appointment(
-            db=self.db,
+            uow=self.uow,
             settings=self.settings,
+            throttle=self.throttle,
             caller=self.caller,
             request=request,
             source="chatbot",
@@ -145,20 +151,20 @@ class ServiceClinic:
         """A guest's booking by reference and e-mail; a patient's own by reference alone."""
         if not _REFERENCE.fullmatch(reference):
             return None
-        if email is None and self.caller is not None:
-            async with self.db.transaction(self.caller.claims) as conn:
+        async with self.uow.transaction() as conn:
+            if email is None and self.caller is not None:
                 row = await appointments_repository.appointment_by_reference(conn, reference)
-            if row is not None:
-                return appointment_json(row)
-            email = self.caller.email  # a booking made as a guest with the same address
-        if not email:
-            return None
-        try:
-            return await appointments.lookup_by_reference(
-                db=self.db, reference=reference, email=email
-            )
-        except NotFound:
-            return None
+                if row is not None:
+                    return appointment_json(row)
+                email = self.caller.email  # a booking made as a guest with the same address
+            if not email:
+                return None
+            try:
+                return await appointments.lookup_by_reference(
+                    uow=self.uow, reference=reference, email=email
+                )
+            except NotFound:
+                return None
 
     def _acting_for(self, booking: dict[str, Any]) -> tuple[Principal | None, str | None]:
         """(caller, guest e-mail) under which the booking can be changed."""
@@ -171,7 +177,7 @@ class ServiceClinic:
         caller, guest_email = self._acting_for(booking)
         self._slots.clear()
         return await appointments.cancel_appointment(
-            db=self.db,
+            uow=self.uow,
             settings=self.settings,
             caller=caller,
             appointment_id=UUID(str(booking["id"])),
@@ -184,7 +190,7 @@ class ServiceClinic:
         caller, guest_email = self._acting_for(booking)
         self._slots.clear()
         return await appointments.update_appointment(
-            db=self.db,
+            uow=self.uow,
             settings=self.settings,
             caller=caller,
             appointment_id=UUID(str(booking["id"])),
@@ -195,7 +201,7 @@ class ServiceClinic:
 
     async def opening_hours(self) -> str:
         """The hours at least one dentist works, day by day, in words."""
-        async with self.db.pool.acquire() as conn:
+        async with self.uow.transaction() as conn:
             rows = await repository.clinic_hours(conn)
         return describe_hours({r["day_of_week"]: (r["opens"], r["closes"]) for r in rows})
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 
 from dentalcare.auth.deps import OptionalUser
 from dentalcare.chatbot import service
@@ -15,18 +15,30 @@ from dentalcare.chatbot.schemas import (
     ChatSessionRead,
     ChatTurnRead,
 )
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
+    Conflict,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
     Unauthorized,
     ValidationError,
     responses,
 )
+from dentalcare.ratelimit import Limits
 from dentalcare.responses import JSON
 
 router = APIRouter(prefix="/api/chat", tags=["chatbot"])
+
+
+async def chat_turns(request: Request) -> service.TurnLimiter:
+    """The process's cap on concurrent chat turns."""
+    turns: service.TurnLimiter = request.app.state.chat_turns
+    return turns
+
+
+ChatTurns = Annotated[service.TurnLimiter, Depends(chat_turns)]
 
 
 @router.post(
@@ -35,35 +47,43 @@ router = APIRouter(prefix="/api/chat", tags=["chatbot"])
     response_model=ChatSessionCreated,
     responses=responses(Unauthorized),
 )
-async def create_session(user: OptionalUser, db: Db, settings: AppSettings) -> Any:
+async def create_session(user: OptionalUser, uow: Uow, settings: AppSettings) -> Any:
     """Start a conversation; a patient's token links it to them."""
-    session = await service.start_session(db=db, settings=settings, caller=user)
+    session = await service.start_session(uow=uow, settings=settings, caller=user)
     return JSON(session, status_code=status.HTTP_201_CREATED)
 
 
 @router.post(
     "/sessions/{session_id}/messages",
     response_model=ChatTurnRead,
-    responses=responses(NotFound, Unauthorized, ValidationError, BadRequest, RateLimited),
+    responses=responses(
+        NotFound,
+        Unauthorized,
+        ValidationError,
+        BadRequest,
+        Conflict,
+        RateLimited,
+        ServiceUnavailable,
+    ),
 )
 async def post_message(
     session_id: UUID,
     body: ChatMessageCreate,
-    request: Request,
     user: OptionalUser,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
+    turns: ChatTurns,
+    limits: Limits,
 ) -> Any:
     """Send the patient's message; the assistant's replies, the state and any appointment."""
-    key = f"user:{user.user_id}" if user else f"ip:{request.client.host if request.client else ''}"
-    limiter = getattr(request.app.state, "booking_limiter", None)
     turn = await service.post_message(
-        db=db,
+        uow=uow,
         settings=settings,
+        turns=turns,
+        throttle=limits,
         caller=user,
         session_id=session_id,
         text=body.text,
-        before_booking=(lambda: limiter.hit(key)) if limiter is not None else None,
     )
     return JSON(turn)
 
@@ -73,6 +93,6 @@ async def post_message(
     response_model=ChatSessionRead,
     responses=responses(NotFound, Unauthorized),
 )
-async def get_session(session_id: UUID, user: OptionalUser, db: Db) -> Any:
+async def get_session(session_id: UUID, user: OptionalUser, uow: Uow) -> Any:
     """The whole transcript and the state of the caller's session."""
-    return JSON(await service.get_session(db=db, caller=user, session_id=session_id))
+    return JSON(await service.get_session(uow=uow, caller=user, session_id=session_id))

@@ -1,4 +1,5 @@
-"""SQL for chat sessions. Every statement runs after `use_session` named the session for RLS."""
+"""SQL for chat sessions. Every statement runs with claims that name the session
+(`Claims.chat_session`): row-level security admits only that row."""
 
 from __future__ import annotations
 
@@ -6,11 +7,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-
-
-async def use_session(conn: asyncpg.Connection, session_id: UUID) -> None:
-    """Name the session this transaction works on (row-level security admits only it)."""
-    await conn.execute("SELECT set_config('app.chat_session', $1, true)", str(session_id))
 
 
 async def insert_session(
@@ -25,7 +21,7 @@ async def insert_session(
     return await conn.fetchrow(
         """INSERT INTO chat_sessions (id, user_id, state, messages)
            VALUES ($1, $2, $3, $4)
-           RETURNING id, user_id, state, messages, created_at, updated_at""",
+           RETURNING id, user_id, state, messages, version, created_at, updated_at""",
         session_id,
         user_id,
         state,
@@ -33,13 +29,11 @@ async def insert_session(
     )
 
 
-async def session_by_id(
-    conn: asyncpg.Connection, session_id: UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
-    """A session the caller may see (None otherwise); `lock` serialises its turns."""
+async def session_by_id(conn: asyncpg.Connection, session_id: UUID) -> asyncpg.Record | None:
+    """A session the caller may see (None otherwise)."""
     return await conn.fetchrow(
-        f"""SELECT id, user_id, state, messages, created_at, updated_at
-            FROM chat_sessions WHERE id = $1 {"FOR UPDATE" if lock else ""}""",
+        """SELECT id, user_id, state, messages, version, created_at, updated_at
+           FROM chat_sessions WHERE id = $1""",
         session_id,
     )
 
@@ -48,16 +42,21 @@ async def save_turn(
     conn: asyncpg.Connection,
     *,
     session_id: UUID,
+    version: int,
     state: dict[str, Any],
     messages: list[dict[str, Any]],
-) -> None:
-    """Store the state after a turn and the full transcript."""
-    await conn.execute(
-        "UPDATE chat_sessions SET state = $2, messages = $3 WHERE id = $1",
+) -> bool:
+    """Store the state after a turn and the transcript, if the session is still at
+    `version` (no other turn was saved since it was loaded); False otherwise."""
+    saved = await conn.fetchval(
+        """UPDATE chat_sessions SET state = $3, messages = $4, version = version + 1
+           WHERE id = $1 AND version = $2 RETURNING true""",
         session_id,
+        version,
         state,
         messages,
     )
+    return bool(saved)
 
 
 async def clinic_hours(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -1,46 +1,35 @@
-"""The asyncpg pool and the one way to run a unit of work: a transaction with the caller's claims.
+"""The asyncpg pool, opened and closed here; the rest of the service reaches it only
+through a `UnitOfWork` (`Database.unit_of_work`).
 
-Row-level security policies read the claims through `app_role()`, `app_user_id()`,
-`app_dentist_id()` and `app_guest_email()`; they are transaction-local settings, so a
-pooled connection never carries one request's identity into the next.
+Waits are bounded: taking a connection waits at most `acquire_timeout` seconds
+(`ServiceUnavailable`, a 503 with Retry-After, instead of a hang), and a transaction left
+idle is ended by PostgreSQL (`idle_in_transaction_session_timeout`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, Literal
-from uuid import UUID
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import orjson
 
-ClaimsRole = Literal["anonymous", "patient", "dentist", "admin", "system"]
+from dentalcare.db.claims import ANONYMOUS, SYSTEM, Claims, ClaimsRole
+from dentalcare.db.unit_of_work import UnitOfWork
+from dentalcare.errors import ServiceUnavailable
+
+__all__ = ["ANONYMOUS", "SYSTEM", "Claims", "ClaimsRole", "Connection", "Database", "UnitOfWork"]
+
+log = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection
 
-
-@dataclass(frozen=True, slots=True)
-class Claims:
-    """Who a transaction acts for. `system` is the service itself (listener, login look-up)."""
-
-    role: ClaimsRole
-    user_id: UUID | None = None
-    dentist_id: UUID | None = None
-    # A guest (no account) acting on appointments booked under this e-mail address.
-    guest_email: str | None = None
-
-
-ANONYMOUS = Claims("anonymous")
-SYSTEM = Claims("system")
-
-_SET_CLAIMS = """
-SELECT set_config('app.role', $1, true),
-       set_config('app.user_id', $2, true),
-       set_config('app.dentist_id', $3, true),
-       set_config('app.guest_email', $4, true)
-"""
+# A busy pool answers 503 after this long rather than queueing the request forever.
+ACQUIRE_TIMEOUT_SECONDS = 5.0
+# PostgreSQL ends a transaction left open this long (a stuck request, a lost task).
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -61,8 +50,12 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
 
 
 def connect_kwargs(app_role: str | None) -> dict[str, Any]:
-    """Connection options: the restricted role that row-level security applies to."""
-    settings = {"application_name": "dentalcare"}
+    """Connection options: the restricted role that row-level security applies to, and
+    no transaction left open for ever."""
+    settings = {
+        "application_name": "dentalcare",
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
+    }
     if app_role:
         settings["role"] = app_role
     return {"server_settings": settings}
@@ -76,18 +69,33 @@ async def connect(url: str, *, app_role: str | None) -> asyncpg.Connection:
 
 
 class Database:
-    """The service's handle on PostgreSQL."""
+    """The service's handle on PostgreSQL: the pool, and units of work on it."""
 
-    def __init__(self, pool: asyncpg.Pool, *, url: str, app_role: str | None) -> None:
-        self.pool = pool
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        url: str,
+        app_role: str | None,
+        acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._pool = pool
         self.url = url
         self.app_role = app_role
-        # Called after every committed unit of work (the realtime listener's wake-up).
+        self.acquire_timeout = acquire_timeout
+        # Called after every committed unit of work that could write (the realtime
+        # listener's wake-up).
         self.after_commit: list[Callable[[], None]] = []
 
     @classmethod
     async def open(
-        cls, url: str, *, app_role: str | None, min_size: int = 2, max_size: int = 20
+        cls,
+        url: str,
+        *,
+        app_role: str | None,
+        min_size: int = 2,
+        max_size: int = 20,
+        acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
     ) -> Database:
         """Create the pool; connections work as `app_role`."""
         pool = await asyncpg.create_pool(
@@ -99,39 +107,48 @@ class Database:
             command_timeout=30,
             **connect_kwargs(app_role),
         )
-        return cls(pool, url=url, app_role=app_role)
+        return cls(pool, url=url, app_role=app_role, acquire_timeout=acquire_timeout)
 
-    async def close(self) -> None:
-        """Close every connection."""
-        await self.pool.close()
+    @property
+    def pool_size(self) -> int:
+        """Connections open now."""
+        return self._pool.get_size()
+
+    @property
+    def pool_idle(self) -> int:
+        """Connections open and not in use."""
+        return self._pool.get_idle_size()
+
+    def unit_of_work(
+        self, claims: Claims, *, read_only: bool = False, acquire_timeout: float | None = None
+    ) -> UnitOfWork:
+        """A unit of work for `claims` (`async with db.unit_of_work(claims) as uow:`);
+        `acquire_timeout` overrides the pool's wait for this unit (health answers fast)."""
+        return UnitOfWork(self, claims, read_only=read_only, acquire_timeout=acquire_timeout)
+
+    async def acquire(self, *, wait: float | None = None) -> asyncpg.Connection:
+        """A pooled connection, waiting at most `wait` (default `acquire_timeout`)."""
+        try:
+            conn: asyncpg.Connection = await self._pool.acquire(
+                timeout=self.acquire_timeout if wait is None else wait
+            )
+        except TimeoutError:
+            raise ServiceUnavailable("The service is busy; please try again in a moment.") from None
+        return conn
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        """Give a connection back (for `UnitOfWork`); a broken one is closed."""
+        await self._pool.release(conn)
 
     def committed(self) -> None:
-        """Report a unit of work committed outside `transaction()` (one-statement units)."""
+        """Report a committed unit of work (for `UnitOfWork`)."""
         for callback in self.after_commit:
             callback()
 
-    @asynccontextmanager
-    async def transaction(
-        self, claims: Claims, *, read_only: bool = False
-    ) -> AsyncIterator[asyncpg.Connection]:
-        """A unit of work: one transaction, committed on success, with `claims` set for RLS.
-
-        `read_only`: a READ ONLY transaction, not reported as a commit (the realtime
-        listener wakes, and tells the other processes, only for writes)."""
-        async with self.pool.acquire() as conn:
-            async with conn.transaction(readonly=read_only):
-                await set_claims(conn, claims)
-                yield conn
-            if not read_only:
-                self.committed()
-
-
-async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:
-    """Set the transaction-local claims that row-level security reads."""
-    await conn.execute(
-        _SET_CLAIMS,
-        claims.role,
-        str(claims.user_id) if claims.user_id else "",
-        str(claims.dentist_id) if claims.dentist_id else "",
-        claims.guest_email.lower() if claims.guest_email else "",
-    )
+    async def close(self, *, grace_seconds: float = 5.0) -> None:
+        """Close every connection; after `grace_seconds`, terminate those still in use."""
+        try:
+            await asyncio.wait_for(self._pool.close(), grace_seconds)
+        except TimeoutError:
+            log.warning("pool close timed out; terminating the connections still in use")
+            self._pool.terminate()

@@ -64,7 +64,8 @@ def demo_logins() -> list[DemoLogin]:
 async def load_demo(db: Database, *, timezone: str) -> list[DemoLogin]:
     """Create the demo clinic unless it is already there; return its logins."""
     logins = demo_logins()
-    async with db.transaction(SYSTEM) as conn:
+    async with db.unit_of_work(SYSTEM) as uow:
+        conn = await uow.connection()
         if await users.user_by_email(conn, logins[0].email) is not None:
             return logins
         for login in logins:

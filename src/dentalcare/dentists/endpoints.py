@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from dentalcare.auth.deps import AdminUser, CurrentUser, OptionalUser
 from dentalcare.availability import service as availability
 from dentalcare.availability.schemas import SlotsRead
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service
 from dentalcare.dentists.schemas import DentistCreate, DentistCreated, DentistRead, DentistUpdate
 from dentalcare.errors import (
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/dentists", tags=["dentists"])
 
 @router.get("", response_model=list[DentistRead], responses=responses(Unauthorized))
 async def list_dentists(
-    db: Db,
+    uow: Uow,
     user: OptionalUser,
     search: Annotated[str | None, Query(max_length=100)] = None,
     specialization: Annotated[str | None, Query(max_length=120)] = None,
@@ -38,7 +38,7 @@ async def list_dentists(
     """Active dentists, optionally searched by name or specialty."""
     return JSON(
         await service.list_dentists(
-            db=db, caller=user, search=search, specialization=specialization
+            uow=uow, caller=user, search=search, specialization=specialization
         )
     )
 
@@ -50,18 +50,18 @@ async def list_dentists(
     responses=responses(AlreadyExists, ValidationError, Unauthorized, Forbidden),
 )
 async def create_dentist(
-    body: DentistCreate, user: AdminUser, db: Db, settings: AppSettings
+    body: DentistCreate, user: AdminUser, uow: Uow, settings: AppSettings
 ) -> Any:
     """Add a dentist with a login; the initial password is shown only in this response."""
-    return await service.create_dentist(db=db, settings=settings, caller=user, request=body)
+    return await service.create_dentist(uow=uow, settings=settings, caller=user, request=body)
 
 
 @router.get(
     "/{dentist_id}", response_model=DentistRead, responses=responses(NotFound, Unauthorized)
 )
-async def get_dentist(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
+async def get_dentist(dentist_id: UUID, uow: Uow, user: OptionalUser) -> Any:
     """One dentist (a removed one only for admins)."""
-    return JSON(await service.get_dentist(db=db, caller=user, dentist_id=dentist_id))
+    return JSON(await service.get_dentist(uow=uow, caller=user, dentist_id=dentist_id))
 
 
 @router.patch(
@@ -69,9 +69,9 @@ async def get_dentist(dentist_id: UUID, db: Db, user: OptionalUser) -> Any:
     response_model=DentistRead,
     responses=responses(NotFound, Unauthorized, Forbidden, AlreadyExists, ValidationError),
 )
-async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUser, db: Db) -> Any:
+async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUser, uow: Uow) -> Any:
     """Edit a profile: admins, or the dentist (own profile, not the e-mail)."""
-    return await service.update_dentist(db=db, caller=user, dentist_id=dentist_id, request=body)
+    return await service.update_dentist(uow=uow, caller=user, dentist_id=dentist_id, request=body)
 
 
 @router.delete(
@@ -80,9 +80,9 @@ async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUse
     response_class=Response,
     responses=responses(NotFound, Unauthorized, Forbidden),
 )
-async def remove_dentist(dentist_id: UUID, user: AdminUser, db: Db) -> Response:
+async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow) -> Response:
     """Remove a dentist: login disabled, future appointments cancelled, history kept."""
-    await service.remove_dentist(db=db, caller=user, dentist_id=dentist_id)
+    await service.remove_dentist(uow=uow, caller=user, dentist_id=dentist_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -93,7 +93,7 @@ async def remove_dentist(dentist_id: UUID, user: AdminUser, db: Db) -> Response:
 )
 async def free_slots(
     dentist_id: UUID,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
@@ -101,6 +101,6 @@ async def free_slots(
     """Free slots between two dates (at most 62 days), in the dentist's time zone."""
     return JSON(
         await availability.slots_response(
-            db=db, settings=settings, dentist_id=dentist_id, start=from_, end=to
+            uow=uow, settings=settings, dentist_id=dentist_id, start=from_, end=to
         )
     )

@@ -38,16 +38,14 @@ async def insert_dentist(
     )
 
 
-async def list_active(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+async def list_active(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Every active dentist, by name."""
     return await conn.fetch(
         f"SELECT {DENTIST_COLUMNS} FROM dentists WHERE active ORDER BY name, id"
     )
 
 
-async def dentist_by_id(
-    conn: asyncpg.Connection | asyncpg.Pool, dentist_id: UUID
-) -> asyncpg.Record | None:
+async def dentist_by_id(conn: asyncpg.Connection, dentist_id: UUID) -> asyncpg.Record | None:
     """A dentist, active or removed."""
     return await conn.fetchrow(f"SELECT {DENTIST_COLUMNS} FROM dentists WHERE id = $1", dentist_id)
 

@@ -14,7 +14,7 @@ from dentalcare.auth import repository as users
 from dentalcare.auth.passwords import hash_password
 from dentalcare.auth.tokens import Principal
 from dentalcare.config import Settings
-from dentalcare.db.pool import Database
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import repository
 from dentalcare.dentists.schemas import DentistCreate, DentistUpdate, dentist_json
 from dentalcare.errors import AlreadyExists, Forbidden, NotFound
@@ -40,13 +40,13 @@ def _matches(row: asyncpg.Record, search: str | None, specialization: str | None
 
 async def list_dentists(
     *,
-    db: Database,
+    uow: UnitOfWork,
     caller: Principal | None = None,
     search: str | None = None,
     specialization: str | None = None,
 ) -> list[dict[str, Any]]:
     """The active directory, optionally filtered by a name/specialty search."""
-    rows = await repository.list_active(db.pool)
+    rows = await repository.list_active(await uow.connection())
     return [
         dentist_json(r, include_email=_sees_email(caller, r["id"]))
         for r in rows
@@ -55,50 +55,50 @@ async def list_dentists(
 
 
 async def get_dentist(
-    *, db: Database, caller: Principal | None, dentist_id: UUID
+    *, uow: UnitOfWork, caller: Principal | None, dentist_id: UUID
 ) -> dict[str, Any]:
     """One dentist; a removed one only for admins."""
-    row = await repository.dentist_by_id(db.pool, dentist_id)
+    row = await repository.dentist_by_id((await uow.connection()), dentist_id)
     if row is None or (not row["active"] and (caller is None or caller.role != "admin")):
         raise NotFound("No such dentist.")
     return dentist_json(row, include_email=_sees_email(caller, row["id"]))
 
 
 async def create_dentist(
-    *, db: Database, settings: Settings, caller: Principal, request: DentistCreate
+    *, uow: UnitOfWork, settings: Settings, caller: Principal, request: DentistCreate
 ) -> dict[str, Any]:
     """Create a dentist with a login that works at once; the password is returned once."""
     timezone = check_timezone(request.timezone or settings.clinic_timezone)
     password = request.password or secrets.token_urlsafe(12)
     password_hash = hash_password(password)
     try:
-        async with db.transaction(caller.claims) as conn:
-            user = await users.insert_user(
-                conn,
-                email=str(request.email),
-                password_hash=password_hash,
-                role="dentist",
-                full_name=request.name,
-                phone=None,
-            )
-            row = await repository.insert_dentist(
-                conn,
-                user_id=user["id"],
-                name=request.name,
-                email=str(request.email),
-                specialization=request.specialization,
-                bio=request.bio,
-                years_of_experience=request.years_of_experience,
-                timezone=timezone,
-                slot_minutes=request.slot_minutes,
-            )
+        conn = await uow.connection()
+        user = await users.insert_user(
+            conn,
+            email=str(request.email),
+            password_hash=password_hash,
+            role="dentist",
+            full_name=request.name,
+            phone=None,
+        )
+        row = await repository.insert_dentist(
+            conn,
+            user_id=user["id"],
+            name=request.name,
+            email=str(request.email),
+            specialization=request.specialization,
+            bio=request.bio,
+            years_of_experience=request.years_of_experience,
+            timezone=timezone,
+            slot_minutes=request.slot_minutes,
+        )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
     return {"dentist": dentist_json(row, include_email=True), "initial_password": password}
 
 
 async def update_dentist(
-    *, db: Database, caller: Principal, dentist_id: UUID, request: DentistUpdate
+    *, uow: UnitOfWork, caller: Principal, dentist_id: UUID, request: DentistUpdate
 ) -> dict[str, Any]:
     """Partial update: admins any field, a dentist their own profile except the e-mail."""
     changes = request.model_dump(exclude_unset=True)
@@ -115,13 +115,13 @@ async def update_dentist(
     if "email" in changes:
         changes["email"] = str(changes["email"])
     try:
-        async with db.transaction(caller.claims) as conn:
-            current = await repository.lock_dentist(conn, dentist_id)
-            if current is None or not current["active"]:
-                raise NotFound("No such dentist.")
-            if "email" in changes and current["user_id"] is not None:
-                await users.update_email(conn, current["user_id"], changes["email"])
-            row = await repository.update_dentist(conn, dentist_id, changes)
+        conn = await uow.connection()
+        current = await repository.lock_dentist(conn, dentist_id)
+        if current is None or not current["active"]:
+            raise NotFound("No such dentist.")
+        if "email" in changes and current["user_id"] is not None:
+            await users.update_email(conn, current["user_id"], changes["email"])
+        row = await repository.update_dentist(conn, dentist_id, changes)
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
     assert row is not None
@@ -129,19 +129,19 @@ async def update_dentist(
 
 
 async def remove_dentist(
-    *, db: Database, caller: Principal, dentist_id: UUID, now: datetime | None = None
+    *, uow: UnitOfWork, caller: Principal, dentist_id: UUID, now: datetime | None = None
 ) -> None:
     """Remove a dentist: login disabled and tokens revoked, future bookings cancelled."""
     now = now or datetime.now(UTC)
-    async with db.transaction(caller.claims) as conn:
-        current = await repository.lock_dentist(conn, dentist_id)
-        if current is None:
-            raise NotFound("No such dentist.")
-        if not current["active"]:
-            return
-        await repository.mark_removed(conn, dentist_id)
-        if current["user_id"] is not None:
-            await users.revoke_and_disable(conn, current["user_id"])
-        await appointments.cancel_future_for_dentist(
-            conn, dentist_id=dentist_id, after=now, reason=REMOVAL_REASON
-        )
+    conn = await uow.connection()
+    current = await repository.lock_dentist(conn, dentist_id)
+    if current is None:
+        raise NotFound("No such dentist.")
+    if not current["active"]:
+        return
+    await repository.mark_removed(conn, dentist_id)
+    if current["user_id"] is not None:
+        await users.revoke_and_disable(conn, current["user_id"])
+    await appointments.cancel_future_for_dentist(
+        conn, dentist_id=dentist_id, after=now, reason=REMOVAL_REASON
+    )

@@ -4,26 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dentalcare.db.pool import ANONYMOUS, Database
-from dentalcare.errors import DATABASE_DOWN
+from dentalcare.db.claims import ANONYMOUS
+from dentalcare.db.deps import Db
+from dentalcare.errors import DATABASE_DOWN, ServiceUnavailable
 from dentalcare.health import repository
 
 router = APIRouter(tags=["health"])
+
+# A monitor asking "are you up?" gets an answer within about a second, busy or not.
+HEALTH_WAIT_SECONDS = 1.0
 
 
 @router.get(
     "/api/health",
     responses={503: {"description": "The database is unreachable"}},
 )
-async def health(request: Request) -> Any:
+async def health(db: Db) -> Any:
     """Whether the service and its database are up, and the schema version."""
-    db: Database = request.app.state.db
     try:
-        async with db.transaction(ANONYMOUS) as conn:
-            version = await repository.schema_version(conn)
+        async with db.unit_of_work(
+            ANONYMOUS, read_only=True, acquire_timeout=HEALTH_WAIT_SECONDS
+        ) as uow:
+            version = await repository.schema_version(await uow.connection())
+    except ServiceUnavailable:
+        return JSONResponse(
+            {
+                "status": "busy",
+                "database": "busy",
+                "schema_version": None,
+                "error": "ServiceUnavailable",
+                "detail": "Every database connection is in use; try again in a moment.",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
     except DATABASE_DOWN as exc:
         return JSONResponse(
             {

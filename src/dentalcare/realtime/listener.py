@@ -92,8 +92,10 @@ class EventListener:
         cutoff = datetime.now(UTC) - self._retention
         total = 0
         while True:
-            async with self._db.transaction(SYSTEM) as conn:
-                deleted = await repository.prune(conn, committed_before=cutoff, batch=PRUNE_BATCH)
+            async with self._db.unit_of_work(SYSTEM) as uow:
+                deleted = await repository.prune(
+                    await uow.connection(), committed_before=cutoff, batch=PRUNE_BATCH
+                )
             total += deleted
             if deleted < PRUNE_BATCH:
                 return total

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket
 
 from dentalcare.auth.tokens import Principal, authenticate
-from dentalcare.db.pool import SYSTEM
+from dentalcare.db.claims import ANONYMOUS, SYSTEM
 from dentalcare.errors import DATABASE_DOWN, DentalCareError, Forbidden, NotFound, Unauthorized
 from dentalcare.realtime import protocol, repository
 from dentalcare.realtime.events import EventEncoder, LogEvent
@@ -108,7 +108,8 @@ class Session:
         """The token's principal; a bad token closes the socket with 4001."""
         service = self.service
         try:
-            return await authenticate(service.db, service.settings, token)
+            async with service.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
+                return await authenticate(uow, service.settings, token)
         except Unauthorized as exc:
             self.connection.close(TOKEN_INVALID, _reason(exc.detail))
         except DATABASE_DOWN:
@@ -183,8 +184,8 @@ class Session:
         socket = self.connection.socket
         db = self.service.db
         if since > head:
-            async with db.transaction(SYSTEM, read_only=True) as conn:
-                latest = await repository.seq_drawn(conn)
+            async with db.unit_of_work(SYSTEM, read_only=True) as uow:
+                latest = await repository.seq_drawn(await uow.connection())
             if since > latest:  # a position this database never reached
                 await socket.send(protocol.reset(spec.channel))
             else:  # the client has seen more than this process yet: skip what it has
@@ -203,7 +204,8 @@ class Session:
         while subscription.active and not socket.closed:
             # Reads only: no wake-up of the listeners (a storm of reconnecting clients
             # would otherwise make every process run a round per resubscription).
-            async with db.transaction(SYSTEM, read_only=True) as conn:
+            async with db.unit_of_work(SYSTEM, read_only=True) as uow:
+                conn = await uow.connection()
                 oldest = await repository.oldest_seq(conn) if first_page else None
                 rows = await repository.visible_events(
                     conn,

@@ -12,14 +12,14 @@ from starlette.responses import Response
 from dentalcare.auth.deps import SESSION_COOKIE
 from dentalcare.auth.tokens import Principal, authenticate
 from dentalcare.config import Settings
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import Unauthorized
 from dentalcare.web.errors import LoginRequired, wrong_role
 
 HOME_BY_ROLE = {"patient": "/my/appointments", "dentist": "/dentist", "admin": "/admin"}
 
 
-async def page_user(request: Request, db: Db, settings: AppSettings) -> Principal | None:
+async def page_user(request: Request, uow: Uow, settings: AppSettings) -> Principal | None:
     """The logged-in user of a page, or None; a stale cookie counts as logged out."""
     if hasattr(request.state, "page_user"):
         cached: Principal | None = request.state.page_user
@@ -28,7 +28,7 @@ async def page_user(request: Request, db: Db, settings: AppSettings) -> Principa
     principal: Principal | None = None
     if token:
         try:
-            principal = await authenticate(db, settings, token)
+            principal = await authenticate(uow, settings, token)
         except Unauthorized:
             request.state.drop_session = True
     request.state.page_user = principal

@@ -9,11 +9,11 @@ from starlette.responses import JSONResponse, Response
 
 from dentalcare.auth import service as accounts
 from dentalcare.auth.deps import SESSION_COOKIE
-from dentalcare.auth.endpoints import client_ip
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest
 from dentalcare.auth.tokens import decode_token, issue_token
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import AlreadyExists, RateLimited, Unauthorized
+from dentalcare.ratelimit import Limits
 from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.session import HOME_BY_ROLE, PageUser, end_session, start_session
@@ -50,17 +50,14 @@ async def login_page(request: Request, user: PageUser, next: str | None = None) 
 
 @router.post("/login")
 async def login_submit(
-    request: Request, form: CheckedForm, db: Db, settings: AppSettings
+    request: Request, form: CheckedForm, uow: Uow, settings: AppSettings, limits: Limits
 ) -> Response:
     """Check the password, set the session cookie and go to the user's home page."""
     values = clean_form(form, ("email", "password", "next"))
     context: dict[str, Any] = {"page": "login", "form": values}
     try:
         body = forms.parse(LoginRequest, {k: values.get(k, "") for k in ("email", "password")})
-        limiter = request.app.state.login_limiter
-        limiter.hit(client_ip(request))
-        limiter.hit("email:" + body.email.strip().lower())
-        session = await accounts.login(db=db, settings=settings, request=body)
+        session = await accounts.login(uow=uow, settings=settings, throttle=limits, request=body)
     except forms.FormInvalid as exc:
         return render(request, "login.html", {**context, "errors": exc.errors}, status_code=422)
     except (Unauthorized, RateLimited) as exc:
@@ -84,7 +81,7 @@ async def register_page(request: Request, user: PageUser, next: str | None = Non
 
 @router.post("/register")
 async def register_submit(
-    request: Request, form: CheckedForm, db: Db, settings: AppSettings
+    request: Request, form: CheckedForm, uow: Uow, settings: AppSettings, limits: Limits
 ) -> Response:
     """Create a patient account and log it in."""
     values = clean_form(form, ("full_name", "email", "phone", "password", "next"))
@@ -94,8 +91,7 @@ async def register_submit(
         if "phone" in values:
             data["phone"] = values["phone"]
         body = forms.parse(RegisterRequest, data)
-        request.app.state.login_limiter.hit(client_ip(request))
-        session = await accounts.register(db=db, settings=settings, request=body)
+        session = await accounts.register(uow=uow, settings=settings, throttle=limits, request=body)
     except forms.FormInvalid as exc:
         return render(request, "register.html", {**context, "errors": exc.errors}, status_code=422)
     except AlreadyExists as exc:

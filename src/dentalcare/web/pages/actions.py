@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
 from dentalcare.appointments.schemas import AppointmentUpdate
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import DentalCareError
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.filters import day_label
@@ -40,7 +40,7 @@ async def change_status(
     appointment_id: str,
     form: CheckedForm,
     user: AnyUserPage,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
 ) -> Response:
     """Apply a status change the caller's role allows."""
@@ -52,7 +52,7 @@ async def change_status(
     try:
         if target == "cancelled":
             changed = await appointments.cancel_appointment(
-                db=db,
+                uow=uow,
                 settings=settings,
                 caller=user,
                 appointment_id=parse_id(appointment_id),
@@ -60,7 +60,7 @@ async def change_status(
             )
         else:
             changed = await appointments.update_appointment(
-                db=db,
+                uow=uow,
                 settings=settings,
                 caller=user,
                 appointment_id=parse_id(appointment_id),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service as dentists
 from dentalcare.dentists.schemas import DentistCreate, DentistUpdate
 from dentalcare.errors import BadRequest, DentalCareError, NotFound
@@ -38,9 +38,9 @@ SOURCES = ("manual", "chatbot", "admin")
 
 
 async def _dentists_page(
-    request: Request, user: AdminPage, db: Db, settings: AppSettings, **extra: Any
+    request: Request, user: AdminPage, uow: Uow, settings: AppSettings, **extra: Any
 ) -> Response:
-    everyone = await dentists.list_dentists(db=db, caller=user)
+    everyone = await dentists.list_dentists(uow=uow, caller=user)
     context: dict[str, Any] = {
         "page": "admin-dentists",
         "dentists": everyone,
@@ -57,34 +57,36 @@ async def _dentists_page(
 
 @router.get("/admin")
 async def dentists_page(
-    request: Request, user: AdminPage, db: Db, settings: AppSettings
+    request: Request, user: AdminPage, uow: Uow, settings: AppSettings
 ) -> Response:
     """Every dentist, and the form to add one."""
-    return await _dentists_page(request, user, db, settings)
+    return await _dentists_page(request, user, uow, settings)
 
 
 @router.post("/admin/dentists")
 async def add_dentist(
-    request: Request, form: CheckedForm, user: AdminPage, db: Db, settings: AppSettings
+    request: Request, form: CheckedForm, user: AdminPage, uow: Uow, settings: AppSettings
 ) -> Response:
     """Add a dentist; the initial password is shown once, in this response only."""
     values = clean_form(form, (*DENTIST_FIELDS, "password"))
     try:
         body = forms.parse(DentistCreate, {"name": "", "email": "", **values})
-        created = await dentists.create_dentist(db=db, settings=settings, caller=user, request=body)
+        created = await dentists.create_dentist(
+            uow=uow, settings=settings, caller=user, request=body
+        )
     except forms.FormInvalid as exc:
-        return await _dentists_page(request, user, db, settings, form=values, errors=exc.errors)
+        return await _dentists_page(request, user, uow, settings, form=values, errors=exc.errors)
     except DentalCareError as exc:
         errors = forms.errors_of_service(exc)
         if exc.code == "AlreadyExists":
             errors = {"email": exc.detail}
-        return await _dentists_page(request, user, db, settings, form=values, errors=errors)
-    return await _dentists_page(request, user, db, settings, created=created)
+        return await _dentists_page(request, user, uow, settings, form=values, errors=errors)
+    return await _dentists_page(request, user, uow, settings, created=created)
 
 
-async def _dentist(db: Db, user: AdminPage, dentist_id: str) -> dict[str, Any]:
+async def _dentist(uow: Uow, user: AdminPage, dentist_id: str) -> dict[str, Any]:
     try:
-        found = await dentists.get_dentist(db=db, caller=user, dentist_id=parse_id(dentist_id))
+        found = await dentists.get_dentist(uow=uow, caller=user, dentist_id=parse_id(dentist_id))
     except NotFound:
         raise not_found("No such dentist.") from None
     if not found["active"]:
@@ -93,25 +95,25 @@ async def _dentist(db: Db, user: AdminPage, dentist_id: str) -> dict[str, Any]:
 
 
 @router.get("/admin/dentists/{dentist_id}/edit")
-async def edit_page(request: Request, dentist_id: str, user: AdminPage, db: Db) -> Response:
+async def edit_page(request: Request, dentist_id: str, user: AdminPage, uow: Uow) -> Response:
     """The edit form of a dentist's profile."""
-    dentist = await _dentist(db, user, dentist_id)
+    dentist = await _dentist(uow, user, dentist_id)
     context = {"page": "admin-dentists", "dentist": dentist, "form": dentist}
     return render(request, "admin/dentist_edit.html", context)
 
 
 @router.post("/admin/dentists/{dentist_id}/edit")
 async def edit_submit(
-    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, db: Db
+    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, uow: Uow
 ) -> Response:
     """Save a dentist's profile."""
-    dentist = await _dentist(db, user, dentist_id)
+    dentist = await _dentist(uow, user, dentist_id)
     values = clean_form(form, DENTIST_FIELDS)
     changes = {**values, "bio": values.get("bio", "")}
     try:
         body = forms.parse(DentistUpdate, changes)
         saved = await dentists.update_dentist(
-            db=db, caller=user, dentist_id=UUID(dentist["id"]), request=body
+            uow=uow, caller=user, dentist_id=UUID(dentist["id"]), request=body
         )
     except forms.FormInvalid as exc:
         errors = exc.errors
@@ -126,9 +128,9 @@ async def edit_submit(
 
 
 @router.get("/admin/dentists/{dentist_id}/remove")
-async def remove_page(request: Request, dentist_id: str, user: AdminPage, db: Db) -> Response:
+async def remove_page(request: Request, dentist_id: str, user: AdminPage, uow: Uow) -> Response:
     """Ask before removing a dentist."""
-    dentist = await _dentist(db, user, dentist_id)
+    dentist = await _dentist(uow, user, dentist_id)
     return render(
         request, "admin/dentist_remove.html", {"page": "admin-dentists", "dentist": dentist}
     )
@@ -136,12 +138,12 @@ async def remove_page(request: Request, dentist_id: str, user: AdminPage, db: Db
 
 @router.post("/admin/dentists/{dentist_id}/remove")
 async def remove_submit(
-    request: Request, dentist_id: str, _form: CheckedForm, user: AdminPage, db: Db
+    request: Request, dentist_id: str, _form: CheckedForm, user: AdminPage, uow: Uow
 ) -> Response:
     """Remove a dentist: login disabled, upcoming appointments cancelled, history kept."""
-    dentist = await _dentist(db, user, dentist_id)
+    dentist = await _dentist(uow, user, dentist_id)
     try:
-        await dentists.remove_dentist(db=db, caller=user, dentist_id=UUID(dentist["id"]))
+        await dentists.remove_dentist(uow=uow, caller=user, dentist_id=UUID(dentist["id"]))
     except DentalCareError as exc:
         return redirect(request, "/admin", message=exc.detail, kind="error")
     return redirect(
@@ -155,7 +157,7 @@ async def remove_submit(
 async def all_appointments(
     request: Request,
     user: AdminPage,
-    db: Db,
+    uow: Uow,
     status: str = "",
     dentist: str = "",
     source: str = "",
@@ -177,7 +179,7 @@ async def all_appointments(
     try:
         dentist_id = UUID(dentist) if dentist else None
         page = await appointments.list_appointments(
-            db=db,
+            uow=uow,
             caller=user,
             status=filters["status"] or None,
             dentist_id=dentist_id,
@@ -199,7 +201,7 @@ async def all_appointments(
         "error": error,
         "statuses": STATUSES,
         "sources": SOURCES,
-        "dentists": await dentists.list_dentists(db=db, caller=user),
+        "dentists": await dentists.list_dentists(uow=uow, caller=user),
     }
     return render(request, "admin/appointments.html", context)
 

@@ -17,7 +17,8 @@ from starlette.responses import Response
 from dentalcare.appointments import service as appointments
 from dentalcare.appointments.ics import appointment_ics
 from dentalcare.auth.tokens import Principal
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import DentalCareError, NotFound
 from dentalcare.web import signing
 from dentalcare.web.csrf import CheckedForm
@@ -66,7 +67,7 @@ def remember(request: Request, response: Response, appointment: dict[str, Any]) 
 
 
 async def _resolve(
-    request: Request, db: Any, user: Principal | None, reference: str
+    request: Request, uow: UnitOfWork, user: Principal | None, reference: str
 ) -> tuple[dict[str, Any], Principal | None, str | None]:
     """(appointment, caller, guest e-mail) for a remembered booking; NotFound otherwise."""
     reference = reference.strip().upper()
@@ -76,12 +77,14 @@ async def _resolve(
     if user is not None:
         try:
             found = await appointments.get_appointment(
-                db=db, caller=user, appointment_id=UUID(entry["id"])
+                uow=uow, caller=user, appointment_id=UUID(entry["id"])
             )
             return found, user, None
         except (NotFound, ValueError):
             pass
-    found = await appointments.lookup_by_reference(db=db, reference=reference, email=entry["email"])
+    found = await appointments.lookup_by_reference(
+        uow=uow, reference=reference, email=entry["email"]
+    )
     return found, None, entry["email"]
 
 
@@ -94,7 +97,7 @@ async def find_page(request: Request, user: PageUser, reference: str = "") -> Re
 
 
 @router.post("/bookings/find")
-async def find_submit(request: Request, form: CheckedForm, db: Db, user: PageUser) -> Response:
+async def find_submit(request: Request, form: CheckedForm, uow: Uow, user: PageUser) -> Response:
     """Look the booking up; the browser then remembers it."""
     values = clean_form(form, ("reference", "email"))
     errors: dict[str, str] = {}
@@ -105,7 +108,7 @@ async def find_submit(request: Request, form: CheckedForm, db: Db, user: PageUse
     if not errors:
         try:
             found = await appointments.lookup_by_reference(
-                db=db, reference=values["reference"][:20], email=values["email"][:254]
+                uow=uow, reference=values["reference"][:20], email=values["email"][:254]
             )
         except NotFound as exc:
             errors["__all__"] = exc.detail
@@ -118,20 +121,20 @@ async def find_submit(request: Request, form: CheckedForm, db: Db, user: PageUse
 
 
 @router.get("/bookings/{reference}")
-async def confirmation(request: Request, reference: str, db: Db, user: PageUser) -> Response:
+async def confirmation(request: Request, reference: str, uow: Uow, user: PageUser) -> Response:
     """The booking: reference, time, status, add to calendar, cancel."""
     try:
-        appointment, _, _ = await _resolve(request, db, user, reference)
+        appointment, _, _ = await _resolve(request, uow, user, reference)
     except NotFound:
         return redirect(request, f"/bookings/find?reference={reference[:20]}")
     return render(request, "patient/confirmation.html", {"page": "confirmation", "a": appointment})
 
 
 @router.get("/bookings/{reference}/calendar.ics")
-async def booking_calendar(request: Request, reference: str, db: Db, user: PageUser) -> Response:
+async def booking_calendar(request: Request, reference: str, uow: Uow, user: PageUser) -> Response:
     """The booking as an iCalendar file (after checking reference and e-mail again)."""
     try:
-        appointment, _, _ = await _resolve(request, db, user, reference)
+        appointment, _, _ = await _resolve(request, uow, user, reference)
     except NotFound:
         return redirect(request, f"/bookings/find?reference={reference[:20]}")
     return calendar_response(appointment)
@@ -154,16 +157,16 @@ async def guest_cancel(
     request: Request,
     reference: str,
     _form: CheckedForm,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     user: PageUser,
 ) -> Response:
     """Cancel a remembered booking."""
     back = f"/bookings/{reference[:20]}"
     try:
-        appointment, caller, guest_email = await _resolve(request, db, user, reference)
+        appointment, caller, guest_email = await _resolve(request, uow, user, reference)
         await appointments.cancel_appointment(
-            db=db,
+            uow=uow,
             settings=settings,
             caller=caller,
             appointment_id=UUID(appointment["id"]),

@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
 from dentalcare.auth.tokens import Principal
-from dentalcare.db.deps import Db
-from dentalcare.db.pool import Database
+from dentalcare.db.deps import Uow
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.timezones import zone
 from dentalcare.web.session import DentistPage
@@ -25,11 +25,11 @@ FILTERS = {"all": None, "pending": "pending", "confirmed": "confirmed", "cancell
 
 
 async def appointments_between(
-    db: Database, caller: Principal, start: date, end: date
+    uow: UnitOfWork, caller: Principal, start: date, end: date
 ) -> list[dict[str, Any]]:
     """The caller's appointments on local dates start..end (at most 200)."""
     page = await appointments.list_appointments(
-        db=db,
+        uow=uow,
         caller=caller,
         status=None,
         dentist_id=None,
@@ -51,21 +51,21 @@ def greeting(hour: int) -> str:
 
 @router.get("/dentist")
 async def board(
-    request: Request, user: DentistPage, db: Db, week: str | None = None, show: str = "all"
+    request: Request, user: DentistPage, uow: Uow, week: str | None = None, show: str = "all"
 ) -> Response:
     """Today's list, the week calendar and the upcoming appointments."""
     assert user.dentist_id is not None
-    dentist = await dentists.get_dentist(db=db, caller=user, dentist_id=user.dentist_id)
+    dentist = await dentists.get_dentist(uow=uow, caller=user, dentist_id=user.dentist_id)
     now = datetime.now(UTC).astimezone(zone(dentist["timezone"]))
     today = now.date()
     start = parse_start(week, today)
     show = show if show in FILTERS else "all"
-    todays = await appointments_between(db, user, today, today)
+    todays = await appointments_between(uow, user, today, today)
     upcoming = await appointments_between(
-        db, user, today + timedelta(days=1), today + timedelta(days=UPCOMING_DAYS)
+        uow, user, today + timedelta(days=1), today + timedelta(days=UPCOMING_DAYS)
     )
     shown = [a for a in upcoming if FILTERS[show] in (None, a["status"])]
-    in_week = await appointments_between(db, user, start, start + timedelta(days=6))
+    in_week = await appointments_between(uow, user, start, start + timedelta(days=6))
     context = {
         "page": "dentist-board",
         "dentist": dentist,

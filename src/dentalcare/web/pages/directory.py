@@ -14,10 +14,11 @@ from dentalcare.appointments.schemas import AppointmentCreate
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.config import Settings
-from dentalcare.db.deps import AppSettings, Db
-from dentalcare.db.pool import Database
+from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.errors import DentalCareError, NotFound, SlotUnavailable
+from dentalcare.ratelimit import Limits
 from dentalcare.timezones import zone
 from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
@@ -56,23 +57,25 @@ def parse_id(value: str) -> UUID:
         raise not_found() from None
 
 
-async def visible_dentist(db: Database, user: Principal | None, dentist_id: UUID) -> dict[str, Any]:
+async def visible_dentist(
+    uow: UnitOfWork, user: Principal | None, dentist_id: UUID
+) -> dict[str, Any]:
     """A dentist in the directory, or the 404 page."""
     try:
-        return await dentists.get_dentist(db=db, caller=user, dentist_id=dentist_id)
+        return await dentists.get_dentist(uow=uow, caller=user, dentist_id=dentist_id)
     except NotFound:
         raise not_found(GONE) from None
 
 
 async def slot_week(
-    *, db: Database, settings: Settings, dentist: dict[str, Any], week: str | None
+    *, uow: UnitOfWork, settings: Settings, dentist: dict[str, Any], week: str | None
 ) -> Week:
     """A dentist's free slots on 7 days from `week` (default today), in their time zone."""
     today = datetime.now(UTC).astimezone(zone(dentist["timezone"])).date()
     last = today + timedelta(weeks=WEEKS_AHEAD)
     start = min(max(parse_start(week, today), today), last)
     body = await availability.slots_response(
-        db=db,
+        uow=uow,
         settings=settings,
         dentist_id=UUID(dentist["id"]),
         start=start,
@@ -93,15 +96,15 @@ def _prefill(user: Principal | None) -> dict[str, str]:
 
 @router.get("/")
 async def directory(
-    request: Request, db: Db, user: PageUser, q: str = "", specialty: str = ""
+    request: Request, uow: Uow, user: PageUser, q: str = "", specialty: str = ""
 ) -> Response:
     """Every dentist, searchable by name and specialty."""
     q, specialty = q.strip()[:100], specialty.strip()[:120]
-    everyone = await dentists.list_dentists(db=db, caller=user)
+    everyone = await dentists.list_dentists(uow=uow, caller=user)
     shown = everyone
     if q or specialty:
         shown = await dentists.list_dentists(
-            db=db, caller=user, search=q or None, specialization=specialty or None
+            uow=uow, caller=user, search=q or None, specialization=specialty or None
         )
     context = {
         "page": "directory",
@@ -118,19 +121,19 @@ async def directory(
 async def profile(
     request: Request,
     dentist_id: str,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     user: PageUser,
     week: str | None = None,
 ) -> Response:
     """A dentist's profile, the week's free slots and the booking form."""
-    dentist = await visible_dentist(db, user, parse_id(dentist_id))
-    context = await _profile_context(db, settings, user, dentist, week)
+    dentist = await visible_dentist(uow, user, parse_id(dentist_id))
+    context = await _profile_context(uow, settings, user, dentist, week)
     return render(request, "patient/dentist.html", context)
 
 
 async def _profile_context(
-    db: Database,
+    uow: UnitOfWork,
     settings: Settings,
     user: Principal | None,
     dentist: dict[str, Any],
@@ -140,7 +143,7 @@ async def _profile_context(
     return {
         "page": "dentist",
         "dentist": dentist,
-        "week": await slot_week(db=db, settings=settings, dentist=dentist, week=week),
+        "week": await slot_week(uow=uow, settings=settings, dentist=dentist, week=week),
         "form": _prefill(user),
         "alternatives": [],
         **extra,
@@ -151,17 +154,17 @@ async def _profile_context(
 async def week_fragment(
     request: Request,
     dentist_id: str,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     user: PageUser,
     start: str | None = None,
 ) -> Response:
     """The slot picker for one week (htmx fragment)."""
     try:
-        dentist = await dentists.get_dentist(db=db, caller=user, dentist_id=parse_id(dentist_id))
+        dentist = await dentists.get_dentist(uow=uow, caller=user, dentist_id=parse_id(dentist_id))
     except NotFound:
         return render(request, "partials/picker_gone.html", {"message": GONE})
-    week = await slot_week(db=db, settings=settings, dentist=dentist, week=start)
+    week = await slot_week(uow=uow, settings=settings, dentist=dentist, week=start)
     return render(request, "partials/slot_picker.html", {"dentist": dentist, "week": week})
 
 
@@ -170,29 +173,19 @@ async def book(
     request: Request,
     dentist_id: str,
     form: CheckedForm,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     user: PageUser,
+    limits: Limits,
 ) -> Response:
     """Book the chosen slot; errors are shown at their fields, a taken slot with options."""
-    dentist = await visible_dentist(db, user, parse_id(dentist_id))
+    dentist = await visible_dentist(uow, user, parse_id(dentist_id))
     values = clean_form(form, BOOKING_FIELDS)
     alternatives: list[dict[str, Any]] = []
     try:
-        if user is not None and user.role == "dentist":
-            raise forms.FormInvalid(
-                {"__all__": "Dentist accounts cannot book appointments. Log out to book."}
-            )
         body = forms.parse(AppointmentCreate, {**values, "dentist_id": dentist["id"]})
-        caller = user if user is not None and user.role in ("patient", "admin") else None
-        key = (
-            f"user:{user.user_id}"
-            if user
-            else f"ip:{request.client.host if request.client else ''}"
-        )
-        request.app.state.booking_limiter.hit(key)
         appointment = await appointments.book_appointment(
-            db=db, settings=settings, caller=caller, request=body
+            uow=uow, settings=settings, throttle=limits, caller=user, request=body
         )
     except forms.FormInvalid as exc:
         errors = exc.errors
@@ -210,5 +203,5 @@ async def book(
     context = {"dentist": dentist, "form": values, "errors": errors, "alternatives": alternatives}
     if is_htmx(request):
         return render(request, "partials/booking_form.html", context, status_code=422)
-    full = await _profile_context(db, settings, user, dentist, values.get("appointment_date"))
+    full = await _profile_context(uow, settings, user, dentist, values.get("appointment_date"))
     return render(request, "patient/dentist.html", {**full, **context}, status_code=422)

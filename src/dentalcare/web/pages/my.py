@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
 from dentalcare.appointments.schemas import AppointmentUpdate
-from dentalcare.db.deps import AppSettings, Db
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service as dentists
 from dentalcare.errors import DentalCareError, NotFound, SlotUnavailable
 from dentalcare.web import forms
@@ -28,10 +28,10 @@ LIST_LIMIT = 200
 
 
 @router.get("/my/appointments")
-async def my_appointments(request: Request, user: PatientPage, db: Db) -> Response:
+async def my_appointments(request: Request, user: PatientPage, uow: Uow) -> Response:
     """Upcoming and past appointments; the page follows changes live."""
     page = await appointments.list_appointments(
-        db=db,
+        uow=uow,
         caller=user,
         status=None,
         dentist_id=None,
@@ -45,19 +45,19 @@ async def my_appointments(request: Request, user: PatientPage, db: Db) -> Respon
     return render(request, "patient/my_appointments.html", context)
 
 
-async def _own(db: Db, user: PatientPage, appointment_id: str) -> dict[str, object]:
+async def _own(uow: Uow, user: PatientPage, appointment_id: str) -> dict[str, object]:
     try:
         return await appointments.get_appointment(
-            db=db, caller=user, appointment_id=parse_id(appointment_id)
+            uow=uow, caller=user, appointment_id=parse_id(appointment_id)
         )
     except NotFound:
         raise not_found("We could not find that appointment in your account.") from None
 
 
 @router.get("/my/appointments/{appointment_id}/calendar.ics")
-async def my_calendar(appointment_id: str, user: PatientPage, db: Db) -> Response:
+async def my_calendar(appointment_id: str, user: PatientPage, uow: Uow) -> Response:
     """One of my appointments as an iCalendar file."""
-    return calendar_response(await _own(db, user, appointment_id))
+    return calendar_response(await _own(uow, user, appointment_id))
 
 
 @router.get("/my/appointments/{appointment_id}/reschedule")
@@ -65,19 +65,19 @@ async def reschedule_page(
     request: Request,
     appointment_id: str,
     user: PatientPage,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     week: str | None = None,
 ) -> Response:
     """Pick a new time with the same dentist."""
-    appointment = await _own(db, user, appointment_id)
-    return await _reschedule_render(request, user, db, settings, appointment, week, {}, {})
+    appointment = await _own(uow, user, appointment_id)
+    return await _reschedule_render(request, user, uow, settings, appointment, week, {}, {})
 
 
 async def _reschedule_render(
     request: Request,
     user: PatientPage,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
     appointment: dict[str, object],
     week: str | None,
@@ -86,12 +86,15 @@ async def _reschedule_render(
 ) -> Response:
     try:
         dentist = await dentists.get_dentist(
-            db=db, caller=user, dentist_id=UUID(str(appointment["dentist_id"]))
+            uow=uow, caller=user, dentist_id=UUID(str(appointment["dentist_id"]))
         )
     except NotFound:
         raise not_found("This dentist is not taking bookings any more.") from None
     week_of = await slot_week(
-        db=db, settings=settings, dentist=dentist, week=week or str(appointment["appointment_date"])
+        uow=uow,
+        settings=settings,
+        dentist=dentist,
+        week=week or str(appointment["appointment_date"]),
     )
     context = {
         "page": "reschedule",
@@ -110,18 +113,18 @@ async def reschedule_submit(
     appointment_id: str,
     form: CheckedForm,
     user: PatientPage,
-    db: Db,
+    uow: Uow,
     settings: AppSettings,
 ) -> Response:
     """Move the appointment to the chosen slot."""
-    appointment = await _own(db, user, appointment_id)
+    appointment = await _own(uow, user, appointment_id)
     values = clean_form(form, ("appointment_date", "appointment_time"))
     try:
         if "appointment_date" not in values or "appointment_time" not in values:
             raise forms.FormInvalid({"appointment_time": forms.FRIENDLY["appointment_time"]})
         change = forms.parse(AppointmentUpdate, values)
         moved = await appointments.update_appointment(
-            db=db,
+            uow=uow,
             settings=settings,
             caller=user,
             appointment_id=UUID(str(appointment["id"])),
@@ -137,5 +140,5 @@ async def reschedule_submit(
         when = f"{day_label(moved['appointment_date'])} at {moved['appointment_time']}"
         return redirect(request, "/my/appointments", message=f"Moved to {when}.")
     return await _reschedule_render(
-        request, user, db, settings, appointment, values.get("appointment_date"), values, errors
+        request, user, uow, settings, appointment, values.get("appointment_date"), values, errors
     )

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.availability.schemas import ExceptionCreate, WeeklyWindow
-from dentalcare.db.deps import Db
+from dentalcare.db.deps import Uow
 from dentalcare.dentists import service as dentists
 from dentalcare.errors import DentalCareError, NotFound
 from dentalcare.timezones import zone
@@ -61,16 +61,16 @@ def _read_rows(form: FormData) -> tuple[list[list[dict[str, str]]], list[tuple[i
     return days, filled
 
 
-async def _dentist_for(db: Db, caller: Principal, dentist_id: UUID) -> dict[str, Any]:
+async def _dentist_for(uow: Uow, caller: Principal, dentist_id: UUID) -> dict[str, Any]:
     try:
-        return await dentists.get_dentist(db=db, caller=caller, dentist_id=dentist_id)
+        return await dentists.get_dentist(uow=uow, caller=caller, dentist_id=dentist_id)
     except NotFound:
         raise not_found("No such dentist.") from None
 
 
 async def _render(
     request: Request,
-    db: Db,
+    uow: Uow,
     caller: Principal,
     dentist: dict[str, Any],
     *,
@@ -80,7 +80,7 @@ async def _render(
     **extra: Any,
 ) -> Response:
     current = await availability.get_availability(
-        db=db, caller=caller, dentist_id=UUID(dentist["id"])
+        uow=uow, caller=caller, dentist_id=UUID(dentist["id"])
     )
     context: dict[str, Any] = {
         "page": "schedule",
@@ -103,7 +103,12 @@ async def _render(
 
 
 async def save_weekly(
-    request: Request, db: Db, caller: Principal, dentist: dict[str, Any], form: FormData, base: str
+    request: Request,
+    uow: Uow,
+    caller: Principal,
+    dentist: dict[str, Any],
+    form: FormData,
+    base: str,
 ) -> Response:
     """Validate the rows, replace the weekly schedule, and say what changed."""
     days, filled = _read_rows(form)
@@ -129,7 +134,7 @@ async def save_weekly(
     if not errors:
         try:
             result = await availability.replace_weekly(
-                db=db, caller=caller, dentist_id=UUID(dentist["id"]), windows=windows
+                uow=uow, caller=caller, dentist_id=UUID(dentist["id"]), windows=windows
             )
         except DentalCareError as exc:
             for key, message in forms.errors_of_service(exc).items():
@@ -140,18 +145,23 @@ async def save_weekly(
         else:
             return await _render(
                 request,
-                db,
+                uow,
                 caller,
                 dentist,
                 base=base,
                 saved=True,
                 outside=result["appointments_outside_hours"],
             )
-    return await _render(request, db, caller, dentist, base=base, days=days, weekly_errors=errors)
+    return await _render(request, uow, caller, dentist, base=base, days=days, weekly_errors=errors)
 
 
 async def add_exception(
-    request: Request, db: Db, caller: Principal, dentist: dict[str, Any], form: FormData, base: str
+    request: Request,
+    uow: Uow,
+    caller: Principal,
+    dentist: dict[str, Any],
+    form: FormData,
+    base: str,
 ) -> Response:
     """Add time off (or extra hours) on a date."""
     values = clean_form(form, ("date", "start_time", "end_time", "reason", "kind"))
@@ -161,12 +171,12 @@ async def add_exception(
     try:
         request_body = forms.parse(ExceptionCreate, data)
         await availability.add_exception(
-            db=db, caller=caller, dentist_id=UUID(dentist["id"]), request=request_body
+            uow=uow, caller=caller, dentist_id=UUID(dentist["id"]), request=request_body
         )
     except forms.FormInvalid as exc:
         return await _render(
             request,
-            db,
+            uow,
             caller,
             dentist,
             base=base,
@@ -177,7 +187,7 @@ async def add_exception(
     except DentalCareError as exc:
         return await _render(
             request,
-            db,
+            uow,
             caller,
             dentist,
             base=base,
@@ -185,62 +195,62 @@ async def add_exception(
             form=values,
             errors=forms.errors_of_service(exc),
         )
-    return await _render(request, db, caller, dentist, base=base, section="exceptions", added=True)
+    return await _render(request, uow, caller, dentist, base=base, section="exceptions", added=True)
 
 
 # ------------------------------------------------------------------ the dentist's own
 
 
 @router.get("/dentist/availability")
-async def own_schedule(request: Request, user: DentistPage, db: Db) -> Response:
+async def own_schedule(request: Request, user: DentistPage, uow: Uow) -> Response:
     """The dentist's weekly hours and time off."""
     assert user.dentist_id is not None
-    dentist = await _dentist_for(db, user, user.dentist_id)
-    return await _render(request, db, user, dentist, base="/dentist/availability")
+    dentist = await _dentist_for(uow, user, user.dentist_id)
+    return await _render(request, uow, user, dentist, base="/dentist/availability")
 
 
 @router.post("/dentist/availability")
 async def own_schedule_save(
-    request: Request, form: CheckedForm, user: DentistPage, db: Db
+    request: Request, form: CheckedForm, user: DentistPage, uow: Uow
 ) -> Response:
     """Save the weekly hours."""
     assert user.dentist_id is not None
-    dentist = await _dentist_for(db, user, user.dentist_id)
-    return await save_weekly(request, db, user, dentist, form, "/dentist/availability")
+    dentist = await _dentist_for(uow, user, user.dentist_id)
+    return await save_weekly(request, uow, user, dentist, form, "/dentist/availability")
 
 
 @router.post("/dentist/availability/exceptions")
 async def own_exception_add(
-    request: Request, form: CheckedForm, user: DentistPage, db: Db
+    request: Request, form: CheckedForm, user: DentistPage, uow: Uow
 ) -> Response:
     """Add time off."""
     assert user.dentist_id is not None
-    dentist = await _dentist_for(db, user, user.dentist_id)
-    return await add_exception(request, db, user, dentist, form, "/dentist/availability")
+    dentist = await _dentist_for(uow, user, user.dentist_id)
+    return await add_exception(request, uow, user, dentist, form, "/dentist/availability")
 
 
 @router.post("/dentist/availability/exceptions/{exception_id}/delete")
 async def own_exception_delete(
-    request: Request, exception_id: str, _form: CheckedForm, user: DentistPage, db: Db
+    request: Request, exception_id: str, _form: CheckedForm, user: DentistPage, uow: Uow
 ) -> Response:
     """Remove time off."""
     assert user.dentist_id is not None
-    return await _delete(request, db, user, user.dentist_id, exception_id, "/dentist/availability")
+    return await _delete(request, uow, user, user.dentist_id, exception_id, "/dentist/availability")
 
 
 async def _delete(
-    request: Request, db: Db, caller: Principal, dentist_id: UUID, exception_id: str, base: str
+    request: Request, uow: Uow, caller: Principal, dentist_id: UUID, exception_id: str, base: str
 ) -> Response:
     try:
         await availability.delete_exception(
-            db=db, caller=caller, dentist_id=dentist_id, exception_id=parse_id(exception_id)
+            uow=uow, caller=caller, dentist_id=dentist_id, exception_id=parse_id(exception_id)
         )
     except DentalCareError as exc:
         return redirect(request, base, message=exc.detail, kind="error")
     if is_htmx(request):
-        dentist = await _dentist_for(db, caller, dentist_id)
+        dentist = await _dentist_for(uow, caller, dentist_id)
         return await _render(
-            request, db, caller, dentist, base=base, section="exceptions", removed=True
+            request, uow, caller, dentist, base=base, section="exceptions", removed=True
         )
     return redirect(request, base, message="Time off removed.")
 
@@ -249,32 +259,32 @@ async def _delete(
 
 
 @router.get("/admin/dentists/{dentist_id}/availability")
-async def admin_schedule(request: Request, dentist_id: str, user: AdminPage, db: Db) -> Response:
+async def admin_schedule(request: Request, dentist_id: str, user: AdminPage, uow: Uow) -> Response:
     """A dentist's weekly hours and time off, edited by an admin."""
-    dentist = await _dentist_for(db, user, parse_id(dentist_id))
+    dentist = await _dentist_for(uow, user, parse_id(dentist_id))
     return await _render(
-        request, db, user, dentist, base=f"/admin/dentists/{dentist['id']}/availability"
+        request, uow, user, dentist, base=f"/admin/dentists/{dentist['id']}/availability"
     )
 
 
 @router.post("/admin/dentists/{dentist_id}/availability")
 async def admin_schedule_save(
-    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, db: Db
+    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, uow: Uow
 ) -> Response:
     """Save a dentist's weekly hours."""
-    dentist = await _dentist_for(db, user, parse_id(dentist_id))
+    dentist = await _dentist_for(uow, user, parse_id(dentist_id))
     base = f"/admin/dentists/{dentist['id']}/availability"
-    return await save_weekly(request, db, user, dentist, form, base)
+    return await save_weekly(request, uow, user, dentist, form, base)
 
 
 @router.post("/admin/dentists/{dentist_id}/availability/exceptions")
 async def admin_exception_add(
-    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, db: Db
+    request: Request, dentist_id: str, form: CheckedForm, user: AdminPage, uow: Uow
 ) -> Response:
     """Add time off for a dentist."""
-    dentist = await _dentist_for(db, user, parse_id(dentist_id))
+    dentist = await _dentist_for(uow, user, parse_id(dentist_id))
     base = f"/admin/dentists/{dentist['id']}/availability"
-    return await add_exception(request, db, user, dentist, form, base)
+    return await add_exception(request, uow, user, dentist, form, base)
 
 
 @router.post("/admin/dentists/{dentist_id}/availability/exceptions/{exception_id}/delete")
@@ -284,9 +294,9 @@ async def admin_exception_delete(
     exception_id: str,
     _form: CheckedForm,
     user: AdminPage,
-    db: Db,
+    uow: Uow,
 ) -> Response:
     """Remove a dentist's time off."""
     dentist_uuid = parse_id(dentist_id)
     base = f"/admin/dentists/{dentist_uuid}/availability"
-    return await _delete(request, db, user, dentist_uuid, exception_id, base)
+    return await _delete(request, uow, user, dentist_uuid, exception_id, base)
