@@ -298,7 +298,7 @@ def _http_call(spec: dict, space: SlotSpace, conn: HttpConnection) -> Callable[[
 def _sql_call(spec: dict, space: SlotSpace, conn: Any) -> Callable[[int], Any]:
     from dentalcare.appointments.repository import INSERTABLE
     from dentalcare.availability.repository import schedule_snapshot
-    from dentalcare.db.pool import Claims, set_claims
+    from dentalcare.db.claims import Claims, set_claims
 
     insert_sql = (
         f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "

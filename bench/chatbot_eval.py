@@ -101,19 +101,23 @@ class ServiceDriver:
         self.understanding = RuleBasedUnderstanding()
         self.context_type = Context
         self.understanding_ms: list[float] = []
+        from dentalcare.chatbot.service import TurnLimiter
+
+        self.turns = TurnLimiter(limit=4)
 
     async def existing_booking(self, *, logged_in: bool) -> dict[str, Any]:
         """An appointment in the first free slot of Dr Smith three days ahead."""
         from dentalcare.appointments.service import new_reference
         from dentalcare.availability.service import free_slots
+        from dentalcare.db.claims import ANONYMOUS
 
         smith = await self.owner.fetchval("SELECT id FROM dentists WHERE name = 'Dr Sarah Smith'")
         day = datetime.now(UTC).date() + timedelta(days=3)
-        slot = (
-            await free_slots(
-                db=self.db, settings=self.settings, dentist_id=smith, start=day, end=day
+        async with self.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
+            slots = await free_slots(
+                uow=uow, settings=self.settings, dentist_id=smith, start=day, end=day
             )
-        )[0]
+        slot = slots[0]
         reference = new_reference()
         email = self.patient.email if logged_in else "guest.booker@example.com"
         await self.owner.execute(
@@ -133,9 +137,11 @@ class ServiceDriver:
     async def start(self, *, logged_in: bool) -> dict[str, Any]:
         """Open a session."""
         from dentalcare.chatbot import service
+        from dentalcare.db.claims import ANONYMOUS
 
         self.caller = self.patient if logged_in else None
-        body = await service.start_session(db=self.db, settings=self.settings, caller=self.caller)
+        async with self.db.unit_of_work(ANONYMOUS) as uow:
+            body = await service.start_session(uow=uow, settings=self.settings, caller=self.caller)
         self.session_id = UUID(body["session_id"])
         return body
 
@@ -145,6 +151,8 @@ class ServiceDriver:
         from dentalcare.chatbot.dialogue import Dialogue
         from dentalcare.chatbot.ports import DentistInfo
         from dentalcare.chatbot.state import ChatState
+        from dentalcare.db.claims import ANONYMOUS
+        from dentalcare.ratelimit import UNLIMITED
 
         assert self.session_id is not None
         row = await self.owner.fetchrow(
@@ -164,32 +172,36 @@ class ServiceDriver:
         began = time.perf_counter()
         self.understanding.parse_now(text, context)
         self.understanding_ms.append((time.perf_counter() - began) * 1000)
-        return await service.post_message(
-            db=self.db,
-            settings=self.settings,
-            caller=self.caller,
-            session_id=self.session_id,
-            text=text,
-        )
+        async with self.db.unit_of_work(ANONYMOUS) as uow:
+            return await service.post_message(
+                uow=uow,
+                settings=self.settings,
+                turns=self.turns,
+                throttle=UNLIMITED,
+                caller=self.caller,
+                session_id=self.session_id,
+                text=text,
+            )
 
     async def take(self, slot: dict[str, Any]) -> None:
         """Someone else books the slot through the booking service."""
         from dentalcare.appointments.schemas import AppointmentCreate
         from dentalcare.appointments.service import book_appointment
+        from dentalcare.db.claims import ANONYMOUS
+        from dentalcare.ratelimit import UNLIMITED
 
-        await book_appointment(
-            db=self.db,
-            settings=self.settings,
-            caller=None,
-            request=AppointmentCreate(
-                dentist_id=slot["dentist_id"],
-                appointment_date=slot["date"],
-                appointment_time=slot["time"],
-                patient_name="Someone Else",
-                patient_email="someone.else@example.com",
-                patient_phone="+1 555 0100",
-            ),
+        request = AppointmentCreate(
+            dentist_id=slot["dentist_id"],
+            appointment_date=slot["date"],
+            appointment_time=slot["time"],
+            patient_name="Someone Else",
+            patient_email="someone.else@example.com",
+            patient_phone="+1 555 0100",
         )
+        async with self.db.unit_of_work(ANONYMOUS) as uow:
+            await book_appointment(
+                uow=uow, settings=self.settings, throttle=UNLIMITED, caller=None, request=request
+            )
 
     def clock(self) -> datetime:
         """The real clock."""
@@ -220,6 +232,7 @@ async def run_service(
     """Every conversation `rounds` times through the real services."""
     from dentalcare.auth.tokens import Principal
     from dentalcare.config import Settings
+    from dentalcare.db.claims import ANONYMOUS
     from dentalcare.db.pool import Database, connect
 
     settings = Settings.model_validate(
@@ -263,7 +276,8 @@ async def run_service(
         round_trips = []
         for _ in range(200):
             began = time.perf_counter()
-            await db.pool.fetchval("SELECT 1")
+            async with db.unit_of_work(ANONYMOUS, read_only=True) as uow:
+                await (await uow.connection()).fetchval("SELECT 1")
             round_trips.append((time.perf_counter() - began) * 1000)
         results: list[Result] = []
         reference: list[float] = []
