@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from uuid import UUID
 
@@ -97,7 +97,7 @@ async def delete_exception(
 # arrays (decoding rows of records costs twice as much) and are bounded by the local
 # date, which the partial index appointments_active_by_day serves: the cost of a check
 # does not grow with a dentist's history.
-_SCHEDULE_SQL = """
+_SCHEDULE_SELECT = """
 SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active,
        ARRAY(SELECT ROW(w.day_of_week, w.start_time, w.end_time, w.is_available)
              FROM dentist_availability w WHERE w.dentist_id = d.id) AS weekly,
@@ -114,8 +114,9 @@ LEFT JOIN LATERAL (
     WHERE b.dentist_id = d.id AND b.appointment_date BETWEEN $2::date - 2 AND $3::date + 2
       AND b.starts_at < $5 AND b.ends_at > $4 AND b.id IS DISTINCT FROM $6
 ) AS busy ON true
-WHERE d.id = $1
 """
+_SCHEDULE_SQL = _SCHEDULE_SELECT + "WHERE d.id = $1"
+_SCHEDULES_SQL = _SCHEDULE_SELECT + "WHERE d.id = ANY($1::uuid[])"
 
 
 async def schedule_snapshot(
@@ -132,3 +133,19 @@ async def schedule_snapshot(
     return await conn.fetchrow(
         _SCHEDULE_SQL, dentist_id, first, last, busy_from, busy_to, ignore_appointment
     )
+
+
+async def schedule_snapshots(
+    conn: asyncpg.Connection,
+    *,
+    dentist_ids: Sequence[UUID],
+    first: date,
+    last: date,
+    busy_from: datetime,
+    busy_to: datetime,
+) -> list[asyncpg.Record]:
+    """`schedule_snapshot` for several dentists in one round trip (unknown ids: no row)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None
+    )
+    return rows

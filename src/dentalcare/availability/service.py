@@ -205,55 +205,26 @@ async def delete_exception(
 # ------------------------------------------------------------------------------- slots
 
 
-async def _engine_inputs(
-    executor: asyncpg.Connection,
-    *,
-    dentist_id: UUID,
-    start: date,
-    end: date,
-    ignore_appointment: UUID | None = None,
-) -> tuple[asyncpg.Record, list[Window], list[DateException], list[Busy]]:
-    """The dentist and the engine's inputs for local dates start..end."""
+def _busy_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     # Local dates span at most ±14 h around UTC midnight: a day's margin covers every zone.
-    busy_from = datetime.combine(start, time.min, UTC) - timedelta(days=1)
-    busy_to = datetime.combine(end, time.min, UTC) + timedelta(days=2)
-    row = await repository.schedule_snapshot(
-        executor,
-        dentist_id=dentist_id,
-        first=start,
-        last=end,
-        busy_from=busy_from,
-        busy_to=busy_to,
-        ignore_appointment=ignore_appointment,
+    return (
+        datetime.combine(start, time.min, UTC) - timedelta(days=1),
+        datetime.combine(end, time.min, UTC) + timedelta(days=2),
     )
-    if row is None or not row["active"]:
-        raise NotFound("No such dentist.")
+
+
+def _inputs_of(row: asyncpg.Record) -> tuple[list[Window], list[DateException], list[Busy]]:
     weekly = [Window(*w) for w in row["weekly"]]
     exceptions = [DateException(*e) for e in row["exceptions"]]
-    busy = [
-        Busy(start, end) for start, end in zip(row["busy_starts"], row["busy_ends"], strict=True)
-    ]
-    return row, weekly, exceptions, busy
+    busy = [Busy(s, e) for s, e in zip(row["busy_starts"], row["busy_ends"], strict=True)]
+    return weekly, exceptions, busy
 
 
-async def _dentist_and_slots(
-    executor: asyncpg.Connection,
-    *,
-    settings: Settings,
-    dentist_id: UUID,
-    start: date,
-    end: date,
-    now: datetime | None,
-    ignore_appointment: UUID | None = None,
-) -> tuple[asyncpg.Record, list[Slot]]:
-    row, weekly, exceptions, busy = await _engine_inputs(
-        executor,
-        dentist_id=dentist_id,
-        start=start,
-        end=end,
-        ignore_appointment=ignore_appointment,
-    )
-    slots = engine_free_slots(
+def _slots_of(
+    row: asyncpg.Record, *, settings: Settings, start: date, end: date, now: datetime | None
+) -> list[Slot]:
+    weekly, exceptions, busy = _inputs_of(row)
+    return engine_free_slots(
         weekly=weekly,
         exceptions=exceptions,
         busy=busy,
@@ -264,7 +235,87 @@ async def _dentist_and_slots(
         now=now or datetime.now(UTC),
         min_notice=timedelta(minutes=settings.min_notice_minutes),
     )
-    return row, slots
+
+
+async def _snapshot(
+    conn: asyncpg.Connection,
+    *,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    ignore_appointment: UUID | None,
+) -> asyncpg.Record:
+    busy_from, busy_to = _busy_bounds(start, end)
+    row = await repository.schedule_snapshot(
+        conn,
+        dentist_id=dentist_id,
+        first=start,
+        last=end,
+        busy_from=busy_from,
+        busy_to=busy_to,
+        ignore_appointment=ignore_appointment,
+    )
+    if row is None or not row["active"]:
+        raise NotFound("No such dentist.")
+    return row
+
+
+async def _engine_inputs(
+    conn: asyncpg.Connection,
+    *,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    ignore_appointment: UUID | None = None,
+) -> tuple[asyncpg.Record, list[Window], list[DateException], list[Busy]]:
+    """The dentist and the engine's inputs for local dates start..end."""
+    row = await _snapshot(
+        conn, dentist_id=dentist_id, start=start, end=end, ignore_appointment=ignore_appointment
+    )
+    return (row, *_inputs_of(row))
+
+
+async def _dentist_and_slots(
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    dentist_id: UUID,
+    start: date,
+    end: date,
+    now: datetime | None,
+    ignore_appointment: UUID | None = None,
+) -> tuple[asyncpg.Record, list[Slot]]:
+    row = await _snapshot(
+        conn, dentist_id=dentist_id, start=start, end=end, ignore_appointment=ignore_appointment
+    )
+    return row, _slots_of(row, settings=settings, start=start, end=end, now=now)
+
+
+async def free_slots_of_dentists(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    dentist_ids: Sequence[UUID],
+    start: date,
+    end: date,
+    now: datetime | None = None,
+) -> dict[UUID, list[Slot]]:
+    """Free slots of several dentists on local dates start..end, in one query; removed or
+    unknown dentists are left out."""
+    busy_from, busy_to = _busy_bounds(start, end)
+    rows = await repository.schedule_snapshots(
+        await uow.connection(),
+        dentist_ids=dentist_ids,
+        first=start,
+        last=end,
+        busy_from=busy_from,
+        busy_to=busy_to,
+    )
+    return {
+        row["id"]: _slots_of(row, settings=settings, start=start, end=end, now=now)
+        for row in rows
+        if row["active"]
+    }
 
 
 async def free_slots(

@@ -85,32 +85,28 @@ class ServiceClinic:
         directory = {d.id: d for d in await self.dentists()}
         wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
 
-        found: list[list[OfferedSlot]] = []
-        # One transaction for all of them, one connection: its queries run one by one.
-        async with self.uow.transaction():
-            for dentist_id in wanted:
-                cached = self._slots.get((dentist_id, start, end))
-                if cached is None:
-                    cached = await self._slots_of(directory[dentist_id], start, end)
-                    self._slots[(dentist_id, start, end)] = cached
-                found.append(cached)
+        missing = [i for i in wanted if (i, start, end) not in self._slots]
+        if missing:
+            # One query for every dentist not read yet in this turn.
+            async with self.uow.transaction():
+                fresh = await availability.free_slots_of_dentists(
+                    uow=self.uow,
+                    settings=self.settings,
+                    dentist_ids=missing,
+                    start=start,
+                    end=end,
+                    now=self.now,
+                )
+            for dentist_id in missing:
+                name = directory[dentist_id].name
+                self._slots[(dentist_id, start, end)] = [
+                    OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at)
+                    for s in fresh.get(dentist_id, [])  # removed since the directory was read
+                ]
+        found = [self._slots[(i, start, end)] for i in wanted]
         return sorted(
             (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
         )
-
-    async def _slots_of(self, dentist: DentistInfo, start: date, end: date) -> list[OfferedSlot]:
-        try:
-            slots = await availability.free_slots(
-                uow=self.uow,
-                settings=self.settings,
-                dentist_id=dentist.id,
-                start=start,
-                end=end,
-                now=self.now,
-            )
-        except NotFound:  # removed since the directory was read
-            return []
-        return [OfferedSlot(dentist.id, dentist.name, s.date, s.time, s.starts_at) for s in slots]
 
     async def book(
         self,
