@@ -53,6 +53,23 @@ def session_json(settings: Settings, row: Any, *, dentist_id: Any = None) -> dic
     }
 
 
+# The page's realtime socket gets a token of its own that does not outlive the page.
+SOCKET_TOKEN_MINUTES = 15
+
+
+def socket_token(*, settings: Settings, principal: Principal) -> dict[str, Any]:
+    """A short-lived access token for a portal page's realtime socket: the same user and
+    token version as the session, so revoking the session revokes it too."""
+    short = settings.model_copy(update={"access_token_minutes": SOCKET_TOKEN_MINUTES})
+    token = issue_token(
+        short,
+        user_id=principal.user_id,
+        role=principal.role,
+        token_version=principal.token_version,
+    )
+    return {"token": token, "expires_in": SOCKET_TOKEN_MINUTES * 60}
+
+
 async def register(
     *, uow: UnitOfWork, settings: Settings, throttle: Throttle, request: RegisterRequest
 ) -> dict[str, Any]:

@@ -29,6 +29,8 @@ class Principal:
     phone: str | None
     dentist_id: UUID | None
     token_expires_at: int
+    # The version the token was issued at (tokens minted for this user carry it too).
+    token_version: int = 0
 
     @property
     def claims(self) -> Claims:
@@ -96,6 +98,7 @@ async def authenticate(uow: UnitOfWork, settings: Settings, token: str) -> Princ
         phone=row["phone"],
         dentist_id=row["dentist_id"] if row["role"] == "dentist" else None,
         token_expires_at=int(payload["exp"]),
+        token_version=row["token_version"],
     )
     uow.act_as(principal.claims)
     return principal

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from dentalcare.auth import service as accounts
-from dentalcare.auth.deps import SESSION_COOKIE
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest
-from dentalcare.auth.tokens import decode_token, issue_token
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import AlreadyExists, RateLimited, Unauthorized
 from dentalcare.ratelimit import Limits
@@ -21,10 +19,6 @@ from dentalcare.web.templating import redirect, render
 from dentalcare.web.views import clean_form
 
 router = APIRouter()
-
-# The browser's socket gets its own short-lived token (the session cookie stays HttpOnly);
-# realtime.js renews it with an `auth` message before it runs out.
-REALTIME_TOKEN_MINUTES = 15
 
 
 def safe_next(value: Any) -> str | None:
@@ -120,17 +114,12 @@ async def logout(request: Request, _form: CheckedForm, settings: AppSettings) ->
 async def realtime_token(
     request: Request, _form: CheckedForm, user: PageUser, settings: AppSettings
 ) -> Response:
-    """A short-lived access token for this session's realtime socket (JSON)."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if user is None or cookie is None:
+    """A short-lived access token for this session's realtime socket (JSON): the session
+    cookie stays HttpOnly; realtime.js renews the token with an `auth` message in time."""
+    if user is None:
         return JSONResponse(
             {"error": "Unauthorized", "detail": "Log in to follow your appointments live."},
             status_code=401,
         )
-    version = decode_token(settings, cookie)["ver"]
-    short = settings.model_copy(update={"access_token_minutes": REALTIME_TOKEN_MINUTES})
-    token = issue_token(short, user_id=user.user_id, role=user.role, token_version=version)
-    return JSONResponse(
-        {"token": token, "expires_in": REALTIME_TOKEN_MINUTES * 60},
-        headers={"Cache-Control": "no-store"},
-    )
+    body = accounts.socket_token(settings=settings, principal=user)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
