@@ -63,6 +63,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         version=__version__,
         description="Booking for dental clinics, in sync in real time.",
         lifespan=lifespan,
+        # /docs is served by web.pages.api_docs from vendored files (no CDN); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.login_limiter = RateLimiter(

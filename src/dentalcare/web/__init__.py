@@ -13,6 +13,7 @@ from dentalcare.web.pages import (
     accounts,
     actions,
     admin,
+    api_docs,
     bookings,
     dentist,
     directory,
@@ -22,7 +23,7 @@ from dentalcare.web.pages import (
 from dentalcare.web.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
-for _module in (accounts, directory, bookings, my, actions, dentist, schedule, admin):
+for _module in (accounts, directory, bookings, my, actions, dentist, schedule, admin, api_docs):
     router.include_router(_module.router)
 
 
