@@ -17,15 +17,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncpg
 from asyncpg.transaction import Transaction
 
 from dentalcare.db.claims import Claims, set_claims
 
-if TYPE_CHECKING:
-    from dentalcare.db.pool import Database
+
+class ConnectionSource(Protocol):
+    """What a unit of work needs from the pool; `Database` is one.
+
+    Declared here, below the pool, so that this module does not import the module that
+    creates units of work (the two used to import each other)."""
+
+    async def acquire(self, *, wait: float | None = None) -> asyncpg.Connection:
+        """A pooled connection, waiting at most `wait` seconds (None: the pool's own)."""
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        """Give the connection back."""
+
+    def committed(self) -> None:
+        """Report that a unit of work that could write has committed."""
 
 
 class UnitOfWork:
@@ -33,7 +46,7 @@ class UnitOfWork:
 
     def __init__(
         self,
-        db: Database,
+        db: ConnectionSource,
         claims: Claims,
         *,
         read_only: bool = False,
