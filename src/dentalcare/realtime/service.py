@@ -67,7 +67,8 @@ class RealtimeService:
 
     async def serve(self, websocket: WebSocket, token: str | None) -> None:
         """Serve one client socket until it closes."""
-        await Session(self, websocket).run(token)
+        session = Session(hub=self.hub, settings=self.settings, db=self.db, websocket=websocket)
+        await session.run(token)
 
     async def _keep_alive(self) -> None:
         """Ping every socket once per `ws_ping_seconds` and close those silent for the idle

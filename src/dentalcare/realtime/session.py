@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket
 
 from dentalcare.auth.tokens import Principal, authenticate
+from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS, SYSTEM
+from dentalcare.db.pool import Database
 from dentalcare.errors import DATABASE_DOWN, DentalCareError, Forbidden, NotFound, Unauthorized
 from dentalcare.realtime import protocol, repository
 from dentalcare.realtime.events import EventEncoder, LogEvent
-from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Subscription
+from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Hub, Subscription
 from dentalcare.realtime.protocol import ClientMessage, MessageError
 from dentalcare.realtime.wire import attach
-
-if TYPE_CHECKING:
-    from dentalcare.realtime.service import RealtimeService
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +41,19 @@ def _reason(text: str) -> str:
 class Session:
     """Serves one accepted WebSocket until it closes."""
 
-    def __init__(self, service: RealtimeService, websocket: WebSocket) -> None:
-        self.service = service
-        self.hub = service.hub
+    # The hub, settings and database, not the RealtimeService that owns them: the service
+    # creates sessions, so a session that knew the service would import it back.
+    def __init__(self, *, hub: Hub, settings: Settings, db: Database, websocket: WebSocket) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.db = db
         self.websocket = websocket
         self.loop = asyncio.get_running_loop()
         self.connection = Connection(now=self.loop.time())
 
     async def run(self, token: str | None) -> None:
         """Accept, authenticate, then answer messages until the client or the server closes."""
-        settings = self.service.settings
+        settings = self.settings
         await self.websocket.accept()
         connection = self.connection
         connection.socket = attach(
@@ -106,10 +107,9 @@ class Session:
 
     async def _authenticate(self, token: str) -> Principal | None:
         """The token's principal; a bad token closes the socket with 4001."""
-        service = self.service
         try:
-            async with service.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
-                return await authenticate(uow, service.settings, token)
+            async with self.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
+                return await authenticate(uow, self.settings, token)
         except Unauthorized as exc:
             self.connection.close(TOKEN_INVALID, _reason(exc.detail))
         except DATABASE_DOWN:
@@ -159,7 +159,7 @@ class Session:
             spec = protocol.resolve_channel(message.channel, connection.principal)
         except DentalCareError as exc:
             raise MessageError(exc, message.ref) from exc
-        limit = self.service.settings.ws_max_subscriptions
+        limit = self.settings.ws_max_subscriptions
         if spec.channel not in connection.subscriptions and len(connection.subscriptions) >= limit:
             raise MessageError(Forbidden(f"At most {limit} subscriptions per socket."), message.ref)
         since = message.since
@@ -182,7 +182,7 @@ class Session:
         """Send the visible events in (since, head] from the log, or `reset`."""
         spec = subscription.spec
         socket = self.connection.socket
-        db = self.service.db
+        db = self.db
         if since > head:
             async with db.unit_of_work(SYSTEM, read_only=True) as uow:
                 latest = await repository.seq_drawn(await uow.connection())
