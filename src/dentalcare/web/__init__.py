@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from dentalcare.web.errors import install_handler
+from dentalcare.web.error_pages import install_handler
 from dentalcare.web.pages import (
     accounts,
     actions,

@@ -1,33 +1,18 @@
-"""Errors that page routes raise and the one handler that turns them into pages or redirects."""
+"""Errors that page routes raise; `web.error_pages` turns them into pages or redirects.
+
+Only the exception types live here, with no rendering, so that the modules below the
+templates (the session and CSRF checks) can raise them without importing the templates.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from fastapi import FastAPI, Request
-from starlette.responses import RedirectResponse, Response
-
 
 class WebError(Exception):
-    """Base of the errors page routes raise; each knows its response."""
-
-    def response(self, request: Request) -> Response:
-        """The response for this error."""
-        raise NotImplementedError
+    """Base of the errors page routes raise."""
 
 
 class LoginRequired(WebError):
-    """The page needs a login: send the browser to /login and back."""
-
-    def response(self, request: Request) -> Response:
-        """Redirect to the login page, remembering where the user was going."""
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        url = "/login?next=" + quote(target, safe="/")
-        if request.headers.get("hx-request"):
-            return Response(status_code=204, headers={"HX-Redirect": url})
-        return RedirectResponse(url, status_code=303)
+    """The page needs a login: the browser is sent to /login and back."""
 
 
 class PageProblem(WebError):
@@ -38,19 +23,6 @@ class PageProblem(WebError):
         self.status_code = status_code
         self.title = title
         self.detail = detail
-
-    def response(self, request: Request) -> Response:
-        """An error page, or a toast for htmx requests."""
-        from dentalcare.web.templating import render, toast_response
-
-        if request.headers.get("hx-request"):
-            return toast_response(self.detail, kind="error", status_code=self.status_code)
-        return render(
-            request,
-            "errors/problem.html",
-            {"title": self.title, "detail": self.detail},
-            status_code=self.status_code,
-        )
 
 
 def wrong_role(role: str) -> PageProblem:
@@ -63,11 +35,3 @@ def wrong_role(role: str) -> PageProblem:
 def not_found(detail: str = "We could not find that page.") -> PageProblem:
     """A 404 page."""
     return PageProblem(404, "Not found", detail)
-
-
-def install_handler(app: FastAPI) -> None:
-    """Render WebError subclasses through their own `response`."""
-
-    @app.exception_handler(WebError)
-    async def _web_error(request: Request, exc: WebError) -> Response:
-        return exc.response(request)
