@@ -18,7 +18,7 @@ from dentalcare.chatbot.service import TurnLimiter
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.dentists.endpoints import router as dentists_router
-from dentalcare.errors import install_handlers
+from dentalcare.error_handlers import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from dentalcare.ratelimit import RateLimiter

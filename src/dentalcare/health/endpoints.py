@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 
 from dentalcare.db.claims import ANONYMOUS
 from dentalcare.db.deps import Db
-from dentalcare.errors import DATABASE_DOWN, ServiceUnavailable
+from dentalcare.db.errors import DATABASE_DOWN
+from dentalcare.errors import ServiceUnavailable
 from dentalcare.health import repository
 
 router = APIRouter(tags=["health"])

@@ -19,8 +19,9 @@ from starlette.websockets import WebSocket
 from dentalcare.auth.tokens import Principal, authenticate
 from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS, SYSTEM
+from dentalcare.db.errors import DATABASE_DOWN
 from dentalcare.db.pool import Database
-from dentalcare.errors import DATABASE_DOWN, DentalCareError, Forbidden, NotFound, Unauthorized
+from dentalcare.errors import DentalCareError, Forbidden, NotFound, Unauthorized
 from dentalcare.realtime import protocol, repository
 from dentalcare.realtime.events import EventEncoder, LogEvent
 from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Hub, Subscription
