@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from dentalcare import __version__
 from dentalcare.appointments.endpoints import router as appointments_router
 from dentalcare.auth.endpoints import router as auth_router
+from dentalcare.availability.endpoints import dentist_slots_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
 from dentalcare.chatbot.service import TurnLimiter
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(realtime_router)
     app.include_router(auth_router)
     app.include_router(dentists_router)
+    app.include_router(dentist_slots_router)
     app.include_router(availability_router)
     app.include_router(appointments_router)
     app.include_router(chat_router)

@@ -119,34 +119,6 @@ async def list_appointments(
     )
 
 
-async def cancel_future_for_dentist(
-    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime, reason: str
-) -> int:
-    """Cancel a dentist's active appointments that start after `after`; how many."""
-    result = await conn.execute(
-        """UPDATE appointments SET status = 'cancelled', cancellation_reason = $3
-           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')""",
-        dentist_id,
-        after,
-        reason,
-    )
-    return int(result.split()[-1])
-
-
-async def outside_hours_candidates(
-    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime
-) -> list[asyncpg.Record]:
-    """A dentist's upcoming active appointments (to check against new hours)."""
-    return await conn.fetch(
-        f"""{SELECT_APPOINTMENT}
-            WHERE a.dentist_id = $1 AND a.starts_at > $2
-              AND a.status IN ('pending', 'confirmed')
-            ORDER BY a.starts_at""",
-        dentist_id,
-        after,
-    )
-
-
 def local_slot(row: asyncpg.Record) -> tuple[date, time]:
     """The appointment's local date and time."""
     return row["appointment_date"], row["appointment_time"]

@@ -1,11 +1,12 @@
-"""/api/availability: weekly schedules and exceptions."""
+"""/api/availability: weekly schedules and exceptions; /api/dentists/{id}/slots: free slots."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from dentalcare.auth.deps import CurrentUser, OptionalUser
 from dentalcare.availability import service
@@ -14,12 +15,24 @@ from dentalcare.availability.schemas import (
     AvailabilityReplaced,
     ExceptionCreate,
     ExceptionRead,
+    SlotsRead,
     WeeklyScheduleUpdate,
 )
-from dentalcare.db.deps import Uow
-from dentalcare.errors import Forbidden, NotFound, Unauthorized, ValidationError, responses
+from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationError,
+    responses,
+)
+from dentalcare.responses import JSON
 
 router = APIRouter(prefix="/api/availability", tags=["availability"])
+# The slots have the dentists' URL but are availability's answer, so they are served from
+# here: the dentists package sits below availability and does not import it.
+dentist_slots_router = APIRouter(prefix="/api/dentists", tags=["dentists"])
 
 
 @router.get(
@@ -77,3 +90,23 @@ async def delete_exception(
         uow=uow, caller=user, dentist_id=dentist_id, exception_id=exception_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@dentist_slots_router.get(
+    "/{dentist_id}/slots",
+    response_model=SlotsRead,
+    responses=responses(NotFound, BadRequest),
+)
+async def free_slots(
+    dentist_id: UUID,
+    uow: Uow,
+    settings: AppSettings,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> Any:
+    """Free slots between two dates (at most 62 days), in the dentist's time zone."""
+    return JSON(
+        await service.slots_response(
+            uow=uow, settings=settings, dentist_id=dentist_id, start=from_, end=to
+        )
+    )

@@ -1,4 +1,4 @@
-"""SQL for weekly availability and exceptions."""
+"""SQL for weekly availability and exceptions, and the bookings checked against them."""
 
 from __future__ import annotations
 
@@ -149,3 +149,18 @@ async def schedule_snapshots(
         _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None
     )
     return rows
+
+
+async def upcoming_bookings(
+    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime
+) -> list[asyncpg.Record]:
+    """A dentist's active appointments that start after `after` (to check against new hours)."""
+    return await conn.fetch(
+        """SELECT id, booking_reference, appointment_date, appointment_time, duration_minutes,
+                  patient_name, status
+           FROM appointments
+           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')
+           ORDER BY starts_at""",
+        dentist_id,
+        after,
+    )

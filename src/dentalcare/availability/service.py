@@ -9,7 +9,6 @@ from uuid import UUID
 
 import asyncpg
 
-from dentalcare.appointments import repository as appointments
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import repository
 from dentalcare.availability.schemas import (
@@ -140,7 +139,7 @@ async def _outside_hours(
         for e in body["exceptions"]
     ]
     outside = []
-    rows = await appointments.outside_hours_candidates(conn, dentist_id=dentist["id"], after=now)
+    rows = await repository.upcoming_bookings(conn, dentist_id=dentist["id"], after=now)
     for row in rows:
         on, at = row["appointment_date"], row["appointment_time"]
         begins = _minutes(at)

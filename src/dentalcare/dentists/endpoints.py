@@ -1,22 +1,18 @@
-"""/api/dentists: the directory, admin management, and free slots."""
+"""/api/dentists: the directory and admin management (free slots: availability.endpoints)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
 from dentalcare.auth.deps import AdminUser, CurrentUser, OptionalUser
-from dentalcare.availability import service as availability
-from dentalcare.availability.schemas import SlotsRead
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service
 from dentalcare.dentists.schemas import DentistCreate, DentistCreated, DentistRead, DentistUpdate
 from dentalcare.errors import (
     AlreadyExists,
-    BadRequest,
     Forbidden,
     NotFound,
     Unauthorized,
@@ -84,23 +80,3 @@ async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow) -> Respons
     """Remove a dentist: login disabled, future appointments cancelled, history kept."""
     await service.remove_dentist(uow=uow, caller=user, dentist_id=dentist_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/{dentist_id}/slots",
-    response_model=SlotsRead,
-    responses=responses(NotFound, BadRequest),
-)
-async def free_slots(
-    dentist_id: UUID,
-    uow: Uow,
-    settings: AppSettings,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-) -> Any:
-    """Free slots between two dates (at most 62 days), in the dentist's time zone."""
-    return JSON(
-        await availability.slots_response(
-            uow=uow, settings=settings, dentist_id=dentist_id, start=from_, end=to
-        )
-    )

@@ -1,7 +1,8 @@
-"""SQL for dentists."""
+"""SQL for dentists, and for what removing one does to their future appointments."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -88,3 +89,17 @@ async def mark_removed(conn: asyncpg.Connection, dentist_id: UUID) -> asyncpg.Re
             WHERE id = $1 AND active RETURNING {DENTIST_COLUMNS}""",
         dentist_id,
     )
+
+
+async def cancel_future_appointments(
+    conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime, reason: str
+) -> int:
+    """Cancel a dentist's active appointments that start after `after`; how many."""
+    result = await conn.execute(
+        """UPDATE appointments SET status = 'cancelled', cancellation_reason = $3
+           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')""",
+        dentist_id,
+        after,
+        reason,
+    )
+    return int(result.split()[-1])

@@ -9,7 +9,6 @@ from uuid import UUID
 
 import asyncpg
 
-from dentalcare.appointments import repository as appointments
 from dentalcare.auth import repository as users
 from dentalcare.auth.passwords import hash_password
 from dentalcare.auth.tokens import Principal
@@ -142,6 +141,6 @@ async def remove_dentist(
     await repository.mark_removed(conn, dentist_id)
     if current["user_id"] is not None:
         await users.revoke_and_disable(conn, current["user_id"])
-    await appointments.cancel_future_for_dentist(
+    await repository.cancel_future_appointments(
         conn, dentist_id=dentist_id, after=now, reason=REMOVAL_REASON
     )
