@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from dentalcare.auth.passwords import hash_password
+from dentalcare.auth.repository import insert_user, user_by_email
 from dentalcare.config import Settings
 from dentalcare.db import migrate
 from dentalcare.db.embedded import start_embedded
-from dentalcare.db.pool import Database
+from dentalcare.db.pool import SYSTEM, Database
+from dentalcare.demo.service import load_demo
 from dentalcare.logs import uvicorn_log_config
 
 T = TypeVar("T")
@@ -48,8 +51,6 @@ def _with_db(settings: Settings, url: str, work: Callable[[Database], Awaitable[
 
 
 def _print_logins(settings: Settings, url: str) -> None:
-    from dentalcare.demo.service import load_demo
-
     logins = _with_db(settings, url, lambda db: load_demo(db, timezone=settings.clinic_timezone))
     print("\nDemo clinic loaded. Logins:")
     for login in logins:
@@ -67,6 +68,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate, optionally load the demo, and serve until Ctrl-C or SIGTERM."""
+    # Imported here, not for a cycle: only `serve` needs the web application and the
+    # server, and the other commands start faster without them.
     import uvicorn
 
     from dentalcare.app import create_app
@@ -128,10 +131,6 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     """Create an admin login."""
-    from dentalcare.auth.passwords import hash_password
-    from dentalcare.auth.repository import insert_user, user_by_email
-    from dentalcare.db.pool import SYSTEM
-
     if len(args.password) < 8:
         print("the password must have at least 8 characters", file=sys.stderr)
         return 2

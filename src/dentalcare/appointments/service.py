@@ -14,7 +14,8 @@ from dentalcare.appointments import repository, rules
 from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate, appointment_json
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
-from dentalcare.availability.slots import Slot
+from dentalcare.availability.slots import Slot, is_free
+from dentalcare.availability.slots import free_slots as engine_free_slots
 from dentalcare.config import Settings
 from dentalcare.db.claims import Claims
 from dentalcare.db.unit_of_work import UnitOfWork
@@ -29,6 +30,7 @@ from dentalcare.errors import (
 )
 from dentalcare.jsonshape import iso_instant
 from dentalcare.ratelimit import Throttle
+from dentalcare.timezones import zone
 
 Source = Literal["manual", "chatbot", "admin"]
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -102,8 +104,6 @@ async def _slot_unavailable(
     now: datetime,
     taken: bool,
 ) -> SlotUnavailable:
-    from dentalcare.timezones import zone
-
     requested = datetime.combine(on, at, zone(dentist["timezone"]))
     options = await alternatives(
         uow=uow, settings=settings, dentist_id=dentist["id"], after=requested, now=now
@@ -128,10 +128,6 @@ async def _check_slot(
     ignore_appointment: UUID | None = None,
 ) -> tuple[asyncpg.Record, bool, bool]:
     """(dentist, slot offered?, slot blocked only by a booking?) for (on, at)."""
-    from dentalcare.availability.slots import free_slots as engine
-    from dentalcare.availability.slots import is_free
-    from dentalcare.timezones import zone
-
     try:
         row, weekly, exceptions, busy = await availability._engine_inputs(
             conn, dentist_id=dentist_id, start=on, end=on, ignore_appointment=ignore_appointment
@@ -151,7 +147,7 @@ async def _check_slot(
     }
     if is_free(busy=busy, on=on, at=at, **common):
         return row, True, False
-    unbooked = engine(busy=[], start=on, end=on, **common)
+    unbooked = engine_free_slots(busy=[], start=on, end=on, **common)
     taken = any(s.time == at for s in unbooked)
     return row, False, taken
 
