@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -42,7 +43,7 @@ async def current_user(user: Annotated[Principal | None, Depends(optional_user)]
     return user
 
 
-def require_role(*roles: str):  # type: ignore[no-untyped-def]
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only callers with one of `roles`."""
 
     async def guard(user: Annotated[Principal, Depends(current_user)]) -> Principal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import jwt
@@ -17,13 +17,17 @@ from dentalcare.errors import Unauthorized
 
 ALGORITHM = "HS256"
 
+# The roles a user account has (the `users.role` check constraint): claims' roles
+# without `anonymous` and `system`.
+UserRole = Literal["patient", "dentist", "admin"]
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     """An authenticated user as of this request."""
 
     user_id: UUID
-    role: str
+    role: UserRole
     email: str
     full_name: str
     phone: str | None
@@ -35,7 +39,7 @@ class Principal:
     @property
     def claims(self) -> Claims:
         """The database claims for this user's transactions."""
-        return Claims(self.role, user_id=self.user_id, dentist_id=self.dentist_id)  # type: ignore[arg-type]
+        return Claims(self.role, user_id=self.user_id, dentist_id=self.dentist_id)
 
 
 def issue_token(settings: Settings, *, user_id: UUID, role: str, token_version: int) -> str:

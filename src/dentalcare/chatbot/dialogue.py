@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from dentalcare.chatbot import manage, offering, replies
 from dentalcare.chatbot.collect import Changes, absorb
 from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
-from dentalcare.chatbot.state import ChatState, KnownPatient, Reply, Turn
+from dentalcare.chatbot.state import ChatState, KnownPatient, Mode, Reply, Turn
 from dentalcare.chatbot.understanding import (
     Context,
     Expecting,
@@ -158,10 +158,10 @@ class Dialogue:
         rescheduling = state.mode == "reschedule" and state.booking is not None
         wants = {"cancel", "reschedule"} & intents
         if (wants or parse.reference) and not (rescheduling and not parse.reference):
-            mode = (
+            mode: Mode = (
                 "manage" if len(wants) != 1 else ("cancel" if "cancel" in wants else "reschedule")
             )
-            turn.state = manage.begin(state, parse, mode)  # type: ignore[arg-type]
+            turn.state = manage.begin(state, parse, mode)
             if await manage.proceed(self.clinic, turn):
                 await self._advance(turn, now, Changes(preferences=True), understood=True)
             return

@@ -64,7 +64,8 @@ async def change_status(
                 settings=settings,
                 caller=user,
                 appointment_id=parse_id(appointment_id),
-                request=AppointmentUpdate(status=target),  # type: ignore[arg-type]
+                # Validated, not cast: `target` is a form field, checked against DONE above.
+                request=AppointmentUpdate.model_validate({"status": target}),
             )
     except DentalCareError as exc:
         return _failed(request, back, exc.detail)

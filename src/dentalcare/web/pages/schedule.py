@@ -118,9 +118,9 @@ async def save_weekly(
     for _number, dow, index in filled:
         row = days[dow][index]
         try:
-            windows.append(
-                WeeklyWindow(day_of_week=dow, start_time=row["start"], end_time=row["end"])  # type: ignore[arg-type]
-            )
+            # The form's "HH:MM" strings: pydantic parses them into times (or says why not).
+            window = {"day_of_week": dow, "start_time": row["start"], "end_time": row["end"]}
+            windows.append(WeeklyWindow.model_validate(window))
             placed.append((dow, index))
         except pydantic.ValidationError as exc:
             problems = forms.errors_of(exc)
