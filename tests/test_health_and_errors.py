@@ -29,3 +29,23 @@ async def test_bodies_over_64_kib_are_refused(client: httpx.AsyncClient) -> None
     response = await client.post("/api/health", content=b"x" * (65 * 1024))
     assert response.status_code == 413
     assert response.json()["error"] == "PayloadTooLarge"
+
+
+async def test_a_mistyped_page_is_an_html_404_and_the_api_keeps_its_json(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/dentistz", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and 'href="/"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    for path in ("/api/nothing-here", "/api", "/static/nothing.js", "/openapi.jsonx/x"):
+        machine = await client.get(path)
+        assert machine.status_code == 404, path
+        if path.startswith(("/api", "/openapi")):
+            assert machine.json()["error"] == "NotFound", path
+    posted = await client.post("/dentistz")
+    assert posted.status_code in (404, 405) and posted.json()["error"] in (
+        "NotFound",
+        "MethodNotAllowed",
+    )

@@ -133,6 +133,29 @@ def documented_methods(app: FastAPI, path: str) -> list[str]:
     return sorted({method.upper() for item in items for method in item if method in _METHODS})
 
 
+def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own HTTP errors (unknown path, wrong method) in the error shape."""
+    cls = _HTTP_CODES.get(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if cls is NotFound and detail == "Not Found":
+        detail = "No such resource."
+    if cls is None:
+        return JSONResponse(
+            {"error": "HTTPError", "detail": detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+    response = error_response(cls(detail))
+    # Keep what Starlette says alongside, such as the `Allow` header of a 405.
+    response.headers.update(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on this path.
+        allowed = documented_methods(request.app, request.url.path)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def install_handlers(app: FastAPI) -> None:
     """Make every failure, FastAPI's own included, answer with the error shape (and say so
     in OpenAPI)."""
@@ -148,25 +171,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        cls = _HTTP_CODES.get(exc.status_code)
-        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        if cls is NotFound and detail == "Not Found":
-            detail = "No such resource."
-        if cls is None:
-            return JSONResponse(
-                {"error": "HTTPError", "detail": detail},
-                status_code=exc.status_code,
-                headers=getattr(exc, "headers", None),
-            )
-        response = error_response(cls(detail))
-        # Keep what Starlette says alongside, such as the `Allow` header of a 405.
-        response.headers.update(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405:
-            # Starlette names only the methods of the first route on this path.
-            allowed = documented_methods(request.app, request.url.path)
-            if allowed:
-                response.headers["Allow"] = ", ".join(allowed)
-        return response
+        return http_error_response(request, exc)
 
     for exc_type in DATABASE_DOWN:
 

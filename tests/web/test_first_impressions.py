@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, expect
 
-from tests.web.support import Clinic, screenshot
+from tests.web.support import Clinic, log_in, screenshot
 
 
 def test_the_api_reference_works_offline_under_the_pages_csp(
@@ -31,3 +32,24 @@ def test_the_api_reference_works_offline_under_the_pages_csp(
     expect(operation).to_be_visible()
     assert hosts == {urlsplit(page.url).netloc}, hosts
     screenshot(page, "api-docs")
+
+
+def test_a_mistyped_address_shows_a_page_with_a_way_home(
+    clinic: Clinic, open_page: Callable[..., Page]
+) -> None:
+    """Anonymous: back to the directory or to one's booking; logged in: to one's own page."""
+    page = open_page()
+    response = page.goto("/dentists/not-a-real-page/nope")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    main = page.locator("#main")
+    expect(main.get_by_role("link", name="Find my booking")).to_be_visible()
+    main.get_by_role("link", name="Find a dentist").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    log_in(page, clinic.patient["email"])
+    page.goto("/my/appointmentz")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.locator(".account-name")).to_contain_text("Alice Brown")  # still logged in
+    screenshot(page, "not-found")
+    page.locator("#main").get_by_role("link", name="Go to my page").click()
+    expect(page).to_have_url(re.compile(r"/my/appointments$"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
+from dentalcare.error_handlers import http_error_response
 from dentalcare.web.errors import LoginRequired, PageProblem
+from dentalcare.web.session import HOME_BY_ROLE, resolve_page_user
 from dentalcare.web.templating import render, toast_response
 
 
@@ -26,11 +29,45 @@ def problem_page(request: Request, problem: PageProblem) -> Response:
     """An error page, or a toast for htmx requests."""
     if request.headers.get("hx-request"):
         return toast_response(problem.detail, kind="error", status_code=problem.status_code)
+    user = getattr(request.state, "page_user", None)
     return render(
         request,
         "errors/problem.html",
-        {"title": problem.title, "detail": problem.detail},
+        {
+            "title": problem.title,
+            "detail": problem.detail,
+            "home_url": HOME_BY_ROLE.get(user.role, "/") if user else "/",
+        },
         status_code=problem.status_code,
+    )
+
+
+# Paths whose errors stay JSON: the API, its schema, and files (a missing file is not a page).
+_MACHINE_PREFIXES = ("/api/", "/static/", "/openapi.json")
+
+
+def is_page_request(request: Request) -> bool:
+    """Whether an unknown path was asked for as a page (a person's browser), not by a client."""
+    path = request.url.path
+    return (
+        request.method in ("GET", "HEAD")
+        and path != "/api"
+        and not path.startswith(_MACHINE_PREFIXES)
+    )
+
+
+async def not_found_page(request: Request) -> Response:
+    """The HTML 404: what happened and the ways back (to the visitor's own home page if
+    they are logged in: no route ran, so the session cookie is read here)."""
+    if not hasattr(request.state, "page_user"):
+        await resolve_page_user(request)
+    return problem_page(
+        request,
+        PageProblem(
+            404,
+            "Page not found",
+            "There is no page at this address. It may have moved, or the link may be mistyped.",
+        ),
     )
 
 
@@ -44,3 +81,10 @@ def install_handler(app: FastAPI) -> None:
     @app.exception_handler(PageProblem)
     async def _page_problem(request: Request, exc: PageProblem) -> Response:
         return problem_page(request, exc)
+
+    # Replaces the JSON handler for Starlette's errors; /api/* keeps the JSON shape.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and is_page_request(request):
+            return await not_found_page(request)
+        return http_error_response(request, exc)

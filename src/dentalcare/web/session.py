@@ -12,8 +12,10 @@ from starlette.responses import Response
 from dentalcare.auth.deps import SESSION_COOKIE
 from dentalcare.auth.tokens import Principal, authenticate
 from dentalcare.config import Settings
-from dentalcare.db.deps import AppSettings, Uow
-from dentalcare.errors import Unauthorized
+from dentalcare.db.claims import ANONYMOUS
+from dentalcare.db.deps import AppSettings, Uow, get_db, get_settings
+from dentalcare.db.errors import DATABASE_DOWN
+from dentalcare.errors import DentalCareError, Unauthorized
 from dentalcare.web.errors import LoginRequired, wrong_role
 
 HOME_BY_ROLE = {"patient": "/my/appointments", "dentist": "/dentist", "admin": "/admin"}
@@ -33,6 +35,18 @@ async def page_user(request: Request, uow: Uow, settings: AppSettings) -> Princi
             request.state.drop_session = True
     request.state.page_user = principal
     return principal
+
+
+async def resolve_page_user(request: Request) -> Principal | None:
+    """`page_user` outside a route (an error page): its own short read-only unit of work;
+    if the database cannot say, the visitor counts as logged out."""
+    db, settings = await get_db(request), await get_settings(request)
+    try:
+        async with db.unit_of_work(ANONYMOUS, read_only=True) as uow:
+            return await page_user(request, uow, settings)
+    except (DentalCareError, *DATABASE_DOWN):
+        request.state.page_user = None
+        return None
 
 
 def session_binding(request: Request) -> str:
