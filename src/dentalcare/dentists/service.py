@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -28,13 +29,43 @@ def _sees_email(caller: Principal | None, dentist_id: Any) -> bool:
     )
 
 
+# Words patients search with, and what a dentist's profile says instead.
+SEARCH_SYNONYMS = {
+    "braces": ("braces", "orthodont", "aligner"),
+    "aligners": ("aligner", "orthodont"),
+    "kids": ("child", "pediatric", "paediatric"),
+    "kid": ("child", "pediatric", "paediatric"),
+    "children": ("child", "pediatric", "paediatric"),
+    "child": ("child", "pediatric", "paediatric"),
+    "paediatric": ("pediatric", "paediatric"),
+    "canal": ("canal", "endodont"),
+    "implant": ("implant", "oral surgery"),
+    "implants": ("implant", "oral surgery"),
+    "wisdom": ("wisdom", "oral surgery"),
+    "extraction": ("extraction", "oral surgery"),
+    "pain": ("pain", "endodont"),
+}
+# "Dr Smith", "Dr. Smith": the title is not a word of the name to look for.
+_IGNORED_WORDS = frozenset({"dr", "doctor", "dentist", "a", "the", "for"})
+
+
+def _search_words(search: str) -> list[str]:
+    words = re.findall(r"[\w'-]+", search.lower())
+    return [w for w in words if w not in _IGNORED_WORDS]
+
+
 def _matches(row: asyncpg.Record, search: str | None, specialization: str | None) -> bool:
+    """Every word of the search appears in the name, the specialty or the bio (or a word
+    that means the same there: "braces" finds the orthodontist)."""
     if specialization and row["specialization"].lower() != specialization.lower():
         return False
-    if search:
-        needle = search.lower()
-        return needle in row["name"].lower() or needle in row["specialization"].lower()
-    return True
+    if not search:
+        return True
+    profile = " ".join((row["name"], row["specialization"], row["bio"] or "")).lower()
+    return all(
+        any(form in profile for form in SEARCH_SYNONYMS.get(word, (word,)))
+        for word in _search_words(search)
+    )
 
 
 async def list_dentists(
