@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, expect
 
-from tests.web.support import Clinic, log_in, screenshot
+from tests.factories import make_dentist
+from tests.web.support import Clinic, log_in, screenshot, wait_live
 
 
 def test_the_api_reference_works_offline_under_the_pages_csp(
@@ -53,3 +54,84 @@ def test_a_mistyped_address_shows_a_page_with_a_way_home(
     screenshot(page, "not-found")
     page.locator("#main").get_by_role("link", name="Go to my page").click()
     expect(page).to_have_url(re.compile(r"/my/appointments$"))
+
+
+COVERED = """(selector) => {
+  const launcher = document.querySelector(".dcchat-open").getBoundingClientRect();
+  const hit = (r) => !(r.right <= launcher.left || launcher.right <= r.left ||
+                       r.bottom <= launcher.top || launcher.bottom <= r.top);
+  return [...document.querySelectorAll(selector)]
+    .filter((e) => e.checkVisibility({ contentVisibilityAuto: true, visibilityProperty: true }))
+    .filter((e) => hit(e.getBoundingClientRect()))
+    .map((e) => e.outerHTML.slice(0, 120));
+}"""
+EVERYTHING = "#main a, #main button, #main input, #main select, #main textarea, #main label"
+ACTIONS = "#main .btn, #main button[type=submit]"
+
+
+def _covered(page: Page) -> list[str]:
+    """What the assistant's launcher covers: the page's action buttons as the page opens,
+    and anything at all once it is scrolled to the end (there is room for it there)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    covered: list[str] = page.evaluate(COVERED, ACTIONS)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    covered += page.evaluate(COVERED, EVERYTHING)
+    return covered
+
+
+def test_the_assistant_button_covers_nothing_on_a_phone_or_a_desktop(
+    clinic: Clinic, open_page: Callable[..., Page]
+) -> None:
+    """The booking page, the confirmation and the look-up, at 390 px and 1280 px."""
+    for phone in (True, False):
+        page = open_page(phone=phone)
+        page.goto(f"/dentists/{clinic.dentist_id}")
+        expect(page.locator(".dcchat-open")).to_be_visible()
+        assert _covered(page) == [], phone
+        page.locator("[data-testid=slot]").first.click()
+        page.get_by_label("Full name").fill("Phone Tester")
+        page.get_by_label("E-mail").fill("phone.tester@example.com")
+        page.get_by_label("Phone").fill("+1 555 0100")
+        page.get_by_role("button", name="Book appointment").click()
+        expect(page.get_by_role("heading", name="Booking received")).to_be_visible()
+        assert _covered(page) == [], phone
+        if phone:
+            page.evaluate("window.scrollTo(0, 0)")
+            screenshot(page, "phone-confirmation", full_page=False)
+        page.goto("/bookings/find")
+        assert _covered(page) == [], phone
+
+
+CUT_OFF = """() => {
+  const card = document.querySelector("#dentist-list").getBoundingClientRect();
+  const cut = (b) => {
+    const r = b.getBoundingClientRect();
+    return r.left < card.left || r.right > card.right || b.scrollWidth > b.clientWidth;
+  };
+  return [...document.querySelectorAll("#dentist-list .cell-actions .btn")]
+    .filter(cut).map((b) => `${b.textContent.trim()} @${Math.round(b.getBoundingClientRect().x)}`);
+}"""
+
+
+def test_the_admin_dentist_table_fits_its_card_and_says_what_its_columns_hold(
+    clinic: Clinic, open_page: Callable[..., Page]
+) -> None:
+    """At 1280 and 1920 px every action button lies inside the card, whole."""
+    for name, specialization in (
+        ("Dr Marcus Johnson-Whitfield", "Oral and Maxillofacial Surgery"),
+        ("Dr Emily Chen", "Pediatric Dentistry"),
+    ):
+        clinic.db.call(make_dentist, name=name, specialization=specialization)
+    for width in (1280, 1920):
+        page = open_page()
+        page.set_viewport_size({"width": width, "height": 900})
+        log_in(page, clinic.admin["email"], then="/admin")
+        wait_live(page)
+        expect(page.locator("#dentist-list [data-testid=dentist-row]").first).to_be_visible()
+        # One look at the layout (the live list may be re-rendered between two calls).
+        outside = page.evaluate(CUT_OFF)
+        assert outside == [], (width, outside)
+        headers = [h.upper() for h in page.locator("#dentist-list thead th").all_inner_texts()]
+        assert "APPOINTMENTS" not in headers and "SCHEDULE" in headers
+        if width == 1280:
+            screenshot(page, "admin-dentists-1280")

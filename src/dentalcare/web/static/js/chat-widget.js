@@ -41,9 +41,11 @@
     link.href = CSS_HREF;
     document.head.appendChild(link);
 
+    document.body.classList.add("dcchat-present");
     this.opener = el("button", "dcchat-open", "Book with our assistant");
     this.opener.type = "button";
     this.opener.setAttribute("aria-controls", "dcchat");
+    this.opener.title = "Book with our assistant";
 
     this.panel = el("section", "dcchat");
     this.panel.id = "dcchat";
