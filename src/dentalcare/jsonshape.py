@@ -7,9 +7,7 @@ log's `to_jsonb` (strings and numbers); both render the same way here.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 
 def iso_date(value: Any) -> str | None:
@@ -45,15 +43,9 @@ def iso_instant(value: Any) -> str | None:
 
 def text_id(value: Any) -> str | None:
     """A UUID as text."""
-    if value is None:
-        return None
-    return str(value) if isinstance(value, UUID) else str(value)
+    return None if value is None else str(value)
 
 
 def money(value: Any) -> float | None:
     """A numeric amount as a JSON number."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    return float(value)
+    return None if value is None else float(value)

@@ -73,7 +73,6 @@ async def list_appointments(
     """The caller's appointments (a patient's own, a dentist's own, all for admins)."""
     page = await service.list_appointments(
         uow=uow,
-        caller=user,
         status=status_,
         dentist_id=dentist_id,
         date_from=from_,
@@ -105,7 +104,7 @@ async def lookup(
 )
 async def get_appointment(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Any:
     """One appointment: its patient, its dentist or an admin."""
-    return JSON(await service.get_appointment(uow=uow, caller=user, appointment_id=appointment_id))
+    return JSON(await service.get_appointment(uow=uow, appointment_id=appointment_id))
 
 
 @router.put(
@@ -153,7 +152,7 @@ async def cancel_appointment(
 )
 async def appointment_calendar(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Response:
     """The appointment as an iCalendar event."""
-    appointment = await service.get_appointment(uow=uow, caller=user, appointment_id=appointment_id)
+    appointment = await service.get_appointment(uow=uow, appointment_id=appointment_id)
     return Response(
         appointment_ics(appointment),
         media_type="text/calendar",

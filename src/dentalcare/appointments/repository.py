@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -117,8 +117,3 @@ async def list_appointments(
         after[1] if after else None,
         limit,
     )
-
-
-def local_slot(row: asyncpg.Record) -> tuple[date, time]:
-    """The appointment's local date and time."""
-    return row["appointment_date"], row["appointment_time"]

@@ -20,10 +20,6 @@ PaymentStatus = Literal["pending", "paid", "refunded"]
 ShortText = Field(default=None, max_length=4000)
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 class AppointmentCreate(BaseModel):
     """Body of POST /api/appointments.
 

@@ -254,7 +254,6 @@ def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
 async def list_appointments(
     *,
     uow: UnitOfWork,
-    caller: Principal,
     status: str | None,
     dentist_id: UUID | None,
     date_from: date | None,
@@ -262,7 +261,7 @@ async def list_appointments(
     limit: int,
     cursor: str | None,
 ) -> dict[str, Any]:
-    """A page of the appointments the caller may see, by start time."""
+    """A page of the appointments the unit of work's claims can see, by start time."""
     after = _cursor_decode(cursor) if cursor else None
     conn = await uow.connection()
     rows = await repository.list_appointments(
@@ -282,10 +281,8 @@ async def list_appointments(
     }
 
 
-async def get_appointment(
-    *, uow: UnitOfWork, caller: Principal, appointment_id: UUID
-) -> dict[str, Any]:
-    """One appointment the caller may see (404 otherwise, never 403)."""
+async def get_appointment(*, uow: UnitOfWork, appointment_id: UUID) -> dict[str, Any]:
+    """One appointment the unit of work's claims can see (404 otherwise, never 403)."""
     conn = await uow.connection()
     row = await repository.appointment_by_id(conn, appointment_id)
     if row is None:

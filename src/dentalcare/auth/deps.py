@@ -57,6 +57,3 @@ def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(require_role("admin"))]
-DentistUser = Annotated[Principal, Depends(require_role("dentist"))]
-DentistOrAdmin = Annotated[Principal, Depends(require_role("dentist", "admin"))]
-PatientUser = Annotated[Principal, Depends(require_role("patient"))]

@@ -40,11 +40,6 @@ async def user_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Record 
     )
 
 
-async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> asyncpg.Record | None:
-    """The user with this id (if the caller's claims let them see it)."""
-    return await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)
-
-
 async def principal(conn: asyncpg.Connection, user_id: UUID) -> asyncpg.Record | None:
     """The user behind a token as they are now (a security-definer function: any claims)."""
     return await conn.fetchrow("SELECT * FROM auth_principal($1)", user_id)

@@ -89,7 +89,6 @@ EXTRACTION = (
     r"\b(extraction|extracted|pulled|removed|taken out|had (a|my|the)( \w+)? (tooth|teeth) out"
     r"|tooth out|teeth out)\b"
 )
-AFTER_EXTRACTION_PROBLEM = BLEEDING + "|" + SEVERE_PAIN + r"|\bdry socket\b"
 INFECTION = r"\b(abscess\w*|pus|infect\w*|gum boil)\b"
 
 

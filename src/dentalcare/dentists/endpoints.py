@@ -49,7 +49,7 @@ async def create_dentist(
     body: DentistCreate, user: AdminUser, uow: Uow, settings: AppSettings
 ) -> Any:
     """Add a dentist with a login; the initial password is shown only in this response."""
-    return await service.create_dentist(uow=uow, settings=settings, caller=user, request=body)
+    return await service.create_dentist(uow=uow, settings=settings, request=body)
 
 
 @router.get(
@@ -78,5 +78,5 @@ async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUse
 )
 async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow) -> Response:
     """Remove a dentist: login disabled, future appointments cancelled, history kept."""
-    await service.remove_dentist(uow=uow, caller=user, dentist_id=dentist_id)
+    await service.remove_dentist(uow=uow, dentist_id=dentist_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -95,7 +95,7 @@ async def get_dentist(
 
 
 async def create_dentist(
-    *, uow: UnitOfWork, settings: Settings, caller: Principal, request: DentistCreate
+    *, uow: UnitOfWork, settings: Settings, request: DentistCreate
 ) -> dict[str, Any]:
     """Create a dentist with a login that works at once; the password is returned once."""
     timezone = check_timezone(request.timezone or settings.clinic_timezone)
@@ -158,9 +158,7 @@ async def update_dentist(
     return dentist_json(row, include_email=True)
 
 
-async def remove_dentist(
-    *, uow: UnitOfWork, caller: Principal, dentist_id: UUID, now: datetime | None = None
-) -> None:
+async def remove_dentist(*, uow: UnitOfWork, dentist_id: UUID, now: datetime | None = None) -> None:
     """Remove a dentist: login disabled and tokens revoked, future bookings cancelled."""
     now = now or datetime.now(UTC)
     conn = await uow.connection()

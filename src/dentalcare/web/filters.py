@@ -33,12 +33,6 @@ def long_date(value: Any) -> str:
     return f"{d:%A} {d.day} {d:%B %Y}"
 
 
-def short_date(value: Any) -> str:
-    """`24 Nov 2026`."""
-    d = _as_date(value)
-    return f"{d.day} {d:%b %Y}"
-
-
 def month_short(value: Any) -> str:
     """`Nov`."""
     return f"{_as_date(value):%b}"
@@ -88,7 +82,6 @@ def avatar_tone(key: str | None) -> int:
 FILTERS: dict[str, Callable[..., Any]] = {
     "day_label": day_label,
     "long_date": long_date,
-    "short_date": short_date,
     "month_short": month_short,
     "day_number": day_number,
     "status_label": status_label,

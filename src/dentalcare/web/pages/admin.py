@@ -71,9 +71,7 @@ async def add_dentist(
     values = clean_form(form, (*DENTIST_FIELDS, "password"))
     try:
         body = forms.parse(DentistCreate, {"name": "", "email": "", **values})
-        created = await dentists.create_dentist(
-            uow=uow, settings=settings, caller=user, request=body
-        )
+        created = await dentists.create_dentist(uow=uow, settings=settings, request=body)
     except forms.FormInvalid as exc:
         return await _dentists_page(request, user, uow, settings, form=values, errors=exc.errors)
     except DentalCareError as exc:
@@ -143,7 +141,7 @@ async def remove_submit(
     """Remove a dentist: login disabled, upcoming appointments cancelled, history kept."""
     dentist = await _dentist(uow, user, dentist_id)
     try:
-        await dentists.remove_dentist(uow=uow, caller=user, dentist_id=UUID(dentist["id"]))
+        await dentists.remove_dentist(uow=uow, dentist_id=UUID(dentist["id"]))
     except DentalCareError as exc:
         return redirect(request, "/admin", message=exc.detail, kind="error")
     return redirect(
@@ -180,7 +178,6 @@ async def all_appointments(
         dentist_id = UUID(dentist) if dentist else None
         page = await appointments.list_appointments(
             uow=uow,
-            caller=user,
             status=filters["status"] or None,
             dentist_id=dentist_id,
             date_from=date.fromisoformat(date_from) if date_from else None,

@@ -76,9 +76,7 @@ async def _resolve(
         raise NotFound("This browser does not know that booking.")
     if user is not None:
         try:
-            found = await appointments.get_appointment(
-                uow=uow, caller=user, appointment_id=UUID(entry["id"])
-            )
+            found = await appointments.get_appointment(uow=uow, appointment_id=UUID(entry["id"]))
             return found, user, None
         except (NotFound, ValueError):
             pass

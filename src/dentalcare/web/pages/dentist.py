@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
-from dentalcare.auth.tokens import Principal
 from dentalcare.db.deps import Uow
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
@@ -24,13 +23,10 @@ UPCOMING_DAYS = 60
 FILTERS = {"all": None, "pending": "pending", "confirmed": "confirmed", "cancelled": "cancelled"}
 
 
-async def appointments_between(
-    uow: UnitOfWork, caller: Principal, start: date, end: date
-) -> list[dict[str, Any]]:
-    """The caller's appointments on local dates start..end (at most 200)."""
+async def appointments_between(uow: UnitOfWork, start: date, end: date) -> list[dict[str, Any]]:
+    """The dentist's appointments on local dates start..end (at most 200)."""
     page = await appointments.list_appointments(
         uow=uow,
-        caller=caller,
         status=None,
         dentist_id=None,
         date_from=start,
@@ -60,12 +56,12 @@ async def board(
     today = now.date()
     start = parse_start(week, today)
     show = show if show in FILTERS else "all"
-    todays = await appointments_between(uow, user, today, today)
+    todays = await appointments_between(uow, today, today)
     upcoming = await appointments_between(
-        uow, user, today + timedelta(days=1), today + timedelta(days=UPCOMING_DAYS)
+        uow, today + timedelta(days=1), today + timedelta(days=UPCOMING_DAYS)
     )
     shown = [a for a in upcoming if FILTERS[show] in (None, a["status"])]
-    in_week = await appointments_between(uow, user, start, start + timedelta(days=6))
+    in_week = await appointments_between(uow, start, start + timedelta(days=6))
     context = {
         "page": "dentist-board",
         "dentist": dentist,

@@ -32,7 +32,6 @@ async def my_appointments(request: Request, user: PatientPage, uow: Uow) -> Resp
     """Upcoming and past appointments; the page follows changes live."""
     page = await appointments.list_appointments(
         uow=uow,
-        caller=user,
         status=None,
         dentist_id=None,
         date_from=None,
@@ -45,11 +44,9 @@ async def my_appointments(request: Request, user: PatientPage, uow: Uow) -> Resp
     return render(request, "patient/my_appointments.html", context)
 
 
-async def _own(uow: Uow, user: PatientPage, appointment_id: str) -> dict[str, object]:
+async def _own(uow: Uow, appointment_id: str) -> dict[str, object]:
     try:
-        return await appointments.get_appointment(
-            uow=uow, caller=user, appointment_id=parse_id(appointment_id)
-        )
+        return await appointments.get_appointment(uow=uow, appointment_id=parse_id(appointment_id))
     except NotFound:
         raise not_found("We could not find that appointment in your account.") from None
 
@@ -57,7 +54,7 @@ async def _own(uow: Uow, user: PatientPage, appointment_id: str) -> dict[str, ob
 @router.get("/my/appointments/{appointment_id}/calendar.ics")
 async def my_calendar(appointment_id: str, user: PatientPage, uow: Uow) -> Response:
     """One of my appointments as an iCalendar file."""
-    return calendar_response(await _own(uow, user, appointment_id))
+    return calendar_response(await _own(uow, appointment_id))
 
 
 @router.get("/my/appointments/{appointment_id}/reschedule")
@@ -70,7 +67,7 @@ async def reschedule_page(
     week: str | None = None,
 ) -> Response:
     """Pick a new time with the same dentist."""
-    appointment = await _own(uow, user, appointment_id)
+    appointment = await _own(uow, appointment_id)
     return await _reschedule_render(request, user, uow, settings, appointment, week, {}, {})
 
 
@@ -117,7 +114,7 @@ async def reschedule_submit(
     settings: AppSettings,
 ) -> Response:
     """Move the appointment to the chosen slot."""
-    appointment = await _own(uow, user, appointment_id)
+    appointment = await _own(uow, appointment_id)
     values = clean_form(form, ("appointment_date", "appointment_time"))
     try:
         if "appointment_date" not in values or "appointment_time" not in values:
