@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
@@ -31,10 +31,9 @@ from dentalcare.errors import (
 )
 from dentalcare.ratelimit import Limits
 from dentalcare.responses import JSON
+from dentalcare.vocabulary import Status
 
 router = APIRouter(prefix="/api/appointments", tags=["appointments"])
-
-StatusFilter = Literal["pending", "confirmed", "completed", "cancelled", "no_show"]
 
 
 @router.post(
@@ -63,7 +62,7 @@ async def book(
 async def list_appointments(
     user: CurrentUser,
     uow: Uow,
-    status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
     dentist_id: UUID | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,

@@ -8,46 +8,21 @@ from uuid import UUID
 
 import asyncpg
 
+from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate
+from dentalcare.vocabulary import Status
+
 # Every column plus the dentist's name, as the contract's `appointment` has it.
 SELECT_APPOINTMENT = """
     SELECT a.*, d.name AS dentist_name
     FROM appointments a JOIN dentists d ON d.id = a.dentist_id
 """
 
-INSERTABLE = (
-    "booking_reference",
-    "patient_id",
-    "dentist_id",
-    "patient_name",
-    "patient_email",
-    "patient_phone",
-    "patient_age",
-    "patient_medical_conditions",
-    "appointment_date",
-    "appointment_time",
-    "duration_minutes",
-    "booking_source",
-    "chief_complaint",
-    "symptoms",
-    "urgency",
-    "medical_history",
-    "medications",
-    "allergies",
-    "notes",
-    "payment_method",
-)
-UPDATABLE = frozenset(
-    {
-        "status",
-        "appointment_date",
-        "appointment_time",
-        "notes",
-        "cancellation_reason",
-        "payment_status",
-        "payment_method",
-        "patient_phone",
-    }
-)
+# A booking writes what its body carries plus what the server decides; the database's
+# defaults and trigger fill in the rest (status, starts_at/ends_at, timestamps).
+SET_BY_SERVER = ("booking_reference", "patient_id", "booking_source", "urgency", "duration_minutes")
+INSERTABLE = (*AppointmentCreate.model_fields, *SET_BY_SERVER)
+# A change writes only what PUT /api/appointments/{id} may carry.
+UPDATABLE = frozenset(AppointmentUpdate.model_fields)
 _INSERT_SQL = (
     f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))}) RETURNING *"
@@ -92,7 +67,7 @@ async def update_appointment(
 async def list_appointments(
     conn: asyncpg.Connection,
     *,
-    status: str | None,
+    status: Status | None,
     dentist_id: UUID | None,
     date_from: date | None,
     date_to: date | None,

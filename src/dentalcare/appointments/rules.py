@@ -5,75 +5,48 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from dentalcare.appointments.schemas import AppointmentUpdate
 from dentalcare.errors import Forbidden, InvalidTransition
+from dentalcare.vocabulary import STATUSES, TERMINAL, TRANSITIONS, Status
 
-ACTIVE = frozenset({"pending", "confirmed"})
-TERMINAL = frozenset({"completed", "cancelled", "no_show"})
-TRANSITIONS = frozenset(
+# What each kind of caller may touch in PUT /api/appointments/{id}; an admin, everything
+# the body has.
+_OWN_BOOKING = frozenset(
     {
-        ("pending", "confirmed"),
-        ("pending", "cancelled"),
-        ("confirmed", "completed"),
-        ("confirmed", "cancelled"),
-        ("confirmed", "no_show"),
+        "status",
+        "appointment_date",
+        "appointment_time",
+        "notes",
+        "patient_phone",
+        "cancellation_reason",
     }
 )
-
-# What each kind of caller may touch in PUT /api/appointments/{id}.
 EDITABLE = {
-    "patient": frozenset(
-        {
-            "status",
-            "appointment_date",
-            "appointment_time",
-            "notes",
-            "patient_phone",
-            "cancellation_reason",
-        }
-    ),
-    "guest": frozenset(
-        {
-            "status",
-            "appointment_date",
-            "appointment_time",
-            "notes",
-            "patient_phone",
-            "cancellation_reason",
-        }
-    ),
+    "patient": _OWN_BOOKING,
+    "guest": _OWN_BOOKING,
     "dentist": frozenset({"status", "notes", "cancellation_reason"}),
-    "admin": frozenset(
-        {
-            "status",
-            "appointment_date",
-            "appointment_time",
-            "notes",
-            "cancellation_reason",
-            "payment_status",
-            "payment_method",
-            "patient_phone",
-        }
-    ),
+    "admin": frozenset(AppointmentUpdate.model_fields),
 }
-STATUSES_SET_BY = {
+_STAFF_MAY_SET: frozenset[Status] = frozenset(STATUSES) - {"pending"}
+STATUSES_SET_BY: dict[str, frozenset[Status]] = {
     "patient": frozenset({"cancelled"}),
     "guest": frozenset({"cancelled"}),
-    "dentist": frozenset({"confirmed", "completed", "no_show", "cancelled"}),
-    "admin": frozenset({"confirmed", "completed", "no_show", "cancelled"}),
+    "dentist": _STAFF_MAY_SET,
+    "admin": _STAFF_MAY_SET,
 }
 
 
-def check_transition(current: str, target: str) -> None:
+def check_transition(current: Status, target: Status) -> None:
     """Raise InvalidTransition unless `current` -> `target` is allowed."""
     if (current, target) not in TRANSITIONS:
         raise InvalidTransition(f"An appointment that is {current} cannot become {target}.")
 
 
 # Outcomes that only make sense once the visit has begun.
-AFTER_START = frozenset({"completed", "no_show"})
+AFTER_START: frozenset[Status] = frozenset({"completed", "no_show"})
 
 
-def check_begun(target: str, *, starts_at: datetime, now: datetime) -> None:
+def check_begun(target: Status, *, starts_at: datetime, now: datetime) -> None:
     """Raise InvalidTransition if `target` is an outcome and the visit has not begun."""
     if target in AFTER_START and now < starts_at:
         outcome = "completed" if target == "completed" else "a no-show"
@@ -82,7 +55,7 @@ def check_begun(target: str, *, starts_at: datetime, now: datetime) -> None:
         )
 
 
-def check_permitted(actor: str, fields: Iterable[str], target_status: str | None) -> None:
+def check_permitted(actor: str, fields: Iterable[str], target_status: Status | None) -> None:
     """Raise Forbidden if `actor` may not change `fields` (or set `target_status`)."""
     editable = EDITABLE.get(actor, frozenset())
     refused = sorted(set(fields) - editable)
@@ -92,7 +65,7 @@ def check_permitted(actor: str, fields: Iterable[str], target_status: str | None
         raise Forbidden(f"You may not mark this appointment {target_status}.")
 
 
-def check_still_open(current: str, *, what: str) -> None:
+def check_still_open(current: Status, *, what: str) -> None:
     """Raise InvalidTransition when a finished appointment would be moved or changed."""
     if current in TERMINAL:
         raise InvalidTransition(f"This appointment is {current}; it cannot be {what}.")

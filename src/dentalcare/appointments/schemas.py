@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, money, text_id
-
-Status = Literal["pending", "confirmed", "completed", "cancelled", "no_show"]
-Source = Literal["manual", "chatbot", "admin"]
-Urgency = Literal["routine", "urgent", "emergency"]
-PaymentMethod = Literal["cash", "card", "insurance"]
-PaymentStatus = Literal["pending", "paid", "refunded"]
+from dentalcare.vocabulary import (
+    BookingSource,
+    PaymentMethod,
+    PaymentStatus,
+    Status,
+    Urgency,
+)
 
 ShortText = Field(default=None, max_length=4000)
 
@@ -96,7 +97,7 @@ class AppointmentRead(BaseModel):
     starts_at: datetime
     ends_at: datetime
     status: Status
-    booking_source: Source
+    booking_source: BookingSource
     chief_complaint: str | None
     symptoms: str | None
     urgency: Urgency | None

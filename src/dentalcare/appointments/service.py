@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -31,8 +31,8 @@ from dentalcare.errors import (
 from dentalcare.jsonshape import iso_instant
 from dentalcare.ratelimit import Throttle
 from dentalcare.timezones import zone
+from dentalcare.vocabulary import BookingSource, Status
 
-Source = Literal["manual", "chatbot", "admin"]
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 ALTERNATIVES = 5
 ALTERNATIVES_HORIZON_DAYS = 21
@@ -159,7 +159,7 @@ async def book_appointment(
     throttle: Throttle,
     caller: Principal | None,
     request: AppointmentCreate,
-    source: Source | None = None,
+    source: BookingSource | None = None,
     urgency: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -254,7 +254,7 @@ def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
 async def list_appointments(
     *,
     uow: UnitOfWork,
-    status: str | None,
+    status: Status | None,
     dentist_id: UUID | None,
     date_from: date | None,
     date_to: date | None,
@@ -422,7 +422,8 @@ async def cancel_appointment(
     guest_email: str | None = None,
 ) -> dict[str, Any]:
     """Cancel (the row is kept); cancelling a cancelled appointment changes nothing."""
-    fields: dict[str, Any] = {"status": "cancelled"}
+    cancelled: Status = "cancelled"
+    fields: dict[str, Any] = {"status": cancelled}
     if reason:
         fields["cancellation_reason"] = reason
     return await update_appointment(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+# An account's role (the users table's CHECK says the same; tests/db/test_vocabulary.py).
+Role = Literal["patient", "dentist", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class UserRead(BaseModel):
@@ -13,7 +17,7 @@ class UserRead(BaseModel):
 
     id: UUID
     email: str
-    role: Literal["patient", "dentist", "admin"]
+    role: Role
     full_name: str
     phone: str | None
     dentist_id: UUID | None

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
+from dentalcare.vocabulary import ACTIVE_SQL
+
 WINDOW_COLUMNS = "id, dentist_id, day_of_week, start_time, end_time, is_available"
 
 
@@ -156,11 +158,11 @@ async def upcoming_bookings(
 ) -> list[asyncpg.Record]:
     """A dentist's active appointments that start after `after` (to check against new hours)."""
     return await conn.fetch(
-        """SELECT id, booking_reference, appointment_date, appointment_time, duration_minutes,
-                  patient_name, status
-           FROM appointments
-           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')
-           ORDER BY starts_at""",
+        f"""SELECT id, booking_reference, appointment_date, appointment_time, duration_minutes,
+                   patient_name, status
+            FROM appointments
+            WHERE dentist_id = $1 AND starts_at > $2 AND status IN ({ACTIVE_SQL})
+            ORDER BY starts_at""",
         dentist_id,
         after,
     )

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, text_id
+from dentalcare.vocabulary import Status
 
 
 def wall_clock(value: time | None) -> time | None:
@@ -111,7 +112,7 @@ class OutsideHours(BaseModel):
     appointment_date: str
     appointment_time: str
     patient_name: str
-    status: str
+    status: Status
 
 
 class AvailabilityReplaced(AvailabilityRead):

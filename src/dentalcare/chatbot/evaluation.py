@@ -35,6 +35,7 @@ from dentalcare.chatbot.memory import MemoryClinic, demo_clinic
 from dentalcare.chatbot.ports import OfferedSlot, PatientDetails
 from dentalcare.chatbot.state import ChatState, KnownPatient
 from dentalcare.chatbot.understanding import Context, RuleBasedUnderstanding
+from dentalcare.vocabulary import ACTIVE
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _PLACEHOLDER = re.compile(r"\{(offer:\d+|ref|email)\}")
@@ -167,7 +168,7 @@ def check_outcome(expected: dict[str, Any], appointment: dict[str, Any] | None) 
     status = appointment.get("status")
     if kind == "cancelled" and status != "cancelled":
         problems.append(f"status {status!r}, not cancelled")
-    if kind in ("booked", "rescheduled") and status not in ("pending", "confirmed"):
+    if kind in ("booked", "rescheduled") and status not in ACTIVE:
         problems.append(f"status {status!r}")
     if kind == "booked":
         if appointment.get("booking_source") != "chatbot":

@@ -13,6 +13,7 @@ from dentalcare.chatbot import replies
 from dentalcare.chatbot.ports import ClinicPort
 from dentalcare.chatbot.state import ChatState, Mode, QuickReply, Turn, keep_booking
 from dentalcare.chatbot.understanding import Parse
+from dentalcare.vocabulary import ACTIVE
 
 MAX_LOOKUPS = 3
 CANCEL_REASON = "Cancelled by the patient with the booking assistant"
@@ -138,7 +139,7 @@ async def proceed(clinic: ClinicPort, turn: Turn) -> bool:
                 "reference (like DC-7K3P9Q) and try again."
             )
             return False
-        if found.get("status") not in ("pending", "confirmed"):
+        if found.get("status") not in ACTIVE:
             state.stage = "done"
             turn.say(
                 f"{found['booking_reference']} is already {found.get('status')}, so it can't be "

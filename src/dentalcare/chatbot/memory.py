@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
 from dentalcare.errors import SlotUnavailable, ValidationError
+from dentalcare.vocabulary import ACTIVE
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -63,7 +64,7 @@ class MemoryClinic:
                 time.fromisoformat(a["appointment_time"]),
             )
             for a in self.appointments.values()
-            if a["status"] in ("pending", "confirmed")
+            if a["status"] in ACTIVE
         }
 
     def slots_of(self, dentist: MemoryDentist, start: date, end: date) -> list[OfferedSlot]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dentalcare.chatbot.ports import OfferedSlot, PatientDetails
-from dentalcare.chatbot.triage import Urgency
 from dentalcare.chatbot.when import When
+from dentalcare.vocabulary import Urgency
 
 Stage = Literal[
     "complaint",  # asked what is wrong / why they want to come in

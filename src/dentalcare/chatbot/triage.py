@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
 
-Urgency = Literal["routine", "urgent", "emergency"]
+from dentalcare.vocabulary import Urgency
 
 _ORDER: dict[Urgency, int] = {"routine": 0, "urgent": 1, "emergency": 2}
 

@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from dentalcare.vocabulary import BookingSource, Status, Urgency
+
 DAYS_BEFORE = 3
 DAYS_AFTER = 4
 SLOT = timedelta(minutes=30)
@@ -51,11 +53,11 @@ class PlannedVisit:
     on: date
     at: time
     patient: DemoPatient
-    status: str
-    source: str
+    status: Status
+    source: BookingSource
     chief_complaint: str | None = None
     symptoms: str | None = None
-    urgency: str | None = None
+    urgency: Urgency | None = None
     notes: str | None = None
     cancellation_reason: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -91,7 +93,7 @@ GUESTS = (
 )
 
 # What patients say when they book through the assistant: (complaint, symptoms, urgency).
-CHAT_REASONS = (
+CHAT_REASONS: tuple[tuple[str, str, Urgency], ...] = (
     ("Toothache", "Throbbing pain lower left for 3 days, worse at night", "urgent"),
     ("Broken tooth", "Chipped a front tooth on a fork, no pain", "routine"),
     ("Check-up", "Six-month check-up", "routine"),
@@ -154,13 +156,14 @@ def _visit(
     by_chat = rng.random() < 0.35
     complaint: str | None
     symptoms: str | None = None
-    urgency: str | None = None
+    urgency: Urgency | None = None
     if by_chat:
         complaint, symptoms, urgency = rng.choice(CHAT_REASONS)
     else:
         complaint = rng.choice(FORM_REASONS)
     roll = rng.random()
     cancellation_reason = None
+    status: Status
     if begun:
         # Most past visits happened; a few were missed or called off.
         status = "completed" if roll < 0.78 else "no_show" if roll < 0.9 else "cancelled"

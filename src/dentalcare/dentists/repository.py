@@ -7,6 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
+from dentalcare.vocabulary import ACTIVE_SQL, Status
+
 DENTIST_COLUMNS = """id, user_id, name, email, specialization, bio, years_of_experience,
     timezone, slot_minutes, active, created_at, updated_at"""
 
@@ -95,11 +97,13 @@ async def cancel_future_appointments(
     conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime, reason: str
 ) -> int:
     """Cancel a dentist's active appointments that start after `after`; how many."""
+    cancelled: Status = "cancelled"
     result = await conn.execute(
-        """UPDATE appointments SET status = 'cancelled', cancellation_reason = $3
-           WHERE dentist_id = $1 AND starts_at > $2 AND status IN ('pending', 'confirmed')""",
+        f"""UPDATE appointments SET status = $4, cancellation_reason = $3
+            WHERE dentist_id = $1 AND starts_at > $2 AND status IN ({ACTIVE_SQL})""",
         dentist_id,
         after,
         reason,
+        cancelled,
     )
     return int(result.split()[-1])

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-STATUS_LABELS = {
+from dentalcare.vocabulary import BookingSource, Status, Urgency
+
+# One label for every value of the vocabulary (tests/test_vocabulary.py checks that none
+# is missing).
+STATUS_LABELS: dict[Status, str] = {
     "pending": "Pending",
     "confirmed": "Confirmed",
     "completed": "Completed",
     "cancelled": "Cancelled",
     "no_show": "No-show",
 }
-SOURCE_LABELS = {"manual": "Web", "chatbot": "Chatbot", "admin": "Admin"}
-URGENCY_LABELS = {"routine": "Routine", "urgent": "Urgent", "emergency": "Emergency"}
+SOURCE_LABELS: dict[BookingSource, str] = {"manual": "Web", "chatbot": "Chatbot", "admin": "Admin"}
+URGENCY_LABELS: dict[Urgency, str] = {
+    "routine": "Routine",
+    "urgent": "Urgent",
+    "emergency": "Emergency",
+}
 
 
 def _as_date(value: Any) -> date:
@@ -43,19 +51,23 @@ def day_number(value: Any) -> str:
     return str(_as_date(value).day)
 
 
+def _label(labels: Mapping[Any, str], value: str | None) -> str:
+    return labels.get(value or "", value or "")
+
+
 def status_label(value: str | None) -> str:
     """A status as people say it."""
-    return STATUS_LABELS.get(value or "", value or "")
+    return _label(STATUS_LABELS, value)
 
 
 def source_label(value: str | None) -> str:
     """Where a booking came from."""
-    return SOURCE_LABELS.get(value or "", value or "")
+    return _label(SOURCE_LABELS, value)
 
 
 def urgency_label(value: str | None) -> str:
     """Triage urgency as people say it."""
-    return URGENCY_LABELS.get(value or "", value or "")
+    return _label(URGENCY_LABELS, value)
 
 
 def ms(value: float | None) -> str:

@@ -13,6 +13,7 @@ from fastapi import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dentalcare.config import Settings
+from dentalcare.vocabulary import ACTIVE
 from dentalcare.web import filters, signing
 from dentalcare.web.csrf import csrf_token, remember_nonce
 from dentalcare.web.session import clear_cookie, end_session, set_cookie
@@ -62,6 +63,7 @@ def _environment() -> jinja2.Environment:
     )
     env.globals["static"] = static_url
     env.globals["actions_for"] = status_actions
+    env.globals["active_statuses"] = ACTIVE
     env.filters.update(filters.FILTERS)
     return env
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from dentalcare.vocabulary import ACTIVE, Status
 from dentalcare.web.filters import day_label, long_date
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-ACTIVE = frozenset({"pending", "confirmed"})
 
 
 @dataclass
@@ -115,7 +115,7 @@ def status_actions(
     no-show once a confirmed appointment has begun. The services decide what is allowed."""
     if role == "patient":
         return []
-    status = appointment["status"]
+    status: Status = appointment["status"]
     begun = datetime.fromisoformat(str(appointment["starts_at"])) <= (now or datetime.now(UTC))
     actions: list[dict[str, str]] = []
     if status == "pending":

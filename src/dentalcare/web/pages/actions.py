@@ -12,6 +12,7 @@ from dentalcare.appointments import service as appointments
 from dentalcare.appointments.schemas import AppointmentUpdate
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import DentalCareError
+from dentalcare.vocabulary import Status, is_status
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.filters import day_label
 from dentalcare.web.pages.accounts import safe_next
@@ -21,7 +22,8 @@ from dentalcare.web.templating import action_done, is_htmx, redirect, toast_resp
 
 router = APIRouter()
 
-DONE = {
+# The statuses a portal button can set, and what the toast then says.
+DONE: dict[Status, str] = {
     "confirmed": "Appointment confirmed",
     "completed": "Marked as completed",
     "no_show": "Marked as no-show",
@@ -46,7 +48,7 @@ async def change_status(
     """Apply a status change the caller's role allows."""
     target = str(form.get("status", ""))
     back = safe_next(form.get("back")) or HOME_BY_ROLE.get(user.role, "/")
-    if target not in DONE:
+    if not is_status(target) or target not in DONE:
         return _failed(request, back, "Choose confirm, complete, no-show or cancel.")
     reason = str(form.get("reason", "")).strip()[:500] or CANCELLED_BY.get(user.role)
     try:
@@ -64,8 +66,7 @@ async def change_status(
                 settings=settings,
                 caller=user,
                 appointment_id=parse_id(appointment_id),
-                # Validated, not cast: `target` is a form field, checked against DONE above.
-                request=AppointmentUpdate.model_validate({"status": target}),
+                request=AppointmentUpdate(status=target),
             )
     except DentalCareError as exc:
         return _failed(request, back, exc.detail)

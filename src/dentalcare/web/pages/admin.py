@@ -14,6 +14,7 @@ from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service as dentists
 from dentalcare.dentists.schemas import DentistCreate, DentistUpdate
 from dentalcare.errors import BadRequest, DentalCareError, NotFound
+from dentalcare.vocabulary import BOOKING_SOURCES, STATUSES, is_status
 from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.errors import not_found
@@ -33,8 +34,6 @@ DENTIST_FIELDS = (
     "timezone",
     "bio",
 )
-STATUSES = ("pending", "confirmed", "completed", "cancelled", "no_show")
-SOURCES = ("manual", "chatbot", "admin")
 
 
 async def _dentists_page(
@@ -165,9 +164,9 @@ async def all_appointments(
 ) -> Response:
     """Every appointment, filtered, live."""
     filters = {
-        "status": status if status in STATUSES else "",
+        "status": status if is_status(status) else "",
         "dentist": dentist,
-        "source": source if source in SOURCES else "",
+        "source": source if source in BOOKING_SOURCES else "",
         "date_from": date_from,
         "date_to": date_to,
     }
@@ -178,7 +177,7 @@ async def all_appointments(
         dentist_id = UUID(dentist) if dentist else None
         page = await appointments.list_appointments(
             uow=uow,
-            status=filters["status"] or None,
+            status=status if is_status(status) else None,
             dentist_id=dentist_id,
             date_from=date.fromisoformat(date_from) if date_from else None,
             date_to=date.fromisoformat(date_to) if date_to else None,
@@ -197,7 +196,7 @@ async def all_appointments(
         "filters": filters,
         "error": error,
         "statuses": STATUSES,
-        "sources": SOURCES,
+        "sources": BOOKING_SOURCES,
         "dentists": await dentists.list_dentists(uow=uow, caller=user),
     }
     return render(request, "admin/appointments.html", context)

@@ -13,6 +13,7 @@ from dentalcare.db.deps import Uow
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.timezones import zone
+from dentalcare.vocabulary import ACTIVE, Status
 from dentalcare.web.session import DentistPage
 from dentalcare.web.templating import render
 from dentalcare.web.views import build_week, parse_start
@@ -20,7 +21,13 @@ from dentalcare.web.views import build_week, parse_start
 router = APIRouter()
 
 UPCOMING_DAYS = 60
-FILTERS = {"all": None, "pending": "pending", "confirmed": "confirmed", "cancelled": "cancelled"}
+# The filter chips over the upcoming list: everything, or one status.
+FILTERS: dict[str, Status | None] = {
+    "all": None,
+    "pending": "pending",
+    "confirmed": "confirmed",
+    "cancelled": "cancelled",
+}
 
 
 async def appointments_between(uow: UnitOfWork, start: date, end: date) -> list[dict[str, Any]]:
@@ -73,7 +80,7 @@ async def board(
         "filters": list(FILTERS),
         "week": build_week(start, today, in_week, date_key="appointment_date"),
         "counts": {
-            "today": sum(1 for a in todays if a["status"] in ("pending", "confirmed")),
+            "today": sum(1 for a in todays if a["status"] in ACTIVE),
             "pending": sum(1 for a in todays + upcoming if a["status"] == "pending"),
             "week": sum(1 for a in in_week if a["status"] != "cancelled"),
         },
