@@ -16,7 +16,8 @@ PARTS = (
     ("new_reference (secrets.choice x7)", ("new_reference",)),
     ("slot engine (pure)", ("(dentalcare/availability/slots.py)",)),
     ("slot JSON rendering (slot_json/iso_instant)", ("slot_json", "iso_instant")),
-    ("appointment JSON rendering", ("appointment_json",)),
+    # appointment_json is compiled by jsonshape.renderer: its frames are in that "file".
+    ("appointment JSON rendering", ("appointment_json", "<renderer of AppointmentRead>")),
     ("SQL: schedule snapshot (+ record decoding)", ("_engine_inputs", "schedule_snapshot")),
     ("SQL: set claims", ("set_claims",)),
     ("SQL: BEGIN / COMMIT", ("Transaction.",)),

@@ -1,5 +1,5 @@
 """The database and the Python vocabulary agree: the status machine, the allowed values of
-every vocabulary column, and which statuses are active.
+every vocabulary column, which statuses are active, and the appointment's columns.
 
 Migration 0001 spells these out in SQL (CHECK constraints, the transition trigger raising
 SQLSTATE DCT01, `status IN ('pending', 'confirmed')` predicates); the Python side has them
@@ -16,6 +16,8 @@ from itertools import product
 import asyncpg
 import pytest
 
+from dentalcare.appointments.repository import INSERTABLE, UPDATABLE
+from dentalcare.appointments.schemas import JOINED_FIELDS, AppointmentRead
 from dentalcare.auth.schemas import ROLES
 from dentalcare.vocabulary import (
     ACTIVE,
@@ -162,3 +164,19 @@ async def test_active_statuses_are_the_ones_the_database_treats_as_active(
         except asyncpg.ExclusionViolationError:
             conflicts.add((status, other))
     assert conflicts == set(product(ACTIVE, repeat=2))
+
+
+async def test_appointment_columns_are_the_read_schema(owner_conn: asyncpg.Connection) -> None:
+    """`AppointmentRead` is every column (plus what is joined in), and what the repository
+    writes are columns."""
+    columns = {
+        r["column_name"]
+        for r in await owner_conn.fetch(
+            """SELECT column_name FROM information_schema.columns
+               WHERE table_schema = 'public' AND table_name = 'appointments'"""
+        )
+    }
+    assert columns == set(AppointmentRead.model_fields) - JOINED_FIELDS
+    assert columns >= set(INSERTABLE)
+    assert len(set(INSERTABLE)) == len(INSERTABLE)
+    assert columns >= UPDATABLE

@@ -1,15 +1,13 @@
-"""Pydantic models for appointments, and the one function that renders an appointment."""
+"""Pydantic models for appointments, and the renderer generated from `AppointmentRead`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime, time
-from typing import Any
+from datetime import date, time
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, money, text_id
+from dentalcare.jsonshape import HhMm, Instant, IsoDate, Money, TextId, renderer
 from dentalcare.vocabulary import (
     BookingSource,
     PaymentMethod,
@@ -78,24 +76,26 @@ class AppointmentUpdate(BaseModel):
         return value
 
 
+# The one definition of the JSON object: every column of `appointments` plus what the
+# repository joins in (JOINED_FIELDS); `appointment_json` below is generated from it.
 class AppointmentRead(BaseModel):
     """The `appointment` of API.md."""
 
-    id: UUID
+    id: TextId
     booking_reference: str
-    patient_id: UUID | None
-    dentist_id: UUID
+    patient_id: TextId | None
+    dentist_id: TextId
     dentist_name: str | None
     patient_name: str
     patient_email: str
     patient_phone: str
     patient_age: int | None
     patient_medical_conditions: str | None
-    appointment_date: str = Field(examples=["2026-11-23"])
-    appointment_time: str = Field(examples=["10:00"])
+    appointment_date: IsoDate = Field(examples=["2026-11-23"])
+    appointment_time: HhMm = Field(examples=["10:00"])
     duration_minutes: int
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     status: Status
     booking_source: BookingSource
     chief_complaint: str | None
@@ -107,13 +107,18 @@ class AppointmentRead(BaseModel):
     notes: str | None
     payment_method: PaymentMethod | None
     payment_status: PaymentStatus
-    payment_amount: float | None
+    payment_amount: Money | None
     cancellation_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    confirmed_at: datetime | None
-    cancelled_at: datetime | None
-    completed_at: datetime | None
+    created_at: Instant
+    updated_at: Instant
+    confirmed_at: Instant | None
+    cancelled_at: Instant | None
+    completed_at: Instant | None
+
+
+# Fields of AppointmentRead that are not columns of `appointments` (the repository joins
+# them in).
+JOINED_FIELDS = frozenset({"dentist_name"})
 
 
 class AppointmentList(BaseModel):
@@ -123,51 +128,5 @@ class AppointmentList(BaseModel):
     next_cursor: str | None
 
 
-_PLAIN = (
-    "booking_reference",
-    "dentist_name",
-    "patient_name",
-    "patient_email",
-    "patient_phone",
-    "patient_age",
-    "patient_medical_conditions",
-    "duration_minutes",
-    "status",
-    "booking_source",
-    "chief_complaint",
-    "symptoms",
-    "urgency",
-    "medical_history",
-    "medications",
-    "allergies",
-    "notes",
-    "payment_method",
-    "payment_status",
-    "cancellation_reason",
-)
-_INSTANTS = (
-    "starts_at",
-    "ends_at",
-    "created_at",
-    "updated_at",
-    "confirmed_at",
-    "cancelled_at",
-    "completed_at",
-)
-
-
-def appointment_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An appointment row (asyncpg record or event-log JSON) as the contract's JSON object."""
-    out: dict[str, Any] = {
-        "id": text_id(row["id"]),
-        "patient_id": text_id(row["patient_id"]),
-        "dentist_id": text_id(row["dentist_id"]),
-    }
-    for key in _PLAIN:
-        out[key] = row.get(key)
-    out["appointment_date"] = iso_date(row["appointment_date"])
-    out["appointment_time"] = hh_mm(row["appointment_time"])
-    out["payment_amount"] = money(row.get("payment_amount"))
-    for key in _INSTANTS:
-        out[key] = iso_instant(row.get(key))
-    return out
+# An appointment row (asyncpg record or event-log JSON) as the contract's JSON object.
+appointment_json = renderer(AppointmentRead)

@@ -12,6 +12,7 @@ Role = Literal["patient", "dentist", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 
+# Rendered by auth.service.user_json (by hand: tests/api/test_renderers.py ties the two).
 class UserRead(BaseModel):
     """The `user` of API.md."""
 

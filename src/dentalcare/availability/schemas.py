@@ -1,15 +1,14 @@
-"""Pydantic models for schedules, exceptions and slots, and their renderers."""
+"""Pydantic models for schedules, exceptions and slots, and the renderers generated from
+the `XRead` ones."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dentalcare.jsonshape import hh_mm, iso_date, iso_instant, text_id
+from dentalcare.jsonshape import HhMm, Instant, IsoDate, TextId, renderer
 from dentalcare.vocabulary import Status
 
 
@@ -43,8 +42,8 @@ class WeeklyWindowRead(BaseModel):
     """A weekly window as returned."""
 
     day_of_week: int
-    start_time: str
-    end_time: str
+    start_time: HhMm
+    end_time: HhMm
     is_available: bool
 
 
@@ -84,14 +83,14 @@ class ExceptionCreate(BaseModel):
 class ExceptionRead(BaseModel):
     """An exception as returned."""
 
-    id: UUID
-    dentist_id: UUID
-    date: str
-    start_time: str | None
-    end_time: str | None
+    id: TextId
+    dentist_id: TextId
+    date: IsoDate
+    start_time: HhMm | None
+    end_time: HhMm | None
     is_available: bool
     reason: str | None
-    created_at: datetime
+    created_at: Instant
 
 
 class AvailabilityRead(BaseModel):
@@ -107,10 +106,10 @@ class AvailabilityRead(BaseModel):
 class OutsideHours(BaseModel):
     """A booked appointment that the new schedule no longer covers (it is kept)."""
 
-    id: UUID
+    id: TextId
     booking_reference: str
-    appointment_date: str
-    appointment_time: str
+    appointment_date: IsoDate
+    appointment_time: HhMm
     patient_name: str
     status: Status
 
@@ -139,25 +138,9 @@ class SlotsRead(BaseModel):
     slots: list[SlotRead]
 
 
-def window_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A weekly window row as JSON (the event log's record adds id and dentist_id)."""
-    return {
-        "day_of_week": row["day_of_week"],
-        "start_time": hh_mm(row["start_time"]),
-        "end_time": hh_mm(row["end_time"]),
-        "is_available": row["is_available"],
-    }
-
-
-def exception_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An availability exception row as JSON."""
-    return {
-        "id": text_id(row["id"]),
-        "dentist_id": text_id(row["dentist_id"]),
-        "date": iso_date(row["date"]),
-        "start_time": hh_mm(row.get("start_time")),
-        "end_time": hh_mm(row.get("end_time")),
-        "is_available": row["is_available"],
-        "reason": row.get("reason"),
-        "created_at": iso_instant(row.get("created_at")),
-    }
+# A weekly window row as JSON (the event log's record adds id and dentist_id).
+window_json = renderer(WeeklyWindowRead)
+# An availability exception row as JSON.
+exception_json = renderer(ExceptionRead)
+# An appointment row as an entry of `appointments_outside_hours`.
+outside_hours_json = renderer(OutsideHours)

@@ -15,6 +15,7 @@ from dentalcare.availability.schemas import (
     ExceptionCreate,
     WeeklyWindow,
     exception_json,
+    outside_hours_json,
     window_json,
 )
 from dentalcare.availability.slots import (
@@ -31,7 +32,7 @@ from dentalcare.config import Settings
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import repository as dentists
 from dentalcare.errors import BadRequest, Forbidden, NotFound, ValidationError
-from dentalcare.jsonshape import hh_mm, iso_date
+from dentalcare.jsonshape import hh_mm
 from dentalcare.timezones import zone
 
 MAX_RANGE_DAYS = 62
@@ -146,16 +147,7 @@ async def _outside_hours(
         ends = begins + row["duration_minutes"]
         intervals = working_intervals(weekly=weekly, exceptions=exceptions, on=on)
         if not any(_minutes(s) <= begins and ends <= _minutes(e) for s, e in intervals):
-            outside.append(
-                {
-                    "id": str(row["id"]),
-                    "booking_reference": row["booking_reference"],
-                    "appointment_date": iso_date(on),
-                    "appointment_time": hh_mm(at),
-                    "patient_name": row["patient_name"],
-                    "status": row["status"],
-                }
-            )
+            outside.append(outside_hours_json(row))
     return outside
 
 

@@ -1,21 +1,19 @@
-"""Pydantic models for dentists, and the function that renders one."""
+"""Pydantic models for dentists, and the renderer generated from `DentistRead`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from dentalcare.jsonshape import iso_instant, text_id
+from dentalcare.jsonshape import Instant, TextId, renderer
 
 
 class DentistRead(BaseModel):
     """The `dentist` of API.md (`email` only for admins and the dentist)."""
 
-    id: UUID
+    id: TextId
     name: str
     email: str | None = None
     specialization: str
@@ -24,8 +22,8 @@ class DentistRead(BaseModel):
     timezone: str
     slot_minutes: int
     active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 class DentistCreate(BaseModel):
@@ -64,24 +62,11 @@ class DentistCreated(BaseModel):
     initial_password: str
 
 
-PUBLIC_FIELDS = (
-    "name",
-    "specialization",
-    "bio",
-    "years_of_experience",
-    "timezone",
-    "slot_minutes",
-    "active",
-)
+_WITH_EMAIL = renderer(DentistRead)
+# Not null but absent: the contract shows `email` only to admins and the dentist.
+_PUBLIC = renderer(DentistRead, omit=("email",))
 
 
 def dentist_json(row: Mapping[str, Any], *, include_email: bool) -> dict[str, Any]:
     """A dentist row (asyncpg record or event-log JSON) as the contract's JSON object."""
-    out: dict[str, Any] = {"id": text_id(row["id"])}
-    for key in PUBLIC_FIELDS:
-        out[key] = row.get(key)
-    if include_email:
-        out["email"] = row.get("email")
-    out["created_at"] = iso_instant(row.get("created_at"))
-    out["updated_at"] = iso_instant(row.get("updated_at"))
-    return out
+    return _WITH_EMAIL(row) if include_email else _PUBLIC(row)
