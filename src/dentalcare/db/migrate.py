@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
+import asyncpg
 from alembic import command, op
 from alembic.config import Config
 from sqlalchemy.util import await_only
@@ -24,9 +26,30 @@ def alembic_config(url: str, *, app_role: str = "dentalcare_app") -> Config:
     return cfg
 
 
-def upgrade(url: str, *, app_role: str = "dentalcare_app", revision: str = "head") -> None:
-    """Apply migrations up to `revision` (synchronous; call before the event loop runs)."""
+def upgrade(
+    url: str,
+    *,
+    app_role: str = "dentalcare_app",
+    revision: str = "head",
+    app_password: str | None = None,
+) -> None:
+    """Apply migrations up to `revision`, then give the service's role its password if one
+    is configured (synchronous; call before the event loop runs)."""
     command.upgrade(alembic_config(url, app_role=app_role), revision)
+    if app_password:
+        asyncio.run(_set_password(url, app_role, app_password))
+
+
+async def _set_password(url: str, role: str, password: str) -> None:
+    # ALTER ROLE takes no parameters: the server quotes the values itself (format %I/%L).
+    conn = await asyncpg.connect(url)
+    try:
+        statement = await conn.fetchval(
+            "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", role, password
+        )
+        await conn.execute(statement)
+    finally:
+        await conn.close()
 
 
 def downgrade(url: str, revision: str, *, app_role: str = "dentalcare_app") -> None:
@@ -43,4 +66,7 @@ def run_script(sql: str) -> None:
     driver = op.get_bind().connection.driver_connection
     if driver is None:
         raise RuntimeError("the migration has no live database connection")
+    # Migrations act as the service itself: tables under FORCE ROW LEVEL SECURITY admit
+    # their owner only with these claims (transaction-local, like every claim).
+    await_only(driver.execute("SELECT set_config('app.role', 'system', true)"))
     await_only(driver.execute(sql))

@@ -49,21 +49,29 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     reset costs a round trip on every release)."""
 
 
-def connect_kwargs(app_role: str | None) -> dict[str, Any]:
-    """Connection options: the restricted role that row-level security applies to, and
-    no transaction left open for ever."""
+def connect_kwargs(app_role: str | None, app_password: str | None = None) -> dict[str, Any]:
+    """Connection options: log in as the restricted role that row-level security applies
+    to (its own login, not the owner switching with SET ROLE, which a statement could
+    undo with RESET ROLE), and no transaction left open for ever. `app_role` None: the
+    URL's own user (migrations, tests' owner connections)."""
     settings = {
         "application_name": "dentalcare",
         "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
     }
+    kwargs: dict[str, Any] = {"server_settings": settings}
     if app_role:
-        settings["role"] = app_role
-    return {"server_settings": settings}
+        kwargs["user"] = app_role
+        # Without a password of its own the role logs in as the server's rules allow
+        # (the embedded server: a private Unix socket).
+        kwargs["password"] = app_password or ""
+    return kwargs
 
 
-async def connect(url: str, *, app_role: str | None) -> asyncpg.Connection:
+async def connect(
+    url: str, *, app_role: str | None, app_password: str | None = None
+) -> asyncpg.Connection:
     """One connection outside the pool (the listener's), set up like the pool's."""
-    conn = await asyncpg.connect(url, **connect_kwargs(app_role))
+    conn = await asyncpg.connect(url, **connect_kwargs(app_role, app_password))
     await _init_connection(conn)
     return conn
 
@@ -77,11 +85,13 @@ class Database:
         *,
         url: str,
         app_role: str | None,
+        app_password: str | None = None,
         acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
     ) -> None:
         self._pool = pool
         self.url = url
         self.app_role = app_role
+        self.app_password = app_password
         self.acquire_timeout = acquire_timeout
         # Called after every committed unit of work that could write (the realtime
         # listener's wake-up).
@@ -93,11 +103,12 @@ class Database:
         url: str,
         *,
         app_role: str | None,
+        app_password: str | None = None,
         min_size: int = 2,
         max_size: int = 20,
         acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
     ) -> Database:
-        """Create the pool; connections work as `app_role`."""
+        """Create the pool; connections log in as `app_role`."""
         pool = await asyncpg.create_pool(
             url,
             min_size=min_size,
@@ -105,9 +116,15 @@ class Database:
             init=_init_connection,
             reset=_no_reset,
             command_timeout=30,
-            **connect_kwargs(app_role),
+            **connect_kwargs(app_role, app_password),
         )
-        return cls(pool, url=url, app_role=app_role, acquire_timeout=acquire_timeout)
+        return cls(
+            pool,
+            url=url,
+            app_role=app_role,
+            app_password=app_password,
+            acquire_timeout=acquire_timeout,
+        )
 
     @property
     def pool_size(self) -> int:

@@ -104,7 +104,9 @@ class EventListener:
 
     async def _connect(self) -> None:
         async with asyncio.timeout(CONNECT_TIMEOUT):
-            conn = await connect(self._db.url, app_role=self._db.app_role)
+            conn = await connect(
+                self._db.url, app_role=self._db.app_role, app_password=self._db.app_password
+            )
         try:
             await repository.act_as_system(conn)
             await conn.add_listener(CHANNEL, self._on_notify)
