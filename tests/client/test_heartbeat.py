@@ -7,8 +7,11 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
-from tests.client.conftest import ClientFactory, RestartableServer, token, wait_for
-from tests.factories import make_user
+from tests.client.conftest import ClientFactory
+from tests.fixtures.rows import make_user
+from tests.fixtures.servers import RestartableServer
+from tests.fixtures.tokens import user_token
+from tests.fixtures.waiting import wait_for
 
 IDLE_TIMEOUT = 0.75
 
@@ -34,7 +37,7 @@ async def test_heartbeat_keeps_the_socket_open_and_silence_gets_it_closed(
     assert impatient_server.running is not None
     settings = impatient_server.running.app.state.settings
     patient = await make_user(owner_conn)
-    beating = await open_client(impatient_server.base_url, token(settings, patient))
+    beating = await open_client(impatient_server.base_url, user_token(settings, patient))
     silent_closes: list[int | None] = []
     silent = await open_client(impatient_server.base_url, on_disconnect=silent_closes.append)
     await beating.subscribe_to_appointments(patient["id"], "patient")

@@ -12,7 +12,7 @@ import pytest
 
 from dentalcare.db.claims import ANONYMOUS, Claims, set_claims
 from dentalcare.db.pool import Database, connect
-from tests.factories import make_appointment, make_dentist, make_user, make_window, reference
+from tests.fixtures.rows import make_appointment, make_dentist, make_user, make_window, reference
 
 DAY = date(2031, 3, 10)  # a Monday, far from "now" so no clock rule interferes
 

@@ -13,7 +13,7 @@ import pytest
 from dentalcare.db.claims import ANONYMOUS, SYSTEM, Claims
 from dentalcare.db.pool import Database
 from dentalcare.errors import ServiceUnavailable
-from tests.factories import make_dentist
+from tests.fixtures.rows import make_dentist
 
 CLAIMS_SQL = (
     "SELECT current_setting('app.role', true) AS role,"

@@ -11,16 +11,11 @@ from datetime import time as clock
 import asyncpg
 
 from dentalcare.config import Settings
-from tests.conftest import RunningServer
-from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import (
-    caught_up,
-    dedicated_server,
-    open_feed,
-    short_token,
-    tiny_receive_buffer,
-    wait_for,
-)
+from tests.fixtures.rows import make_appointment, make_dentist, make_user
+from tests.fixtures.servers import RunningServer, caught_up, serve
+from tests.fixtures.tokens import expiring_token
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed, tiny_receive_buffer
 
 
 async def test_a_bad_token_closes_with_4001(live_server: RunningServer) -> None:
@@ -44,7 +39,7 @@ async def test_the_socket_closes_with_4001_when_its_token_expires(
     live_server: RunningServer, owner_conn: asyncpg.Connection, settings: Settings
 ) -> None:
     patient = await make_user(owner_conn)
-    token = short_token(settings, user_id=patient["id"], role="patient", seconds=2)
+    token, _ = expiring_token(settings, patient, seconds=2)
     async with open_feed(live_server, token) as feed:
         await feed.subscribe("appointments")
         assert await feed.close_code(within=5) == 4001
@@ -58,7 +53,7 @@ async def test_auth_replaces_the_token_and_extends_the_socket(
 ) -> None:
     patient, stranger = await make_user(owner_conn), await make_user(owner_conn)
     expires = int(time.time()) + 2
-    token = short_token(settings, user_id=patient["id"], role="patient", seconds=2)
+    token, _ = expiring_token(settings, patient, seconds=2)
     async with open_feed(live_server, token) as feed:
         await feed.send({"type": "auth", "ref": "a1", "token": token_for(patient)})
         renewed = await feed.recv()
@@ -97,7 +92,7 @@ async def test_an_anonymous_socket_may_log_in_with_auth(
 
 
 async def test_server_pings_and_silent_sockets_are_closed(database_url: str) -> None:
-    with dedicated_server(database_url, ws_ping_seconds=0.2, ws_idle_timeout_seconds=1.0) as server:
+    with serve(database_url, ws_ping_seconds=0.2, ws_idle_timeout_seconds=1.0) as server:
         async with open_feed(server) as silent, open_feed(server) as chatty:
             # The chatty client answers every ping for longer than the idle timeout.
             started = time.monotonic()
@@ -142,7 +137,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4008(
     booking = await make_appointment(
         owner_conn, dentist_id=dentist["id"], on=date(2031, 6, 2), at=clock(9), **big
     )
-    with dedicated_server(database_url, ws_send_queue_bytes=1024) as server:
+    with serve(database_url, ws_send_queue_bytes=1024) as server:
         hub = server.app.state.realtime.hub
         # A tiny receive buffer and no reading: the server's backlog grows past 1 KiB.
         sock = tiny_receive_buffer(server)
@@ -164,7 +159,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4008(
 
 
 async def test_server_shutdown_closes_sockets_with_1001(database_url: str) -> None:
-    with dedicated_server(database_url) as server:
+    with serve(database_url) as server:
         async with open_feed(server) as feed:
             await feed.subscribe("dentists")
             stopping = asyncio.create_task(asyncio.to_thread(server.stop))

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
-from tests.factories import DEFAULT_PASSWORD
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.rows import DEFAULT_PASSWORD
+from tests.fixtures.servers import RunningServer
 
 LIMIT = 3
 

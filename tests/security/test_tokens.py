@@ -10,11 +10,12 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer
+from tests.fixtures.tokens import bearer
 from tests.fuzz.schema import OPENAPI, schema
 from tests.realtime.conftest import open_feed
-from tests.security.conftest import bearer, with_payload
+from tests.security.conftest import with_payload
 
 # Operations that never read a token: the rest must refuse a bad one with 401.
 TOKEN_FREE = {

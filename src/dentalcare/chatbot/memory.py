@@ -22,6 +22,14 @@ from dentalcare.errors import SlotUnavailable, ValidationError
 from dentalcare.vocabulary import ACTIVE
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The assistant's demo dentists (the tests and the evaluation seed the database with them).
+DEMO_DENTISTS = (
+    ("Dr Sarah Smith", "General Dentistry"),
+    ("Dr Raj Patel", "Orthodontics"),
+    ("Dr Li Chen", "Pediatric Dentistry"),
+    ("Dr Mark Johnson", "Oral Surgery"),
+    ("Dr Ana Garcia", "Endodontics"),
+)
 
 
 @dataclass
@@ -220,18 +228,11 @@ class MemoryClinic:
 
 def demo_clinic(now: Callable[[], datetime], *, days: Iterable[int] = range(5)) -> MemoryClinic:
     """The demo clinic's five dentists, 09:00–17:00 on `days` (default weekdays)."""
-    names = (
-        ("Dr Sarah Smith", "General Dentistry"),
-        ("Dr Raj Patel", "Orthodontics"),
-        ("Dr Li Chen", "Pediatric Dentistry"),
-        ("Dr Mark Johnson", "Oral Surgery"),
-        ("Dr Ana Garcia", "Endodontics"),
-    )
     dentists = [
         MemoryDentist(
             DentistInfo(uuid.uuid5(uuid.NAMESPACE_URL, name), name, spec),
             weekday_hours(days=list(days)),
         )
-        for name, spec in names
+        for name, spec in DEMO_DENTISTS
     ]
     return MemoryClinic(dentists_=dentists, now=now)
