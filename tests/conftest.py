@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from dentalcare.auth import passwords
+from dentalcare.clock import ManualClock
 from dentalcare.db.embedded import start_embedded
 from dentalcare.db.pool import connect
 from tests.fixtures.clinic import Clinic, build_clinic
@@ -76,6 +78,14 @@ async def client(
     """An HTTP client on the live server, with a clean database."""
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock for a server of the test's own (`serve(..., clock=clock)`), standing still at
+    the test's start (a whole second, as tokens carry) until the test moves it. Tokens for
+    that server are issued on it: `user_token(settings, user, now=clock.now())`."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from dentalcare.auth.tokens import ALGORITHM, issue_token
+from dentalcare.clock import ManualClock
 from tests.fixtures.clinic import Clinic
 from tests.fixtures.servers import RunningServer, serve
 from tests.fixtures.tokens import bearer
@@ -127,9 +128,14 @@ async def refused_tokens(clinic: Clinic, live_server: RunningServer) -> dict[str
 
 
 @pytest.fixture
-def strict_server(database_url: str) -> Iterator[RunningServer]:
-    """A server of its own with real rate limits: 3 logins a minute per IP and per e-mail."""
+def strict_server(database_url: str, clock: ManualClock) -> Iterator[RunningServer]:
+    """A server of its own with real rate limits: 3 logins a minute per IP and per e-mail;
+    its windows run on `clock`."""
     with serve(
-        database_url, rate_limits_enabled=True, login_attempts_per_minute=3, bookings_per_minute=2
+        database_url,
+        clock=clock,
+        rate_limits_enabled=True,
+        login_attempts_per_minute=3,
+        bookings_per_minute=2,
     ) as running:
         yield running
