@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
@@ -78,3 +80,41 @@ def test_without_a_clock_tokens_are_checked_against_the_system_time() -> None:
     )
     with pytest.raises(Unauthorized, match="expired"):
         decode_token(SETTINGS, stale)
+
+
+async def test_manual_timers_run_when_the_clock_reaches_them_in_order() -> None:
+    clock = ManualClock(START)
+    ran: list[str] = []
+    clock.call_at(START + timedelta(seconds=2), ran.append, "two")
+    clock.call_at(START + timedelta(seconds=1), ran.append, "one")
+    cancelled = clock.call_at(START + timedelta(seconds=1), ran.append, "cancelled")
+    cancelled.cancel()
+    clock.advance(0.5)
+    await asyncio.sleep(0)
+    assert ran == []
+    clock.advance(2)
+    await asyncio.sleep(0)
+    assert ran == ["one", "two"]
+    clock.call_at(START, ran.append, "overdue")  # already due: runs at once, on the loop
+    await asyncio.sleep(0)
+    assert ran == ["one", "two", "overdue"]
+
+
+async def test_a_manual_timer_runs_on_its_loop_when_another_thread_moves_the_clock() -> None:
+    clock = ManualClock(START)
+    loop = asyncio.get_running_loop()
+    ran: asyncio.Future[threading.Thread] = loop.create_future()
+    clock.call_at(START + timedelta(seconds=5), lambda: ran.set_result(threading.current_thread()))
+    mover = threading.Thread(target=clock.advance, args=(5,))
+    mover.start()
+    mover.join()
+    assert await asyncio.wait_for(ran, 5) is threading.current_thread()
+
+
+async def test_system_timers_run_after_the_wall_clock_time_left() -> None:
+    clock = SystemClock()
+    loop = asyncio.get_running_loop()
+    ran: asyncio.Future[float] = loop.create_future()
+    started = time.monotonic()
+    clock.call_at(clock.now() + timedelta(seconds=0.05), lambda: ran.set_result(time.monotonic()))
+    assert await asyncio.wait_for(ran, 5) - started >= 0.04

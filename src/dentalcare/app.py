@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             acquire_timeout=settings.db_acquire_timeout_seconds,
         )
         app.state.db = db
-        realtime = RealtimeService(settings=settings, db=db)
+        realtime = RealtimeService(settings=settings, db=db, clock=clock)
         app.state.realtime = realtime
         try:
             await realtime.start()

@@ -13,10 +13,11 @@ from uuid import UUID
 import asyncpg
 import pytest
 from tests.fixtures.rows import make_appointment
-from tests.fixtures.servers import RestartableServer, RunningServer, caught_up
+from tests.fixtures.servers import RestartableServer, RunningServer, caught_up, serve
 from tests.fixtures.waiting import TIMEOUT
 
 from dentalcare.client import Backoff, RealtimeSyncClient
+from dentalcare.clock import ManualClock
 from dentalcare.config import Settings
 
 FAST = Backoff(initial=0.05, maximum=0.4)
@@ -91,6 +92,15 @@ def restartable_server(database_url: str) -> Iterator[RestartableServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def clocked_server(
+    database_url: str, owner_conn: asyncpg.Connection, clock: ManualClock
+) -> Iterator[RunningServer]:
+    """A server of the test's own on its manual clock (started on the emptied database)."""
+    with serve(database_url, clock=clock) as running:
+        yield running
 
 
 def ids(records: list[dict[str, Any]]) -> list[UUID]:
