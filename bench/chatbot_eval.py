@@ -36,17 +36,11 @@ from typing import Any
 from uuid import UUID
 
 from dentalcare.chatbot.evaluation import MemoryDriver, Result, load, run_conversation
+from dentalcare.chatbot.memory import DEMO_DENTISTS
 from dentalcare.chatbot.when import warm_up
 
 HERE = Path(__file__).resolve().parent
 FRIDAY_MORNING = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
-DENTISTS = (
-    ("Dr Sarah Smith", "General Dentistry"),
-    ("Dr Raj Patel", "Orthodontics"),
-    ("Dr Li Chen", "Pediatric Dentistry"),
-    ("Dr Mark Johnson", "Oral Surgery"),
-    ("Dr Ana Garcia", "Endodontics"),
-)
 
 
 def log(message: str) -> None:
@@ -241,7 +235,7 @@ async def run_service(
     owner = await connect(url, app_role=None)
     db = await Database.open(url, app_role=settings.app_db_role, min_size=2, max_size=10)
     try:
-        for name, specialization in DENTISTS:
+        for name, specialization in DEMO_DENTISTS:
             email = name.lower().replace(" ", ".").replace("dr.", "dr.") + "@example.com"
             dentist = await owner.fetchval(
                 """INSERT INTO dentists (name, email, specialization) VALUES ($1, $2, $3)

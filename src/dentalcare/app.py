@@ -16,6 +16,7 @@ from dentalcare.availability.endpoints import dentist_slots_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
 from dentalcare.chatbot.service import TurnLimiter
+from dentalcare.clock import Clock, SystemClock
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.dentists.endpoints import router as dentists_router
@@ -33,8 +34,10 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 2.0
 
 
-def create_app(settings: Settings, *, database_url: str) -> FastAPI:
-    """Build the application for `settings`, working on the database at `database_url`."""
+def create_app(settings: Settings, *, database_url: str, clock: Clock | None = None) -> FastAPI:
+    """Build the application for `settings`, working on the database at `database_url`,
+    on `clock` (the system clock unless a test brings its own)."""
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +50,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             acquire_timeout=settings.db_acquire_timeout_seconds,
         )
         app.state.db = db
-        realtime = RealtimeService(settings=settings, db=db)
+        realtime = RealtimeService(settings=settings, db=db, clock=clock)
         app.state.realtime = realtime
         try:
             await realtime.start()
@@ -70,10 +73,12 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.login_limiter = RateLimiter(
         limit=settings.login_attempts_per_minute,
         what="login attempts",
         enabled=settings.rate_limits_enabled,
+        clock=clock.monotonic,
     )
     # Chat turns may use at most half the pool: the rest stays for bookings and pages.
     app.state.chat_turns = TurnLimiter(limit=settings.db_pool_max_size // 2)
@@ -81,6 +86,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         limit=settings.bookings_per_minute,
         what="bookings",
         enabled=settings.rate_limits_enabled,
+        clock=clock.monotonic,
     )
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -10,10 +10,9 @@ import httpx
 import jwt
 import pytest
 
-from dentalcare.app import create_app
-from tests.api.conftest import Clinic
-from tests.conftest import make_settings, start_server
-from tests.factories import DEFAULT_PASSWORD, make_appointment
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.rows import DEFAULT_PASSWORD, make_appointment
+from tests.fixtures.servers import serve
 
 
 async def test_register_login_me_and_the_role_is_always_patient(clinic: Clinic) -> None:
@@ -226,18 +225,14 @@ async def test_schedule_change_keeps_bookings_and_lists_those_now_outside(
 @pytest.fixture
 async def strict_server(database_url: str) -> AsyncIterator[str]:
     """A server with real rate limits: 3 logins and 2 bookings a minute."""
-    settings = make_settings(
+    with serve(
         database_url,
         rate_limits_enabled=True,
         login_attempts_per_minute=3,
         bookings_per_minute=2,
         min_notice_minutes=0,
-    )
-    running = start_server(create_app(settings, database_url=database_url))
-    try:
+    ) as running:
         yield running.base_url
-    finally:
-        running.stop()
 
 
 async def test_login_and_booking_are_rate_limited(clinic: Clinic, strict_server: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Clinic
+from tests.fixtures.clinic import Clinic
 
 CALLERS = ("anon", "patient_a", "patient_b", "dentist_x", "dentist_y", "admin")
 

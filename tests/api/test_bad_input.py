@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Clinic
+from tests.fixtures.clinic import Clinic
 
 PAST = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
 

@@ -8,8 +8,8 @@ from datetime import time, timedelta
 import httpx
 import pytest
 
-from tests.api.conftest import Clinic
-from tests.factories import make_appointment
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.rows import make_appointment
 
 
 async def test_guest_booking_is_pending_manual_and_has_a_reference(clinic: Clinic) -> None:

@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import make_dentist
+from tests.fixtures.rows import make_dentist
 
 PROFILES = [
     ("Dr Sarah Smith", "General Dentistry", "Family dentistry, check-ups and fillings."),

@@ -37,7 +37,7 @@ from dentalcare.dentists import repository as dentists_repository
 from dentalcare.dentists.schemas import DentistRead, dentist_json
 from dentalcare.jsonshape import TextId, renderer
 from dentalcare.realtime.events import render_record
-from tests.factories import make_appointment, make_dentist, make_user, make_window
+from tests.fixtures.rows import make_appointment, make_dentist, make_user, make_window
 
 DAY = date(2031, 3, 10)
 

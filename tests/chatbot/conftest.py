@@ -1,16 +1,14 @@
-"""Chatbot test fixtures."""
+"""Chatbot test fixtures: dateparser warmed up once, the chat server, its clinic."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
 
 from dentalcare.chatbot.when import warm_up
-from tests.chatbot.support import ChatClinic, seed_clinic
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import ChatClinic, seed_chat_clinic
+from tests.fixtures.servers import RunningServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,15 +24,12 @@ def chat_server(live_server: RunningServer) -> RunningServer:
 
 
 @pytest.fixture
-async def chat_http(
-    chat_server: RunningServer, owner_conn: asyncpg.Connection
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on a server with the chat API, with a clean database."""
-    async with httpx.AsyncClient(base_url=chat_server.base_url, timeout=30) as http:
-        yield http
+def chat_http(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """An HTTP client on the chat server (the live server's `client`), with a clean database."""
+    return client
 
 
 @pytest.fixture
 async def chat_clinic(chat_server: RunningServer, owner_conn: asyncpg.Connection) -> ChatClinic:
     """The demo dentists and a patient, in the clean database."""
-    return await seed_clinic(owner_conn, chat_server.app.state.settings)
+    return await seed_chat_clinic(owner_conn, chat_server.app.state.settings)

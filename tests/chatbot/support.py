@@ -1,4 +1,4 @@
-"""The demo clinic in the test database, and a conversation driver over the HTTP API."""
+"""A conversation driver over the HTTP API of the live server."""
 
 from __future__ import annotations
 
@@ -6,55 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 
-from dentalcare.auth.tokens import issue_token
-from dentalcare.config import Settings
-from tests.factories import make_appointment, make_dentist, make_user, make_window
-
-DENTISTS = (
-    ("Dr Sarah Smith", "General Dentistry"),
-    ("Dr Raj Patel", "Orthodontics"),
-    ("Dr Li Chen", "Pediatric Dentistry"),
-    ("Dr Mark Johnson", "Oral Surgery"),
-    ("Dr Ana Garcia", "Endodontics"),
-)
-PATIENT_EMAIL = "alice@example.com"
-
-
-@dataclass
-class ChatClinic:
-    """The five demo dentists (09:00–17:00 every day) and a patient with a token."""
-
-    conn: asyncpg.Connection
-    dentists: list[asyncpg.Record]
-    patient: asyncpg.Record
-    patient_headers: dict[str, str]
-
-
-async def seed_clinic(conn: asyncpg.Connection, settings: Settings) -> ChatClinic:
-    """Write the demo clinic into the (clean) database."""
-    dentists = []
-    for name, specialization in DENTISTS:
-        dentist = await make_dentist(conn, name=name, specialization=specialization)
-        for day in range(7):
-            await make_window(
-                conn, dentist_id=dentist["id"], day_of_week=day, start=time(9), end=time(17)
-            )
-        dentists.append(dentist)
-    patient = await make_user(
-        conn, email=PATIENT_EMAIL, full_name="Alice Patient", phone="+1 555 0101"
-    )
-    return ChatClinic(conn, dentists, patient, headers_for(settings, patient))
-
-
-def headers_for(settings: Settings, user: asyncpg.Record) -> dict[str, str]:
-    """A bearer header for a user row."""
-    token = issue_token(
-        settings, user_id=user["id"], role=user["role"], token_version=user["token_version"]
-    )
-    return {"Authorization": f"Bearer {token}"}
+from tests.fixtures.clinic import CHAT_PATIENT_EMAIL, ChatClinic
+from tests.fixtures.rows import make_appointment
 
 
 @dataclass
@@ -74,7 +29,7 @@ class HttpDriver:
             on=datetime.now(UTC).date() + timedelta(days=3),
             at=time(10),
             patient_id=self.clinic.patient["id"] if logged_in else None,
-            patient_email=PATIENT_EMAIL if logged_in else "guest.booker@example.com",
+            patient_email=CHAT_PATIENT_EMAIL if logged_in else "guest.booker@example.com",
         )
         return {
             "booking_reference": row["booking_reference"],

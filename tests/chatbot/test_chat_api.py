@@ -12,9 +12,10 @@ import pytest
 from dentalcare.chatbot import service
 from dentalcare.db.claims import Claims
 from dentalcare.db.pool import connect
-from tests.chatbot.support import ChatClinic, headers_for
-from tests.conftest import RunningServer
-from tests.factories import make_user
+from tests.fixtures.clinic import ChatClinic
+from tests.fixtures.rows import make_user
+from tests.fixtures.servers import RunningServer
+from tests.fixtures.tokens import user_headers
 
 DETAILS = "Jane Doe, jane@example.com, 07700 900123"
 
@@ -121,7 +122,7 @@ async def test_a_patients_session_needs_that_patients_token(
 ) -> None:
     session = await _session(chat_http, chat_clinic.patient_headers)
     other = await make_user(chat_clinic.conn, email="bob@example.com")
-    for headers in ({}, headers_for(chat_server.app.state.settings, other)):
+    for headers in ({}, user_headers(chat_server.app.state.settings, other)):
         read = await chat_http.get(f"/api/chat/sessions/{session}", headers=headers)
         assert read.status_code == 404
         refused = await chat_http.post(

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from dentalcare.chatbot.evaluation import load, run_conversation
-from tests.chatbot.support import ChatClinic, HttpDriver
+from tests.chatbot.support import HttpDriver
+from tests.fixtures.clinic import ChatClinic
 
 CONVERSATIONS = load(Path(__file__).parents[2] / "bench" / "conversations.jsonl")
 

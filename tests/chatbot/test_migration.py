@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from dentalcare.db import migrate
-from tests.conftest import with_database
+from tests.fixtures.database import with_database
 
 
 def test_chat_migration_downgrades_and_upgrades(database_url: str) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.chatbot.support import ChatClinic
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import ChatClinic
+from tests.fixtures.servers import RunningServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

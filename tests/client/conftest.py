@@ -1,13 +1,9 @@
-"""SDK test helpers: tokens, connected clients, a server that restarts on its own port,
-bookings, and waits that poll a condition with a timeout instead of sleeping."""
+"""SDK test helpers: connected clients, a server that restarts on its own port, bookings
+on fresh days, and waiting until clients have everything the server published."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import math
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date, timedelta
 from datetime import time as clock
@@ -15,18 +11,15 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import jwt
 import pytest
-import uvicorn
-from tests.conftest import RunningServer, make_settings
-from tests.factories import make_appointment
+from tests.fixtures.rows import make_appointment
+from tests.fixtures.servers import RestartableServer, RunningServer, caught_up, serve
+from tests.fixtures.waiting import TIMEOUT
 
-from dentalcare.app import create_app
-from dentalcare.auth.tokens import ALGORITHM, issue_token
 from dentalcare.client import Backoff, RealtimeSyncClient
+from dentalcare.clock import ManualClock
 from dentalcare.config import Settings
 
-TIMEOUT = 10.0
 FAST = Backoff(initial=0.05, maximum=0.4)
 _days = itertools.count(1)
 
@@ -47,41 +40,6 @@ async def book(
         on=next_day(),
         at=clock(9),
     )
-
-
-async def wait_for(condition: Callable[[], Any], within: float = TIMEOUT) -> Any:
-    """Poll `condition` (sync or async) until it is truthy; TimeoutError after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-def token(settings: Settings, user: asyncpg.Record) -> str:
-    """An access token for `user`."""
-    return issue_token(settings, user_id=user["id"], role=user["role"], token_version=0)
-
-
-def short_token(settings: Settings, user: asyncpg.Record, *, seconds: float) -> tuple[str, int]:
-    """A token for `user` that expires in at least `seconds` (and at most one more), and
-    its expiry (whole seconds, as in the token)."""
-    now = time.time()
-    expires = math.ceil(now + seconds)
-    claims = {
-        "sub": str(user["id"]),
-        "role": user["role"],
-        "ver": 0,
-        "iat": int(now),
-        "exp": expires,
-        "typ": "access",
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), expires
 
 
 @pytest.fixture
@@ -120,55 +78,9 @@ async def flush(
 ) -> None:
     """Wait until the server has published every committed event and each client has
     received what it was sent: a ping's pong comes after every event written before it."""
-    latest: int = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM realtime_events")
-    listener = server.app.state.realtime.listener
-    await wait_for(lambda: (listener.last_seq or 0) >= latest)
+    await caught_up(server, conn)
     for client in clients:
         await client.ping()
-
-
-class RestartableServer:
-    """A real server that can be stopped and started again on the same port."""
-
-    def __init__(self, database_url: str, **overrides: Any) -> None:
-        self.database_url = database_url
-        self.overrides = overrides
-        self.port = 0
-        self.running: RunningServer | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> RunningServer:
-        """Serve a fresh application (a new process-level hub and listener)."""
-        settings = make_settings(self.database_url, **self.overrides)
-        app = create_app(settings, database_url=self.database_url)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws_ping_interval=None,
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="uvicorn-sdk", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server failed to start")
-            time.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        self.running = RunningServer(app=app, server=server, thread=thread, port=self.port)
-        return self.running
-
-    def stop(self) -> None:
-        """Shut down gracefully (sockets are closed with 1001)."""
-        if self.running is not None:
-            self.running.stop()
-            self.running = None
 
 
 @pytest.fixture
@@ -180,6 +92,15 @@ def restartable_server(database_url: str) -> Iterator[RestartableServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def clocked_server(
+    database_url: str, owner_conn: asyncpg.Connection, clock: ManualClock
+) -> Iterator[RunningServer]:
+    """A server of the test's own on its manual clock (started on the emptied database)."""
+    with serve(database_url, clock=clock) as running:
+        yield running
 
 
 def ids(records: list[dict[str, Any]]) -> list[UUID]:

@@ -11,9 +11,11 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-from tests.client.conftest import ClientFactory, book, flush, ids, token, wait_for
-from tests.conftest import RunningServer
-from tests.factories import make_dentist, make_user, make_window
+from tests.client.conftest import ClientFactory, book, flush, ids
+from tests.fixtures.rows import make_dentist, make_user, make_window
+from tests.fixtures.servers import RunningServer
+from tests.fixtures.tokens import user_token
+from tests.fixtures.waiting import wait_for
 
 from dentalcare.client import RealtimeError, RealtimeEvent
 from dentalcare.config import Settings
@@ -36,7 +38,7 @@ async def test_each_op_reaches_its_callback_sync_or_async(
     async def on_updated(record: dict[str, Any], old_record: dict[str, Any] | None) -> None:
         updated.append((record, old_record))
 
-    client = await open_client(live_server.base_url, token(settings, patient))
+    client = await open_client(live_server.base_url, user_token(settings, patient))
     subscription = await client.subscribe_to_appointments(
         patient["id"],
         "patient",
@@ -78,10 +80,10 @@ async def test_each_role_sees_only_its_own_appointments(
     seen: dict[str, Records] = {who: [] for who in ("alice", "bob", "xavier", "admin")}
 
     clients = {
-        "alice": await open_client(live_server.base_url, token(settings, alice)),
-        "bob": await open_client(live_server.base_url, token(settings, bob)),
-        "xavier": await open_client(live_server.base_url, token(settings, xavier_login)),
-        "admin": await open_client(live_server.base_url, token(settings, admin)),
+        "alice": await open_client(live_server.base_url, user_token(settings, alice)),
+        "bob": await open_client(live_server.base_url, user_token(settings, bob)),
+        "xavier": await open_client(live_server.base_url, user_token(settings, xavier_login)),
+        "admin": await open_client(live_server.base_url, user_token(settings, admin)),
     }
     await clients["alice"].subscribe_to_appointments(
         alice["id"], "patient", on_created=seen["alice"].append
@@ -118,7 +120,7 @@ async def test_an_admin_can_narrow_the_feed_to_one_patient_or_one_dentist(
     xavier, yvonne = await make_dentist(owner_conn), await make_dentist(owner_conn)
     alices: Records = []
     yvonnes: Records = []
-    client = await open_client(live_server.base_url, token(settings, admin))
+    client = await open_client(live_server.base_url, user_token(settings, admin))
     await client.subscribe_to_appointments(alice["id"], "patient", on_created=alices.append)
     await client.subscribe_to_appointments(yvonne["id"], "dentist", on_created=yvonnes.append)
     assert client.get_active_subscriptions_count() == 2
@@ -146,7 +148,7 @@ async def test_appointment_channels_need_the_right_token(
     assert refused.value.error == "Unauthorized"
     assert anonymous.get_active_subscriptions_count() == 0
 
-    own = await open_client(live_server.base_url, token(settings, patient))
+    own = await open_client(live_server.base_url, user_token(settings, patient))
     with pytest.raises(RealtimeError) as forbidden:
         await own.subscribe_to_all_appointments()
     assert forbidden.value.error == "Forbidden"
@@ -216,7 +218,7 @@ async def test_unsubscribe_stops_delivery_at_once_and_on_the_server(
     appointments: Records = []
     slots: list[RealtimeEvent] = []
     also: Records = []
-    sdk = await open_client(live_server.base_url, token(settings, admin))
+    sdk = await open_client(live_server.base_url, user_token(settings, admin))
     everything = await sdk.subscribe_to_all_appointments(on_created=appointments.append)
     second = await sdk.subscribe_to_all_appointments(on_created=also.append)
     availability = await sdk.subscribe_to_availability(dentist["id"], on_changed=slots.append)
@@ -230,7 +232,7 @@ async def test_unsubscribe_stops_delivery_at_once_and_on_the_server(
     await sdk.unsubscribe(second)
     await sdk.unsubscribe(second)  # twice is harmless
     assert sdk.get_active_subscriptions() == [everything]
-    headers = {"Authorization": f"Bearer {token(settings, admin)}"}
+    headers = {"Authorization": f"Bearer {user_token(settings, admin)}"}
     status = (await client.get("/api/sync/status", headers=headers)).json()
     assert [s["channelName"] for s in status["subscriptions"]] == ["appointments:admin"]
 
@@ -258,7 +260,7 @@ async def test_a_web_form_booking_reaches_the_dentist_marked_manual(
         )
     login = await owner_conn.fetchrow("SELECT * FROM users WHERE id = $1", dentist["user_id"])
     created: Records = []
-    sdk = await open_client(live_server.base_url, token(settings, login))
+    sdk = await open_client(live_server.base_url, user_token(settings, login))
     await sdk.subscribe_to_appointments(login["id"], "dentist", on_created=created.append)
 
     week_ahead = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()

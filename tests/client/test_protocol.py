@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
-from tests.client.conftest import FAST, ClientFactory, wait_for
+from tests.client.conftest import FAST, ClientFactory
+from tests.fixtures.waiting import wait_for
 from websockets.asyncio.server import ServerConnection, serve
 
 from dentalcare.client import Backoff, RealtimeEvent

@@ -4,25 +4,18 @@ resumes every channel by `seq` — nothing missed, nothing twice, in commit orde
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from tests.client.conftest import (
-    ClientFactory,
-    RestartableServer,
-    book,
-    flush,
-    ids,
-    short_token,
-    token,
-    wait_for,
-)
-from tests.conftest import RunningServer
-from tests.factories import make_dentist, make_user
+from tests.client.conftest import ClientFactory, book, flush, ids
+from tests.fixtures.rows import make_dentist, make_user
+from tests.fixtures.servers import RestartableServer, RunningServer
+from tests.fixtures.tokens import expiring_token, user_token
+from tests.fixtures.waiting import wait_for
 
 from dentalcare.client import RealtimeError, RealtimeEvent
+from dentalcare.clock import ManualClock
 from dentalcare.config import Settings
 
 Records = list[dict[str, Any]]
@@ -42,7 +35,7 @@ async def test_a_server_restart_loses_nothing_and_repeats_nothing(
     slots: list[RealtimeEvent] = []
     closes: list[int | None] = []
     client = await open_client(
-        server.base_url, token(settings, patient), on_disconnect=closes.append
+        server.base_url, user_token(settings, patient), on_disconnect=closes.append
     )
     await client.subscribe_to_appointments(patient["id"], "patient", on_created=mine.append)
     await client.subscribe_to_availability(dentist["id"], on_changed=slots.append)
@@ -79,7 +72,7 @@ async def test_a_dropped_socket_resumes_by_seq_whatever_the_interleaving(
     admin = await make_user(owner_conn, role="admin")
     dentist = await make_dentist(owner_conn)
     seen: Records = []
-    client = await open_client(live_server.base_url, token(settings, admin))
+    client = await open_client(live_server.base_url, user_token(settings, admin))
     await client.subscribe_to_all_appointments(on_created=seen.append)
     booked = [await book(owner_conn, dentist)]
     await wait_for(lambda: seen)
@@ -104,53 +97,57 @@ async def test_a_dropped_socket_resumes_by_seq_whatever_the_interleaving(
 
 
 async def test_an_expired_token_waits_for_a_new_one_then_resumes(
-    live_server: RunningServer,
+    clocked_server: RunningServer,
     owner_conn: asyncpg.Connection,
     settings: Settings,
+    clock: ManualClock,
     open_client: ClientFactory,
 ) -> None:
     patient = await make_user(owner_conn)
     dentist = await make_dentist(owner_conn)
     seen: Records = []
     errors: list[Exception] = []
-    expiring, _ = short_token(settings, patient, seconds=1)
-    client = await open_client(live_server.base_url, expiring, on_error=errors.append)
+    expiring, _ = expiring_token(settings, patient, seconds=1, now=clock.now())
+    client = await open_client(clocked_server.base_url, expiring, on_error=errors.append)
     await client.subscribe_to_appointments(
         patient["id"], "patient", on_created=seen.append, on_error=errors.append
     )
     first = await book(owner_conn, dentist, patient)  # live, or replayed after the new token
 
     # At expiry the server closes with 4001; the client does not retry with a dead token.
+    clock.advance(1)
     await wait_for(lambda: client.waiting_for_token)
     assert client.last_close_code == 4001
     assert [getattr(e, "error", None) for e in errors] == ["Unauthorized", "Unauthorized"]
     missed = await book(owner_conn, dentist, patient)
     assert client.connection_count == 1
 
-    await client.set_token(token(settings, patient))
+    await client.set_token(user_token(settings, patient, now=clock.now()))
     await wait_for(lambda: len(seen) == 2)
-    await flush(live_server, owner_conn, client)
+    await flush(clocked_server, owner_conn, client)
     assert ids(seen) == [first["id"], missed["id"]]
     assert client.connection_count == 2
 
 
 async def test_a_refreshed_token_keeps_the_same_socket_past_the_old_expiry(
-    live_server: RunningServer,
+    clocked_server: RunningServer,
     owner_conn: asyncpg.Connection,
     settings: Settings,
+    clock: ManualClock,
     open_client: ClientFactory,
 ) -> None:
     patient = await make_user(owner_conn)
     dentist = await make_dentist(owner_conn)
     seen: Records = []
-    expiring, expires = short_token(settings, patient, seconds=1)
-    client = await open_client(live_server.base_url, expiring)
+    expiring, expires = expiring_token(settings, patient, seconds=1, now=clock.now())
+    client = await open_client(clocked_server.base_url, expiring)
     await client.subscribe_to_appointments(patient["id"], "patient", on_created=seen.append)
 
-    await client.set_token(token(settings, patient))  # answered by `authenticated`
-    await wait_for(lambda: time.time() > expires + 0.5, within=5)
+    # Answered by `authenticated`: the socket now lives as long as the new token.
+    await client.set_token(user_token(settings, patient, now=clock.now()))
+    clock.advance(expires + 0.5 - clock.now().timestamp())  # past the old token's expiry
     booked = await book(owner_conn, dentist, patient)
-    await flush(live_server, owner_conn, client)
+    await flush(clocked_server, owner_conn, client)
 
     assert ids(seen) == [booked["id"]]
     assert client.connection_count == 1 and client.connected
@@ -163,9 +160,9 @@ async def test_a_token_for_someone_else_is_refused_on_the_same_socket(
     open_client: ClientFactory,
 ) -> None:
     patient, other = await make_user(owner_conn), await make_user(owner_conn)
-    client = await open_client(live_server.base_url, token(settings, patient))
+    client = await open_client(live_server.base_url, user_token(settings, patient))
     try:
-        await client.set_token(token(settings, other))
+        await client.set_token(user_token(settings, other))
     except RealtimeError as exc:
         assert exc.error == "Forbidden"
     else:

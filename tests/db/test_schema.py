@@ -12,7 +12,8 @@ import pytest
 
 from dentalcare.db.claims import ANONYMOUS, Claims, set_claims
 from dentalcare.db.pool import Database, connect
-from tests.factories import make_appointment, make_dentist, make_user, make_window, reference
+from tests.fixtures.database import app_pool
+from tests.fixtures.rows import make_appointment, make_dentist, make_user, make_window, reference
 
 DAY = date(2031, 3, 10)  # a Monday, far from "now" so no clock rule interferes
 
@@ -20,11 +21,8 @@ DAY = date(2031, 3, 10)  # a Monday, far from "now" so no clock rule interferes
 @pytest.fixture
 async def app_db(database_url: str, owner_conn: asyncpg.Connection) -> AsyncIterator[Database]:
     """The service's own pool: connections work as the restricted application role."""
-    db = await Database.open(database_url, app_role="dentalcare_app", min_size=1, max_size=40)
-    try:
+    async with app_pool(database_url, max_size=40) as db:
         yield db
-    finally:
-        await db.close()
 
 
 @asynccontextmanager

@@ -13,7 +13,8 @@ import pytest
 from dentalcare.db.claims import ANONYMOUS, SYSTEM, Claims
 from dentalcare.db.pool import Database
 from dentalcare.errors import ServiceUnavailable
-from tests.factories import make_dentist
+from tests.fixtures.database import app_pool
+from tests.fixtures.rows import make_dentist
 
 CLAIMS_SQL = (
     "SELECT current_setting('app.role', true) AS role,"
@@ -26,13 +27,8 @@ CLAIMS_SQL = (
 @pytest.fixture
 async def app_db(database_url: str, owner_conn: asyncpg.Connection) -> AsyncIterator[Database]:
     """A small pool working as the restricted application role, with a short wait."""
-    db = await Database.open(
-        database_url, app_role="dentalcare_app", min_size=1, max_size=2, acquire_timeout=0.5
-    )
-    try:
+    async with app_pool(database_url, max_size=2, acquire_timeout=0.5) as db:
         yield db
-    finally:
-        await db.close()
 
 
 async def test_the_first_statement_already_runs_under_the_claims(app_db: Database) -> None:

@@ -28,7 +28,7 @@ from dentalcare.vocabulary import (
     TRANSITIONS,
     URGENCIES,
 )
-from tests.factories import make_appointment, make_dentist
+from tests.fixtures.rows import make_appointment, make_dentist
 
 DAY = date(2031, 3, 10)  # far from "now": no clock rule interferes
 

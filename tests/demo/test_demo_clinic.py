@@ -13,17 +13,15 @@ import pytest
 from dentalcare.db.pool import Database
 from dentalcare.demo.service import load_demo
 from dentalcare.demo.week import DemoDentist, plan_week
+from tests.fixtures.database import app_pool
 
 NOW = datetime(2031, 3, 12, 14, 10, tzinfo=UTC)  # a Wednesday afternoon
 
 
 @pytest.fixture
 async def app_db(database_url: str, owner_conn: asyncpg.Connection) -> AsyncIterator[Database]:
-    db = await Database.open(database_url, app_role="dentalcare_app", min_size=1, max_size=2)
-    try:
+    async with app_pool(database_url, max_size=2) as db:
         yield db
-    finally:
-        await db.close()
 
 
 def _dentist(days: list[int]) -> DemoDentist:

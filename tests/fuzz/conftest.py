@@ -8,8 +8,8 @@ from datetime import time
 
 import pytest
 
-from tests.api.conftest import Clinic, clinic  # noqa: F401  (the fixture, re-exported here)
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer
 
 CALLERS = ("anonymous", "patient", "dentist", "admin")
 
@@ -24,7 +24,7 @@ class FuzzClinic:
 
 
 @pytest.fixture
-async def fuzz_clinic(clinic: Clinic, live_server: RunningServer) -> FuzzClinic:  # noqa: F811
+async def fuzz_clinic(clinic: Clinic, live_server: RunningServer) -> FuzzClinic:
     """A fresh clinic for each fuzzed operation and caller, so no run depends on another."""
     exception = await clinic.conn.fetchrow(
         """INSERT INTO availability_exceptions (dentist_id, date, start_time, end_time,

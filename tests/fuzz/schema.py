@@ -11,8 +11,7 @@ from typing import Any
 
 import schemathesis
 
-from dentalcare.app import create_app
-from tests.conftest import make_settings
+from tests.fixtures.servers import make_app
 
 MAX_EXAMPLES = 10
 SEED = 20261123
@@ -41,5 +40,5 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 _UNUSED_DB = "postgresql://unused/unused"
-OPENAPI: dict[str, Any] = create_app(make_settings(_UNUSED_DB), database_url=_UNUSED_DB).openapi()
+OPENAPI: dict[str, Any] = make_app(_UNUSED_DB).openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG)

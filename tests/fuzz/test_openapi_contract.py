@@ -17,7 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import RunningServer
+from tests.fixtures.servers import RunningServer
 from tests.fuzz.conftest import CALLERS, FuzzClinic
 from tests.fuzz.schema import MAX_EXAMPLES, OPENAPI, schema
 

@@ -1,28 +1,24 @@
-"""Realtime test helpers: a JSON WebSocket client, tokens, and dedicated servers."""
+"""Realtime test helpers: a JSON WebSocket client, the shared settings, tokens, slow readers."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
-from uuid import UUID
 
 import asyncpg
-import jwt
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from dentalcare.app import create_app
-from dentalcare.auth.tokens import ALGORITHM, issue_token
 from dentalcare.config import Settings
-from tests.conftest import RunningServer, make_settings, start_server
-
-TIMEOUT = 10.0
+from tests.fixtures.servers import RunningServer
+from tests.fixtures.settings import make_settings
+from tests.fixtures.tokens import user_token
+from tests.fixtures.waiting import TIMEOUT
 
 
 class Feed:
@@ -112,56 +108,9 @@ def token_for(settings: Settings) -> Callable[[asyncpg.Record], str]:
     """An access token for a user row."""
 
     def make(user: asyncpg.Record) -> str:
-        return issue_token(settings, user_id=user["id"], role=user["role"], token_version=0)
+        return user_token(settings, user)
 
     return make
-
-
-def short_token(settings: Settings, *, user_id: UUID, role: str, seconds: float) -> str:
-    """A token that expires in `seconds`."""
-    now = int(time.time())
-    payload = {
-        "sub": str(user_id),
-        "role": role,
-        "ver": 0,
-        "iat": now,
-        "exp": int(now + seconds),
-        "typ": "access",
-    }
-    return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM)
-
-
-@contextmanager
-def dedicated_server(database_url: str, **overrides: Any) -> Iterator[RunningServer]:
-    """A server of its own, with settings overridden."""
-    settings = make_settings(database_url, **overrides)
-    running = start_server(create_app(settings, database_url=database_url))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-async def wait_for(condition: Callable[[], Any], within: float = TIMEOUT) -> Any:
-    """Poll `condition` (sync or async) until truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def caught_up(server: RunningServer, owner_conn: asyncpg.Connection) -> int:
-    """Wait until the server's listener has read the whole log; the log's last seq."""
-    latest: int = await owner_conn.fetchval("SELECT coalesce(max(seq), 0) FROM realtime_events")
-    listener = server.app.state.realtime.listener
-    await wait_for(lambda: (listener.last_seq or 0) >= latest)
-    return latest
 
 
 def tiny_receive_buffer(server: RunningServer) -> socket.socket:

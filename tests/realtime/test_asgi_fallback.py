@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dentalcare.app import create_app
-from tests.conftest import RunningServer, make_settings, start_server
-from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import open_feed, tiny_receive_buffer, wait_for
+from tests.fixtures.rows import make_appointment, make_dentist, make_user
+from tests.fixtures.servers import RunningServer, make_app, serving
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed, tiny_receive_buffer
 
 
 class HideTheTransport:
@@ -31,14 +31,10 @@ class HideTheTransport:
 @pytest.fixture
 def asgi_server(database_url: str) -> Iterator[RunningServer]:
     """A server whose sockets go through plain ASGI sends, with a 64 KiB send bound."""
-    settings = make_settings(database_url, ws_send_queue_bytes=65536)
-    app = create_app(settings, database_url=database_url)
+    app = make_app(database_url, ws_send_queue_bytes=65536)
     app.add_middleware(HideTheTransport)
-    running = start_server(app)
-    try:
+    with serving(app) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_events_flow_and_slow_consumers_are_closed_through_asgi(

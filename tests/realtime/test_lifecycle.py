@@ -1,26 +1,23 @@
-"""Socket lifecycle: tokens (4001), keepalive and idle timeout, slow consumers (4008), 1001."""
+"""Socket lifecycle: tokens (4001), keepalive and idle timeout, slow consumers (4008), 1001.
+
+Token expiry and the idle timeout run on the server's clock: those tests give their server
+a manual clock and move it, instead of waiting for the seconds to pass."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
-from datetime import date
-from datetime import time as clock
+from datetime import date, time
 
 import asyncpg
 
+from dentalcare.clock import ManualClock
 from dentalcare.config import Settings
-from tests.conftest import RunningServer
-from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import (
-    caught_up,
-    dedicated_server,
-    open_feed,
-    short_token,
-    tiny_receive_buffer,
-    wait_for,
-)
+from tests.fixtures.rows import make_appointment, make_dentist, make_user
+from tests.fixtures.servers import RunningServer, caught_up, serve
+from tests.fixtures.tokens import expiring_token, user_token
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed, tiny_receive_buffer
 
 
 async def test_a_bad_token_closes_with_4001(live_server: RunningServer) -> None:
@@ -41,37 +38,45 @@ async def test_a_revoked_token_closes_with_4001(
 
 
 async def test_the_socket_closes_with_4001_when_its_token_expires(
-    live_server: RunningServer, owner_conn: asyncpg.Connection, settings: Settings
+    database_url: str, owner_conn: asyncpg.Connection, settings: Settings, clock: ManualClock
 ) -> None:
     patient = await make_user(owner_conn)
-    token = short_token(settings, user_id=patient["id"], role="patient", seconds=2)
-    async with open_feed(live_server, token) as feed:
-        await feed.subscribe("appointments")
-        assert await feed.close_code(within=5) == 4001
+    token, _ = expiring_token(settings, patient, seconds=2, now=clock.now())
+    with serve(database_url, clock=clock) as server:
+        async with open_feed(server, token) as feed:
+            await feed.subscribe("appointments")
+            clock.advance(1.9)
+            await feed.send({"type": "ping"})
+            assert await feed.recv() == {"type": "pong"}, "open until the token expires"
+            clock.advance(0.1)
+            assert await feed.close_code(within=5) == 4001
 
 
 async def test_auth_replaces_the_token_and_extends_the_socket(
-    live_server: RunningServer,
-    owner_conn: asyncpg.Connection,
-    settings: Settings,
-    token_for: Callable[[asyncpg.Record], str],
+    database_url: str, owner_conn: asyncpg.Connection, settings: Settings, clock: ManualClock
 ) -> None:
     patient, stranger = await make_user(owner_conn), await make_user(owner_conn)
-    expires = int(time.time()) + 2
-    token = short_token(settings, user_id=patient["id"], role="patient", seconds=2)
-    async with open_feed(live_server, token) as feed:
-        await feed.send({"type": "auth", "ref": "a1", "token": token_for(patient)})
-        renewed = await feed.recv()
-        assert renewed["type"] == "authenticated" and renewed["ref"] == "a1"
-        assert renewed["expires_at"] > expires
-        await feed.send({"type": "auth", "ref": "a2", "token": token_for(stranger)})
-        refused = await feed.recv()
-        assert (refused["type"], refused["ref"], refused["error"]) == ("error", "a2", "Forbidden")
-        await wait_for(lambda: time.time() > expires + 0.5, within=5)
-        await feed.send({"type": "ping"})
-        assert await feed.recv() == {"type": "pong"}
-        await feed.send({"type": "auth", "token": "garbage"})
-        assert await feed.close_code() == 4001
+    token, expires = expiring_token(settings, patient, seconds=2, now=clock.now())
+    with serve(database_url, clock=clock) as server:
+        async with open_feed(server, token) as feed:
+            fresh = user_token(settings, patient, now=clock.now())
+            await feed.send({"type": "auth", "ref": "a1", "token": fresh})
+            renewed = await feed.recv()
+            assert renewed["type"] == "authenticated" and renewed["ref"] == "a1"
+            assert renewed["expires_at"] > expires
+            other = user_token(settings, stranger, now=clock.now())
+            await feed.send({"type": "auth", "ref": "a2", "token": other})
+            refused = await feed.recv()
+            assert (refused["type"], refused["ref"], refused["error"]) == (
+                "error",
+                "a2",
+                "Forbidden",
+            )
+            clock.advance(expires + 0.5 - clock.now().timestamp())  # past the first token
+            await feed.send({"type": "ping"})
+            assert await feed.recv() == {"type": "pong"}
+            await feed.send({"type": "auth", "token": "garbage"})
+            assert await feed.close_code() == 4001
 
 
 async def test_an_anonymous_socket_may_log_in_with_auth(
@@ -89,23 +94,29 @@ async def test_an_anonymous_socket_may_log_in_with_auth(
             owner_conn,
             dentist_id=dentist["id"],
             on=date(2031, 5, 5),
-            at=clock(9),
+            at=time(9),
             patient_id=patient["id"],
         )
         [event] = await feed.events(1)
         assert event["record"]["patient_id"] == str(patient["id"])
 
 
-async def test_server_pings_and_silent_sockets_are_closed(database_url: str) -> None:
-    with dedicated_server(database_url, ws_ping_seconds=0.2, ws_idle_timeout_seconds=1.0) as server:
+async def test_server_pings_and_silent_sockets_are_closed(
+    database_url: str, clock: ManualClock
+) -> None:
+    # Pings go out every 50 ms of real time; silence is measured on the server's clock.
+    with serve(
+        database_url, clock=clock, ws_ping_seconds=0.05, ws_idle_timeout_seconds=1.0
+    ) as server:
         async with open_feed(server) as silent, open_feed(server) as chatty:
-            # The chatty client answers every ping for longer than the idle timeout.
-            started = time.monotonic()
+            # The chatty client answers every ping for longer than the idle timeout
+            # (5 x 0.3 s on the clock), never silent for longer than 0.3 s of it.
             pings = 0
-            while time.monotonic() - started < 1.6:
+            for _ in range(5):
                 assert await chatty.recv(pings=True) == {"type": "ping"}
                 pings += 1
                 await chatty.send({"type": "pong"})
+                clock.advance(0.3)
             assert pings >= 5
             assert await silent.close_code(within=3) == 1000
             await chatty.send({"type": "ping"})
@@ -140,9 +151,9 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4008(
     dentist = await make_dentist(owner_conn)
     big = {field: "x" * 4000 for field in ("symptoms", "medical_history", "medications", "notes")}
     booking = await make_appointment(
-        owner_conn, dentist_id=dentist["id"], on=date(2031, 6, 2), at=clock(9), **big
+        owner_conn, dentist_id=dentist["id"], on=date(2031, 6, 2), at=time(9), **big
     )
-    with dedicated_server(database_url, ws_send_queue_bytes=1024) as server:
+    with serve(database_url, ws_send_queue_bytes=1024) as server:
         hub = server.app.state.realtime.hub
         # A tiny receive buffer and no reading: the server's backlog grows past 1 KiB.
         sock = tiny_receive_buffer(server)
@@ -164,7 +175,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4008(
 
 
 async def test_server_shutdown_closes_sockets_with_1001(database_url: str) -> None:
-    with dedicated_server(database_url) as server:
+    with serve(database_url) as server:
         async with open_feed(server) as feed:
             await feed.subscribe("dentists")
             stopping = asyncio.create_task(asyncio.to_thread(server.stop))

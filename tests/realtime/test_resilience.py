@@ -20,9 +20,11 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 
 from dentalcare.config import Settings
-from tests.conftest import RunningServer, with_database
-from tests.factories import make_dentist, make_window
-from tests.realtime.conftest import dedicated_server, open_feed, wait_for
+from tests.fixtures.database import with_database
+from tests.fixtures.rows import make_dentist, make_window
+from tests.fixtures.servers import RunningServer, serve
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed
 
 _windows = itertools.count()
 
@@ -68,7 +70,7 @@ async def test_listener_reconnects_and_delivers_what_was_committed_meanwhile(
     database_url: str, owner_conn: asyncpg.Connection
 ) -> None:
     dentist = await make_dentist(owner_conn)
-    with dedicated_server(database_url) as server:
+    with serve(database_url) as server:
         listener = server.app.state.realtime.listener
         assert await health_is(server.base_url, 200)
         async with open_feed(server) as feed:
@@ -108,7 +110,7 @@ async def test_restarting_the_service_mid_stream_loses_nothing(
     received: list[dict[str, Any]] = []
     writer = asyncio.create_task(keep_changing())
     try:
-        with dedicated_server(database_url) as first:
+        with serve(database_url) as first:
             async with open_feed(first) as feed:
                 start = (await feed.subscribe("availability"))["head"]
                 received += await feed.events(10)
@@ -120,7 +122,7 @@ async def test_restarting_the_service_mid_stream_loses_nothing(
                     assert closed.rcvd is not None and closed.rcvd.code == 1001
                 await stopping
         # Changes go on being committed while no server runs.
-        with dedicated_server(database_url) as second:
+        with serve(database_url) as second:
             async with open_feed(second) as feed:
                 await feed.subscribe("availability", since=received[-1]["seq"])
                 stop.set()

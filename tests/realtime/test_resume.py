@@ -9,9 +9,10 @@ from datetime import date, time
 
 import asyncpg
 
-from tests.conftest import RunningServer
-from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import caught_up, dedicated_server, open_feed, wait_for
+from tests.fixtures.rows import make_appointment, make_dentist, make_user
+from tests.fixtures.servers import RunningServer, caught_up, serve
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed
 
 _days = itertools.count(1)
 
@@ -154,7 +155,7 @@ async def test_since_older_than_retained_history_gets_reset_then_live(
     await book(owner_conn, dentist)
     await book(owner_conn, dentist)
     # Retention of 0.2 s, pruned every 0.1 s: the server itself deletes the old history.
-    with dedicated_server(
+    with serve(
         database_url, event_retention_days=0.2 / 86400, event_prune_interval_seconds=0.1
     ) as server:
         await wait_for(

@@ -11,9 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import RunningServer
-from tests.factories import make_dentist, make_user, make_window
-from tests.realtime.conftest import caught_up, open_feed
+from tests.fixtures.rows import make_dentist, make_user, make_window
+from tests.fixtures.servers import RunningServer, caught_up
+from tests.realtime.conftest import open_feed
 
 DAY = datetime.now(UTC).date() + timedelta(days=7)
 

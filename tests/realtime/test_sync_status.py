@@ -9,8 +9,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import make_appointment, make_dentist, make_user
-from tests.realtime.conftest import dedicated_server, open_feed, wait_for
+from tests.fixtures.rows import make_appointment, make_dentist, make_user
+from tests.fixtures.servers import serve
+from tests.fixtures.waiting import wait_for
+from tests.realtime.conftest import open_feed
 
 PREFIXES = ("/api/sync", "/api/realtime")
 
@@ -29,7 +31,7 @@ async def test_sync_endpoints_report_subscriptions_events_and_latency(
     patient, other = await make_user(owner_conn), await make_user(owner_conn)
     admin = await make_user(owner_conn, role="admin")
     dentist = await make_dentist(owner_conn)
-    with dedicated_server(database_url) as server:
+    with serve(database_url) as server:
         async with (
             httpx.AsyncClient(base_url=server.base_url, timeout=10) as http,
             open_feed(server, token_for(patient)) as mine,

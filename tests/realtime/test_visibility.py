@@ -7,9 +7,9 @@ from datetime import date, time
 
 import asyncpg
 
-from tests.conftest import RunningServer
-from tests.factories import make_appointment, make_dentist, make_user, make_window
-from tests.realtime.conftest import caught_up, open_feed
+from tests.fixtures.rows import make_appointment, make_dentist, make_user, make_window
+from tests.fixtures.servers import RunningServer, caught_up
+from tests.realtime.conftest import open_feed
 
 DAY = date(2031, 3, 10)
 SLOT_KEYS = {"dentist_id", "date", "time", "duration_minutes"}

@@ -1,4 +1,4 @@
-"""Security tests: the API tests' clinic, forged and stale tokens, hostile strings."""
+"""Security tests: forged and stale tokens, hostile strings, a server with real rate limits."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
-from dentalcare.app import create_app
 from dentalcare.auth.tokens import ALGORITHM, issue_token
-from tests.api.conftest import Clinic, clinic  # noqa: F401  (the fixture, re-exported here)
-from tests.conftest import RunningServer, make_settings, start_server
+from dentalcare.clock import ManualClock
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer, serve
+from tests.fixtures.tokens import bearer
 
 WRONG_KEY = "an-attackers-guess-at-the-key-that-is-long-enough-0000"
 
@@ -44,11 +45,6 @@ SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE_BREAK = '"><img src=x onerror=alert(1)>'
 JS_URL = "javascript:alert(1)"
 XSS_PAYLOADS = (SCRIPT, ATTRIBUTE_BREAK, JS_URL)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """An Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def claims_of(user: asyncpg.Record, **changes: Any) -> dict[str, Any]:
@@ -112,7 +108,7 @@ def forged_tokens(settings: Any, people: Clinic) -> dict[str, str]:
 
 
 @pytest.fixture
-async def refused_tokens(clinic: Clinic, live_server: RunningServer) -> dict[str, str]:  # noqa: F811
+async def refused_tokens(clinic: Clinic, live_server: RunningServer) -> dict[str, str]:
     """Forged tokens, plus real tokens of a disabled patient and of a removed dentist."""
     settings = live_server.app.state.settings
     tokens = forged_tokens(settings, clinic)
@@ -132,13 +128,14 @@ async def refused_tokens(clinic: Clinic, live_server: RunningServer) -> dict[str
 
 
 @pytest.fixture
-def strict_server(database_url: str) -> Iterator[RunningServer]:
-    """A server of its own with real rate limits: 3 logins a minute per IP and per e-mail."""
-    settings = make_settings(
-        database_url, rate_limits_enabled=True, login_attempts_per_minute=3, bookings_per_minute=2
-    )
-    running = start_server(create_app(settings, database_url=database_url))
-    try:
+def strict_server(database_url: str, clock: ManualClock) -> Iterator[RunningServer]:
+    """A server of its own with real rate limits: 3 logins a minute per IP and per e-mail;
+    its windows run on `clock`."""
+    with serve(
+        database_url,
+        clock=clock,
+        rate_limits_enabled=True,
+        login_attempts_per_minute=3,
+        bookings_per_minute=2,
+    ) as running:
         yield running
-    finally:
-        running.stop()

@@ -9,8 +9,8 @@ import sys
 import httpx
 from argon2 import PasswordHasher, Type, extract_parameters
 
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

@@ -11,9 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from dentalcare.app import create_app
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer, make_settings
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer, make_app
 
 LEAKS = re.compile(
     r"Traceback|File \"|site-packages|/src/dentalcare|\.py\b|asyncpg|psycopg|sqlalchemy|"
@@ -122,7 +121,7 @@ async def test_portal_error_pages_do_not_leak(clinic: Clinic, http: httpx.AsyncC
 
 
 def _exploding_app(database_url: str) -> FastAPI:
-    app = create_app(make_settings(database_url), database_url=database_url)
+    app = make_app(database_url)
 
     @app.get("/boom/python")
     async def python_failure() -> None:

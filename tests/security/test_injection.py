@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.api.conftest import Clinic
-from tests.security.conftest import SQL_INJECTIONS, bearer
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.tokens import bearer
+from tests.security.conftest import SQL_INJECTIONS
 
 BOOKING_TEXT = (
     "patient_name",

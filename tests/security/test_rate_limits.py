@@ -2,7 +2,7 @@
 
 The strict server allows 3 login attempts a minute for each key. Connections come from
 different loopback addresses (127.0.0.x) so the per-address and per-e-mail limits can be
-told apart; the limiter's clock is injected to step past the window without sleeping.
+told apart; the server runs on a manual clock that steps past the window without sleeping.
 """
 
 from __future__ import annotations
@@ -12,21 +12,12 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
-from tests.factories import DEFAULT_PASSWORD
+from dentalcare.clock import ManualClock
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.rows import DEFAULT_PASSWORD
+from tests.fixtures.servers import RunningServer
 
 LIMIT = 3
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @contextmanager
@@ -79,14 +70,14 @@ def test_one_account_tried_from_many_addresses_is_limited(
         assert other.status_code == 200, "another account is not locked out"
 
 
-def test_the_limit_lifts_after_the_window(clinic: Clinic, strict_server: RunningServer) -> None:
+def test_the_limit_lifts_after_the_window(
+    clinic: Clinic, strict_server: RunningServer, clock: ManualClock
+) -> None:
     """The window is a minute, sliding: after it, the right password logs in."""
-    clock = FakeClock()
-    strict_server.app.state.login_limiter.clock = clock
     email = clinic.users["patient_a"]["email"]
     with client_from(strict_server, "127.0.0.41") as client:
         assert [login(client, email).status_code for _ in range(LIMIT + 1)] == [401] * 3 + [429]
-        clock.now += 59
+        clock.advance(59)
         assert login(client, email, DEFAULT_PASSWORD).status_code == 429
-        clock.now += 1.5
+        clock.advance(1.5)
         assert login(client, email, DEFAULT_PASSWORD).status_code == 200

@@ -10,11 +10,14 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
+from dentalcare.clock import ManualClock
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.rows import DEFAULT_PASSWORD, make_user
+from tests.fixtures.servers import RunningServer, serve
+from tests.fixtures.tokens import bearer
 from tests.fuzz.schema import OPENAPI, schema
 from tests.realtime.conftest import open_feed
-from tests.security.conftest import bearer, with_payload
+from tests.security.conftest import with_payload
 
 # Operations that never read a token: the rest must refuse a bad one with 401.
 TOKEN_FREE = {
@@ -150,3 +153,27 @@ async def test_a_token_edited_to_stand_for_another_user_is_refused(
     response = await clinic.http.get("/api/auth/me", headers=bearer(edited))
     assert response.status_code == 401
     assert (await clinic.http.get("/api/auth/me", headers=bearer(token))).status_code == 200
+
+
+async def test_a_token_expires_on_the_servers_clock(
+    database_url: str, owner_conn: asyncpg.Connection, clock: ManualClock
+) -> None:
+    """A login's token is issued on the application's clock and expires on it: it works
+    until its whole lifetime has passed there, then 401 (no real time passes)."""
+    patient = await make_user(owner_conn)
+    with serve(database_url, clock=clock) as server:
+        settings = server.app.state.settings
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            login = await http.post(
+                "/api/auth/login", json={"email": patient["email"], "password": DEFAULT_PASSWORD}
+            )
+            assert login.status_code == 200, login.text
+            token = login.json()["access_token"]
+            claims = orjson.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            assert claims["iat"] == int(clock.now().timestamp())
+            clock.advance(settings.access_token_minutes * 60 - 1)
+            assert (await http.get("/api/auth/me", headers=bearer(token))).status_code == 200
+            clock.advance(1)
+            expired = await http.get("/api/auth/me", headers=bearer(token))
+            assert expired.status_code == 401
+            assert "expired" in expired.json()["detail"]

@@ -20,8 +20,8 @@ from markupsafe import escape
 
 from dentalcare.web import signing
 from dentalcare.web.pages.bookings import BOOKINGS_COOKIE
-from tests.api.conftest import Clinic
-from tests.conftest import RunningServer
+from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import RunningServer
 from tests.security.conftest import ATTRIBUTE_BREAK, JS_URL, SCRIPT, XSS_PAYLOADS
 
 ACTIVE_JS = (

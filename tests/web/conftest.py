@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from dentalcare.app import create_app
-from tests.conftest import RunningServer, make_settings, start_server
+from tests.fixtures.servers import RunningServer, serve
 from tests.web.support import CHROMIUM_ARGS, Clinic, Database, build_clinic, chromium_path
 
 expect.set_options(timeout=10_000)
@@ -57,11 +56,8 @@ def web_db(database_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="module")
 def server(web_db: Database, database_url: str) -> Iterator[RunningServer]:
     """A server of this module's own (its listener starts at the emptied log's head)."""
-    running = start_server(create_app(make_settings(database_url), database_url=database_url))
-    try:
+    with serve(database_url) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

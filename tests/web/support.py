@@ -8,7 +8,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,9 @@ from playwright.sync_api import Page, expect
 
 from dentalcare.db.pool import connect
 from dentalcare.realtime.listener import CHANNEL as LISTENER_CHANNEL
-from tests.factories import DEFAULT_PASSWORD, make_dentist, make_user, make_window
+from tests.fixtures.clinic import login_of, working_dentist
+from tests.fixtures.database import TABLES
+from tests.fixtures.rows import DEFAULT_PASSWORD, make_user
 
 T = TypeVar("T")
 
@@ -34,11 +36,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-TABLES = (
-    "appointments, availability_exceptions, dentist_availability, dentists, users, realtime_events"
-)
 PASSWORD = DEFAULT_PASSWORD
-WORK_START, WORK_END = time(8), time(18)
 
 
 def chromium_path() -> str | None:
@@ -123,19 +121,13 @@ def build_clinic(db: Database) -> Clinic:
     admin = db.call(make_user, role="admin", full_name="Clinic Admin")
     patient = db.call(make_user, role="patient", full_name="Alice Brown", phone="+1 555 0142")
     dentist = add_dentist(db, name="Dr Sarah Smith")
-    user = db.fetchrow("SELECT * FROM users WHERE id = $1", dentist["user_id"])
-    assert user is not None
+    user = db.call(login_of, dentist=dentist)
     return Clinic(db=db, admin=admin, patient=patient, dentist=dentist, dentist_user=user)
 
 
 def add_dentist(db: Database, **kwargs: Any) -> asyncpg.Record:
     """A dentist with a login, working every day 08:00-18:00."""
-    dentist = db.call(make_dentist, **kwargs)
-    for day in range(7):
-        db.call(
-            make_window, dentist_id=dentist["id"], day_of_week=day, start=WORK_START, end=WORK_END
-        )
-    return dentist
+    return db.call(working_dentist, **kwargs)
 
 
 def next_week(weekday: int) -> date:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, expect
 
-from tests.factories import make_dentist
+from tests.fixtures.rows import make_dentist
 from tests.web.support import Clinic, log_in, screenshot, wait_live
 
 

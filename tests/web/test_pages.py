@@ -9,7 +9,7 @@ from datetime import time
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import make_appointment
+from tests.fixtures.rows import make_appointment
 from tests.web.support import Clinic, log_in, next_monday, next_week, screenshot, wait_live
 
 

@@ -10,7 +10,8 @@ import pytest
 from starlette.responses import Response
 
 from dentalcare.web.session import start_session
-from tests.conftest import RunningServer, make_settings
+from tests.fixtures.servers import RunningServer
+from tests.fixtures.settings import make_settings
 from tests.web.support import PASSWORD, Clinic
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import make_appointment, make_dentist, make_window
+from tests.fixtures.rows import make_appointment, make_dentist, make_window
 from tests.web.support import Clinic, Database, log_in, screenshot, wait_live
 
 TEAM = [

@@ -17,7 +17,7 @@ from dentalcare.appointments.schemas import (
     AppointmentUpdate,
 )
 from dentalcare.auth.deps import CurrentUser, OptionalUser
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
     Forbidden,
@@ -45,11 +45,16 @@ router = APIRouter(prefix="/api/appointments", tags=["appointments"])
     ),
 )
 async def book(
-    body: AppointmentCreate, user: OptionalUser, uow: Uow, settings: AppSettings, limits: Limits
+    body: AppointmentCreate,
+    user: OptionalUser,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    clock: AppClock,
 ) -> Any:
     """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken."""
     appointment = await service.book_appointment(
-        uow=uow, settings=settings, throttle=limits, caller=user, request=body
+        uow=uow, settings=settings, throttle=limits, caller=user, request=body, now=clock.now()
     )
     return JSON(appointment, status_code=status.HTTP_201_CREATED)
 
@@ -119,11 +124,17 @@ async def update_appointment(
     user: CurrentUser,
     uow: Uow,
     settings: AppSettings,
+    clock: AppClock,
 ) -> Any:
     """Confirm, complete, cancel, reschedule or edit, as the caller's role allows."""
     return JSON(
         await service.update_appointment(
-            uow=uow, settings=settings, caller=user, appointment_id=appointment_id, request=body
+            uow=uow,
+            settings=settings,
+            caller=user,
+            appointment_id=appointment_id,
+            request=body,
+            now=clock.now(),
         )
     )
 
@@ -134,12 +145,12 @@ async def update_appointment(
     responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition),
 )
 async def cancel_appointment(
-    appointment_id: UUID, user: CurrentUser, uow: Uow, settings: AppSettings
+    appointment_id: UUID, user: CurrentUser, uow: Uow, settings: AppSettings, clock: AppClock
 ) -> Any:
     """Cancel: the appointment is kept with status cancelled."""
     return JSON(
         await service.cancel_appointment(
-            uow=uow, settings=settings, caller=user, appointment_id=appointment_id
+            uow=uow, settings=settings, caller=user, appointment_id=appointment_id, now=clock.now()
         )
     )
 
@@ -149,11 +160,13 @@ async def cancel_appointment(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **responses(NotFound, Unauthorized)},
 )
-async def appointment_calendar(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Response:
+async def appointment_calendar(
+    appointment_id: UUID, user: CurrentUser, uow: Uow, clock: AppClock
+) -> Response:
     """The appointment as an iCalendar event."""
     appointment = await service.get_appointment(uow=uow, appointment_id=appointment_id)
     return Response(
-        appointment_ics(appointment),
+        appointment_ics(appointment, now=clock.now()),
         media_type="text/calendar",
         headers={
             "Content-Disposition": (

@@ -420,6 +420,7 @@ async def cancel_appointment(
     appointment_id: UUID,
     reason: str | None = None,
     guest_email: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Cancel (the row is kept); cancelling a cancelled appointment changes nothing."""
     cancelled: Status = "cancelled"
@@ -433,4 +434,5 @@ async def cancel_appointment(
         appointment_id=appointment_id,
         request=AppointmentUpdate(**fields),
         guest_email=guest_email,
+        now=now,
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from dentalcare.auth.tokens import Principal, authenticate
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "dc_session"
@@ -25,13 +25,15 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def optional_user(request: Request, uow: Uow, settings: AppSettings) -> Principal | None:
+async def optional_user(
+    request: Request, uow: Uow, settings: AppSettings, clock: AppClock
+) -> Principal | None:
     """The caller, or None when anonymous. A token that is present must be valid; the
     request's unit of work then acts for the caller."""
     token = bearer_token(request)
     if token is None:
         return None
-    principal = await authenticate(uow, settings, token)
+    principal = await authenticate(uow, settings, token, now=clock.now())
     request.state.principal = principal
     return principal
 

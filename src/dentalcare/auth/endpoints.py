@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from dentalcare.auth import service
 from dentalcare.auth.deps import CurrentUser
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest, TokenResponse, UserRead
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     AlreadyExists,
     RateLimited,
@@ -28,9 +28,13 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     response_model=TokenResponse,
     responses=responses(AlreadyExists, ValidationError, RateLimited),
 )
-async def register(body: RegisterRequest, uow: Uow, settings: AppSettings, limits: Limits) -> Any:
+async def register(
+    body: RegisterRequest, uow: Uow, settings: AppSettings, limits: Limits, clock: AppClock
+) -> Any:
     """Create a patient account; the response logs it in."""
-    return await service.register(uow=uow, settings=settings, throttle=limits, request=body)
+    return await service.register(
+        uow=uow, settings=settings, throttle=limits, request=body, now=clock.now()
+    )
 
 
 @router.post(
@@ -38,9 +42,13 @@ async def register(body: RegisterRequest, uow: Uow, settings: AppSettings, limit
     response_model=TokenResponse,
     responses=responses(Unauthorized, ValidationError, RateLimited),
 )
-async def login(body: LoginRequest, uow: Uow, settings: AppSettings, limits: Limits) -> Any:
+async def login(
+    body: LoginRequest, uow: Uow, settings: AppSettings, limits: Limits, clock: AppClock
+) -> Any:
     """Exchange e-mail and password for an access token."""
-    return await service.login(uow=uow, settings=settings, throttle=limits, request=body)
+    return await service.login(
+        uow=uow, settings=settings, throttle=limits, request=body, now=clock.now()
+    )
 
 
 @router.get("/me", response_model=UserRead, responses=responses(Unauthorized))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -40,10 +41,16 @@ def user_json(row: Any, *, dentist_id: Any = None) -> dict[str, Any]:
     }
 
 
-def session_json(settings: Settings, row: Any, *, dentist_id: Any = None) -> dict[str, Any]:
-    """The token response for a user row."""
+def session_json(
+    settings: Settings, row: Any, *, dentist_id: Any = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The token response for a user row, issued at `now`."""
     token = issue_token(
-        settings, user_id=row["id"], role=row["role"], token_version=row["token_version"]
+        settings,
+        user_id=row["id"],
+        role=row["role"],
+        token_version=row["token_version"],
+        now=now,
     )
     return {
         "access_token": token,
@@ -71,7 +78,12 @@ def socket_token(*, settings: Settings, principal: Principal) -> dict[str, Any]:
 
 
 async def register(
-    *, uow: UnitOfWork, settings: Settings, throttle: Throttle, request: RegisterRequest
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    throttle: Throttle,
+    request: RegisterRequest,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Create a patient account and log it in."""
     throttle.login_attempt()
@@ -93,11 +105,16 @@ async def register(
             )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
-    return session_json(settings, row)
+    return session_json(settings, row, now=now)
 
 
 async def login(
-    *, uow: UnitOfWork, settings: Settings, throttle: Throttle, request: LoginRequest
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    throttle: Throttle,
+    request: LoginRequest,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Check the password and issue a token; one answer for every kind of failure."""
     throttle.login_attempt(request.email)
@@ -116,4 +133,4 @@ async def login(
         or (row["role"] == "dentist" and not principal["dentist_active"])
     ):
         raise Unauthorized("Wrong e-mail address or password.")
-    return session_json(settings, row, dentist_id=principal["dentist_id"])
+    return session_json(settings, row, dentist_id=principal["dentist_id"], now=now)

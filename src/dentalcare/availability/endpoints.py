@@ -18,7 +18,7 @@ from dentalcare.availability.schemas import (
     SlotsRead,
     WeeklyScheduleUpdate,
 )
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
     Forbidden,
@@ -40,9 +40,11 @@ dentist_slots_router = APIRouter(prefix="/api/dentists", tags=["dentists"])
     response_model=AvailabilityRead,
     responses=responses(NotFound, Unauthorized),
 )
-async def get_availability(dentist_id: UUID, uow: Uow, user: OptionalUser) -> Any:
+async def get_availability(dentist_id: UUID, uow: Uow, user: OptionalUser, clock: AppClock) -> Any:
     """A dentist's weekly schedule and upcoming exceptions."""
-    return await service.get_availability(uow=uow, caller=user, dentist_id=dentist_id)
+    return await service.get_availability(
+        uow=uow, caller=user, dentist_id=dentist_id, now=clock.now()
+    )
 
 
 @router.put(
@@ -51,7 +53,7 @@ async def get_availability(dentist_id: UUID, uow: Uow, user: OptionalUser) -> An
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
 async def replace_weekly(
-    dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, uow: Uow
+    dentist_id: UUID, body: WeeklyScheduleUpdate, user: CurrentUser, uow: Uow, clock: AppClock
 ) -> Any:
     """Replace the weekly schedule (that dentist or an admin).
 
@@ -59,7 +61,7 @@ async def replace_weekly(
     and listed in `appointments_outside_hours` for the dentist to deal with.
     """
     return await service.replace_weekly(
-        uow=uow, caller=user, dentist_id=dentist_id, windows=body.weekly
+        uow=uow, caller=user, dentist_id=dentist_id, windows=body.weekly, now=clock.now()
     )
 
 
@@ -70,10 +72,12 @@ async def replace_weekly(
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
 async def add_exception(
-    dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, uow: Uow
+    dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, uow: Uow, clock: AppClock
 ) -> Any:
     """Add time off (is_available false) or extra hours (true) on a date."""
-    return await service.add_exception(uow=uow, caller=user, dentist_id=dentist_id, request=body)
+    return await service.add_exception(
+        uow=uow, caller=user, dentist_id=dentist_id, request=body, now=clock.now()
+    )
 
 
 @router.delete(
@@ -101,12 +105,18 @@ async def free_slots(
     dentist_id: UUID,
     uow: Uow,
     settings: AppSettings,
+    clock: AppClock,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
 ) -> Any:
     """Free slots between two dates (at most 62 days), in the dentist's time zone."""
     return JSON(
         await service.slots_response(
-            uow=uow, settings=settings, dentist_id=dentist_id, start=from_, end=to
+            uow=uow,
+            settings=settings,
+            dentist_id=dentist_id,
+            start=from_,
+            end=to,
+            now=clock.now(),
         )
     )

@@ -15,7 +15,7 @@ from dentalcare.chatbot.schemas import (
     ChatSessionRead,
     ChatTurnRead,
 )
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
     Conflict,
@@ -74,6 +74,7 @@ async def post_message(
     settings: AppSettings,
     turns: ChatTurns,
     limits: Limits,
+    clock: AppClock,
 ) -> Any:
     """Send the patient's message; the assistant's replies, the state and any appointment."""
     turn = await service.post_message(
@@ -84,6 +85,7 @@ async def post_message(
         caller=user,
         session_id=session_id,
         text=body.text,
+        now=clock.now(),
     )
     return JSON(turn)
 

@@ -1,8 +1,12 @@
 """An in-memory clinic implementing `ClinicPort`: for unit tests, the evaluation and demos.
 
-It follows the same rules the services enforce where the dialogue can notice them: only
-free slots can be booked (else `SlotUnavailable` with alternatives), a guest finds a
-booking only with its e-mail address, cancelled appointments free their slot.
+Its free slots come from the service's own slot engine (`availability.slots.free_slots`):
+weekly hours, date exceptions, the dentist's time zone and slot length, the appointments
+already booked and the minimum notice, so a conversation in memory is offered what the
+service would offer. It follows the same rules the services enforce where the dialogue
+can notice them: only free slots can be booked (else `SlotUnavailable` with
+alternatives), a guest finds a booking only with its e-mail address, cancelled
+appointments free their slot.
 """
 
 from __future__ import annotations
@@ -17,20 +21,34 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from dentalcare.availability.slots import Busy, DateException, Window, free_slots
 from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
 from dentalcare.errors import SlotUnavailable, ValidationError
 from dentalcare.vocabulary import ACTIVE
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DAWN = datetime.min.replace(tzinfo=UTC)  # a `now` before every slot: notice never bites
+# The assistant's demo dentists (the tests and the evaluation seed the database with them).
+DEMO_DENTISTS = (
+    ("Dr Sarah Smith", "General Dentistry"),
+    ("Dr Raj Patel", "Orthodontics"),
+    ("Dr Li Chen", "Pediatric Dentistry"),
+    ("Dr Mark Johnson", "Oral Surgery"),
+    ("Dr Ana Garcia", "Endodontics"),
+)
 
 
 @dataclass
 class MemoryDentist:
-    """A dentist and their weekly hours: {weekday: [(start, end), ...]}."""
+    """A dentist, their weekly hours ({weekday: [(start, end), ...]}, 0 = Monday, wall
+    clock in their zone), date exceptions (time off or extra hours) and time zone (None:
+    the clinic's)."""
 
     info: DentistInfo
     hours: dict[int, list[tuple[time, time]]]
     slot_minutes: int = 30
+    exceptions: list[DateException] = field(default_factory=list)
+    timezone: ZoneInfo | None = None
 
 
 def weekday_hours(
@@ -42,74 +60,95 @@ def weekday_hours(
 
 @dataclass
 class MemoryClinic:
-    """A clinic held in memory. `now` is injected; `caller_email` stands for a logged-in patient."""
+    """A clinic held in memory. `now` is injected; `caller_email` stands for a logged-in
+    patient; `min_notice` is the service's `min_notice_minutes`."""
 
     dentists_: list[MemoryDentist]
     now: Callable[[], datetime]
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     caller_email: str | None = None
+    min_notice: timedelta = timedelta(0)
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
-    _days: dict[Any, list[OfferedSlot]] = field(default_factory=dict)
 
     async def dentists(self) -> list[DentistInfo]:
         """The dentists."""
         return [d.info for d in self.dentists_]
 
-    def _taken(self) -> set[tuple[UUID, date, time]]:
-        return {
-            (
-                UUID(a["dentist_id"]),
-                date.fromisoformat(a["appointment_date"]),
-                time.fromisoformat(a["appointment_time"]),
-            )
-            for a in self.appointments.values()
-            if a["status"] in ACTIVE
-        }
+    def _dentist(self, dentist_id: UUID) -> MemoryDentist:
+        return next(d for d in self.dentists_ if d.info.id == dentist_id)
+
+    def _busy(self, dentist: MemoryDentist, *, ignore: str | None = None) -> list[Busy]:
+        """The dentist's active appointments (but `ignore`, a booking reference)."""
+        return [
+            Busy(datetime.fromisoformat(a["starts_at"]), datetime.fromisoformat(a["ends_at"]))
+            for reference, a in self.appointments.items()
+            if a["dentist_id"] == str(dentist.info.id)
+            and a["status"] in ACTIVE
+            and reference != ignore
+        ]
+
+    def _engine(
+        self,
+        dentist: MemoryDentist,
+        start: date,
+        end: date,
+        *,
+        busy: Sequence[Busy],
+        now: datetime,
+        min_notice: timedelta,
+    ) -> list[OfferedSlot]:
+        slots = free_slots(
+            weekly=[
+                Window(day, begin, finish)
+                for day, spans in dentist.hours.items()
+                for begin, finish in spans
+            ],
+            exceptions=dentist.exceptions,
+            busy=busy,
+            timezone=dentist.timezone or self.timezone,
+            slot_minutes=dentist.slot_minutes,
+            start=start,
+            end=end,
+            now=now,
+            min_notice=min_notice,
+        )
+        return [
+            OfferedSlot(dentist.info.id, dentist.info.name, s.date, s.time, s.starts_at)
+            for s in slots
+        ]
 
     def slots_of(self, dentist: MemoryDentist, start: date, end: date) -> list[OfferedSlot]:
         """Every slot of the dentist's hours from start to end, free or not."""
-        out: list[OfferedSlot] = []
-        day = start
-        while day <= end:
-            out += self._day(dentist, day)
-            day += timedelta(days=1)
-        return out
-
-    def _day(self, dentist: MemoryDentist, day: date) -> list[OfferedSlot]:
-        key = (dentist.info.id, day, tuple(dentist.hours.get(day.weekday(), ())))
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
-        out = []
-        step = timedelta(minutes=dentist.slot_minutes)
-        for begin, finish in dentist.hours.get(day.weekday(), []):
-            at, last = datetime.combine(day, begin), datetime.combine(day, finish)
-            while at + step <= last:
-                out.append(
-                    OfferedSlot(
-                        dentist_id=dentist.info.id,
-                        dentist_name=dentist.info.name,
-                        date=day,
-                        time=at.time(),
-                        starts_at=at.replace(tzinfo=self.timezone),
-                    )
-                )
-                at += step
-        self._days[key] = out
-        return out
+        return self._engine(dentist, start, end, busy=[], now=_DAWN, min_notice=timedelta(0))
 
     async def free_slots(
         self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
     ) -> list[OfferedSlot]:
-        """Free future slots, ordered by start."""
-        now, taken = self.now(), self._taken()
+        """Free slots (past the minimum notice) from the slot engine, ordered by start."""
+        return self._free(dentist_ids=dentist_ids, start=start, end=end)
+
+    def _free(
+        self,
+        *,
+        dentist_ids: Sequence[UUID] | None,
+        start: date,
+        end: date,
+        ignore: str | None = None,
+    ) -> list[OfferedSlot]:
+        now = self.now()
         out = [
             slot
             for dentist in self.dentists_
             if dentist_ids is None or dentist.info.id in dentist_ids
-            for slot in self.slots_of(dentist, start, end)
-            if slot.starts_at > now and (slot.dentist_id, slot.date, slot.time) not in taken
+            for slot in self._engine(
+                dentist,
+                start,
+                end,
+                busy=self._busy(dentist, ignore=ignore),
+                now=now,
+                min_notice=self.min_notice,
+            )
         ]
         return sorted(out, key=lambda s: (s.starts_at, s.dentist_name))
 
@@ -125,6 +164,8 @@ class MemoryClinic:
         self, slot: OfferedSlot, patient: PatientDetails, extra: dict[str, Any]
     ) -> dict[str, Any]:
         reference = f"DC-MEM{next(self._references)}"
+        duration = self._dentist(slot.dentist_id).slot_minutes
+        starts = slot.starts_at.astimezone(UTC)  # elapsed time from here, as the database
         appointment = {
             "id": str(uuid.uuid4()),
             "booking_reference": reference,
@@ -135,7 +176,9 @@ class MemoryClinic:
             "patient_phone": patient.phone,
             "appointment_date": slot.date.isoformat(),
             "appointment_time": f"{slot.time:%H:%M}",
-            "starts_at": slot.starts_at.astimezone(UTC).isoformat(),
+            "duration_minutes": duration,
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(minutes=duration)).isoformat(),
             "status": "pending",
             "booking_source": "chatbot",
             "chief_complaint": None,
@@ -161,8 +204,11 @@ class MemoryClinic:
             alternatives=options,
         )
 
-    async def _require_free(self, slot: OfferedSlot) -> None:
-        free = await self.free_slots(dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date)
+    async def _require_free(self, slot: OfferedSlot, *, ignore: str | None = None) -> None:
+        """SlotUnavailable unless `slot` is offered (with booking `ignore` moved out of it)."""
+        free = self._free(
+            dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date, ignore=ignore
+        )
         if slot.key not in {s.key for s in free}:
             raise await self._unavailable(slot)
 
@@ -203,13 +249,15 @@ class MemoryClinic:
         return dict(stored)
 
     async def reschedule(self, *, booking: dict[str, Any], slot: OfferedSlot) -> dict[str, Any]:
-        """Move to a free slot of the same dentist."""
-        await self._require_free(slot)
+        """Move to a free slot of the same dentist (its own old time does not count as taken)."""
+        await self._require_free(slot, ignore=booking["booking_reference"])
         stored = self.appointments[booking["booking_reference"]]
+        starts = slot.starts_at.astimezone(UTC)
         stored.update(
             appointment_date=slot.date.isoformat(),
             appointment_time=f"{slot.time:%H:%M}",
-            starts_at=slot.starts_at.astimezone(UTC).isoformat(),
+            starts_at=starts.isoformat(),
+            ends_at=(starts + timedelta(minutes=stored["duration_minutes"])).isoformat(),
         )
         return dict(stored)
 
@@ -220,18 +268,11 @@ class MemoryClinic:
 
 def demo_clinic(now: Callable[[], datetime], *, days: Iterable[int] = range(5)) -> MemoryClinic:
     """The demo clinic's five dentists, 09:00–17:00 on `days` (default weekdays)."""
-    names = (
-        ("Dr Sarah Smith", "General Dentistry"),
-        ("Dr Raj Patel", "Orthodontics"),
-        ("Dr Li Chen", "Pediatric Dentistry"),
-        ("Dr Mark Johnson", "Oral Surgery"),
-        ("Dr Ana Garcia", "Endodontics"),
-    )
     dentists = [
         MemoryDentist(
             DentistInfo(uuid.uuid5(uuid.NAMESPACE_URL, name), name, spec),
             weekday_hours(days=list(days)),
         )
-        for name, spec in names
+        for name, spec in DEMO_DENTISTS
     ]
     return MemoryClinic(dentists_=dentists, now=now)

@@ -1,4 +1,4 @@
-"""Named FastAPI dependencies for the database and the settings.
+"""Named FastAPI dependencies for the database, the settings and the clock.
 
 `Uow` is the request's unit of work: it starts with anonymous claims, the auth
 dependencies switch it to the caller's once the token is checked, and it commits when the
@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dentalcare.clock import Clock
 from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS
 from dentalcare.db.pool import Database
@@ -37,6 +38,12 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_clock(request: Request) -> Clock:
+    """The application's clock (endpoints pass `now=clock.now()` to services)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 async def request_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work, committed when the endpoint returns."""
     db: Database = request.app.state.db
@@ -52,3 +59,4 @@ async def request_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 Db = Annotated[Database, Depends(get_db)]
 Uow = Annotated[UnitOfWork, Depends(request_unit_of_work, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppClock = Annotated[Clock, Depends(get_clock)]

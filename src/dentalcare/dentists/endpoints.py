@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from dentalcare.auth.deps import AdminUser, CurrentUser, OptionalUser
-from dentalcare.db.deps import AppSettings, Uow
+from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.dentists import service
 from dentalcare.dentists.schemas import DentistCreate, DentistCreated, DentistRead, DentistUpdate
 from dentalcare.errors import (
@@ -76,7 +76,7 @@ async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUse
     response_class=Response,
     responses=responses(NotFound, Unauthorized, Forbidden),
 )
-async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow) -> Response:
+async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow, clock: AppClock) -> Response:
     """Remove a dentist: login disabled, future appointments cancelled, history kept."""
-    await service.remove_dentist(uow=uow, dentist_id=dentist_id)
+    await service.remove_dentist(uow=uow, dentist_id=dentist_id, now=clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from dentalcare.auth.tokens import Principal
+from dentalcare.clock import Timer
 from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent
 from dentalcare.realtime.wire import TOO_SLOW, Socket
 
@@ -57,7 +58,7 @@ class Connection:
         self.principal: Principal | None = None
         self.subscriptions: dict[str, Subscription] = {}
         self.last_seen = now
-        self.expiry: asyncio.TimerHandle | None = None
+        self.expiry: Timer | None = None
         self.on_close: Callable[[], object] | None = None
 
     def close(self, code: int, reason: str = "") -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from dentalcare.auth.tokens import Principal
+from dentalcare.clock import Clock, SystemClock
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.realtime import protocol
@@ -35,9 +36,10 @@ def _describe(subscription: Subscription) -> dict[str, Any]:
 class RealtimeService:
     """Owns the hub and the listener for the life of the application."""
 
-    def __init__(self, *, settings: Settings, db: Database) -> None:
+    def __init__(self, *, settings: Settings, db: Database, clock: Clock | None = None) -> None:
         self.settings = settings
         self.db = db
+        self.clock = clock or SystemClock()
         self.hub = Hub(hold_limit=settings.ws_send_queue_bytes)
         self.listener = EventListener(
             db=db,
@@ -67,14 +69,15 @@ class RealtimeService:
 
     async def serve(self, websocket: WebSocket, token: str | None) -> None:
         """Serve one client socket until it closes."""
-        session = Session(hub=self.hub, settings=self.settings, db=self.db, websocket=websocket)
+        session = Session(
+            hub=self.hub, settings=self.settings, db=self.db, clock=self.clock, websocket=websocket
+        )
         await session.run(token)
 
     async def _keep_alive(self) -> None:
         """Ping every socket once per `ws_ping_seconds` and close those silent for the idle
         timeout — a slice of the sockets per tick, so that 10,000 pongs do not all come
         back in the same instant (that burst once cost a 200-300 ms stall every 30 s)."""
-        loop = asyncio.get_running_loop()
         ping_every = self.settings.ws_ping_seconds
         idle_after = self.settings.ws_idle_timeout_seconds
         # Every socket is visited once per round; pinged every `ping_rounds` rounds.
@@ -85,7 +88,7 @@ class RealtimeService:
         turn = 0
         while True:
             await asyncio.sleep(tick)
-            silent_since = loop.time() - idle_after
+            silent_since = self.clock.monotonic() - idle_after
             ping = (turn // slices) % ping_rounds == ping_rounds - 1
             for connection in list(self.hub.connections)[turn % slices :: slices]:
                 if connection.last_seen < silent_since:

@@ -10,13 +10,13 @@ all without awaiting, so nothing slips in between.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
+from datetime import UTC, datetime
 
 from starlette.websockets import WebSocket
 
 from dentalcare.auth.tokens import Principal, authenticate
+from dentalcare.clock import Clock
 from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS, SYSTEM
 from dentalcare.db.errors import DATABASE_DOWN
@@ -42,15 +42,17 @@ def _reason(text: str) -> str:
 class Session:
     """Serves one accepted WebSocket until it closes."""
 
-    # The hub, settings and database, not the RealtimeService that owns them: the service
+    # The hub, settings, database and clock, not the RealtimeService that owns them: the service
     # creates sessions, so a session that knew the service would import it back.
-    def __init__(self, *, hub: Hub, settings: Settings, db: Database, websocket: WebSocket) -> None:
+    def __init__(
+        self, *, hub: Hub, settings: Settings, db: Database, clock: Clock, websocket: WebSocket
+    ) -> None:
         self.hub = hub
         self.settings = settings
         self.db = db
+        self.clock = clock
         self.websocket = websocket
-        self.loop = asyncio.get_running_loop()
-        self.connection = Connection(now=self.loop.time())
+        self.connection = Connection(now=clock.monotonic())
 
     async def run(self, token: str | None) -> None:
         """Accept, authenticate, then answer messages until the client or the server closes."""
@@ -82,7 +84,7 @@ class Session:
                 return
             if self.connection.socket.closed:
                 continue  # closing: wait for the client's answer, ignore anything else
-            self.connection.last_seen = self.loop.time()
+            self.connection.last_seen = self.clock.monotonic()
             data = message.get("text")
             if data is None:
                 data = message.get("bytes") or b""
@@ -110,7 +112,7 @@ class Session:
         """The token's principal; a bad token closes the socket with 4001."""
         try:
             async with self.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
-                return await authenticate(uow, self.settings, token)
+                return await authenticate(uow, self.settings, token, now=self.clock.now())
         except Unauthorized as exc:
             self.connection.close(TOKEN_INVALID, _reason(exc.detail))
         except DATABASE_DOWN:
@@ -122,9 +124,11 @@ class Session:
         self.hub.identify(connection, principal)
         if connection.expiry is not None:
             connection.expiry.cancel()
-        delay = max(0.0, principal.token_expires_at - time.time())
-        connection.expiry = self.loop.call_later(
-            delay, connection.close, TOKEN_INVALID, "the access token expired"
+        connection.expiry = self.clock.call_at(
+            datetime.fromtimestamp(principal.token_expires_at, UTC),
+            connection.close,
+            TOKEN_INVALID,
+            "the access token expired",
         )
 
     async def _reauthenticate(self, message: ClientMessage) -> None:
