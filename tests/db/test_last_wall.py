@@ -15,8 +15,8 @@ from dentalcare.app import create_app
 from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS, SYSTEM
 from dentalcare.db.pool import Database
-from tests.conftest import make_settings
-from tests.factories import make_appointment, make_dentist
+from tests.fixtures.rows import make_appointment, make_dentist
+from tests.fixtures.settings import make_settings
 
 APP_ROLE = "dentalcare_app"
 
