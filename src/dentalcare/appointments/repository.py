@@ -29,9 +29,28 @@ _INSERT_SQL = (
 )
 
 
+# A booking that collides with another (the exclusion constraint) or draws a reference
+# in use inserts nothing instead of failing: no error, so no savepoint is needed to
+# answer it, and concurrent inserts wait for each other without deadlocking.
+_TRY_INSERT_SQL = _INSERT_SQL.replace(" RETURNING *", " ON CONFLICT DO NOTHING RETURNING *")
+
+
 async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
     """Insert an appointment (columns from INSERTABLE) and return the row."""
     return await conn.fetchrow(_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
+
+
+async def try_insert_appointment(
+    conn: asyncpg.Connection, values: dict[str, Any]
+) -> asyncpg.Record | None:
+    """Insert an appointment unless it collides with an active one or its reference is
+    taken (None then; `reference_taken` tells which)."""
+    return await conn.fetchrow(_TRY_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
+
+
+async def reference_taken(conn: asyncpg.Connection, reference: str) -> bool:
+    """Whether any appointment has this booking reference (whatever the caller may see)."""
+    return bool(await conn.fetchval("SELECT booking_reference_taken($1)", reference))
 
 
 async def appointment_by_id(

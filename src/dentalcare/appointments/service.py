@@ -37,6 +37,7 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read ove
 ALTERNATIVES = 5
 ALTERNATIVES_HORIZON_DAYS = 21
 DEADLOCK_RETRIES = 5
+REFERENCE_ATTEMPTS = 5
 _TRANSITION_SQLSTATE = "DCT01"
 
 
@@ -198,8 +199,6 @@ async def _insert_booking(
     at: Any,
     now: datetime,
 ) -> dict[str, Any]:
-    # Two bookings racing for the slot both pass the check; the exclusion constraint
-    # lets exactly one in.
     dentist, offered, taken = await _check_slot(
         await uow.connection(),
         settings=settings,
@@ -213,27 +212,19 @@ async def _insert_booking(
             uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
         )
     values["duration_minutes"] = dentist["slot_minutes"]
-    for _ in range(DEADLOCK_RETRIES):
+    conn = await uow.connection()
+    for _ in range(REFERENCE_ATTEMPTS):
         values["booking_reference"] = new_reference()
-        try:
-            # A savepoint: a refused insert leaves the request's transaction usable for
-            # the 409's alternatives (and for a retry).
-            async with uow.savepoint() as conn:
-                row = await repository.insert_appointment(conn, values)
-        except asyncpg.ExclusionViolationError:
-            raise await _slot_unavailable(
-                uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
-            ) from None
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name == "appointments_booking_reference_key":
-                continue  # a reference collision: draw another
-            raise
-        except asyncpg.DeadlockDetectedError:
-            # Two inserts into the same slot can each wait for the other's index entry
-            # (exclusion constraints always wait); PostgreSQL aborts one. Trying again
-            # (the savepoint is rolled back) then meets the winner's row: a clean 409.
-            continue
-        return appointment_json({**row, "dentist_name": dentist["name"]})
+        # Two bookings racing for the slot both pass the check above; the insert of the
+        # second waits for the first and then inserts nothing (ON CONFLICT DO NOTHING).
+        row = await repository.try_insert_appointment(conn, values)
+        if row is not None:
+            return appointment_json({**row, "dentist_name": dentist["name"]})
+        if await repository.reference_taken(conn, values["booking_reference"]):
+            continue  # a reference collision (35 random bits): draw another
+        raise await _slot_unavailable(
+            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+        )
     raise RuntimeError("could not book after several attempts")
 
 

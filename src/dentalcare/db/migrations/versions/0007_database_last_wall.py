@@ -40,6 +40,7 @@ PINNED = (
     "touch_updated_at()",
 )
 DEFINED = (
+    "booking_reference_taken(text)",
     "auth_principal(uuid)",
     "record_realtime_event()",
     "realtime_horizon()",
@@ -49,6 +50,14 @@ FORCED = ("users", "appointments", "chat_sessions", "realtime_events")
 
 UPGRADE = r"""
 ALTER ROLE {app_role} LOGIN;
+
+-- A booking whose reference is drawn twice inserts nothing (ON CONFLICT DO NOTHING):
+-- whether the reference was the reason cannot be asked of rows RLS hides, so this says.
+CREATE FUNCTION booking_reference_taken(reference text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT EXISTS (SELECT FROM appointments WHERE booking_reference = reference)
+$$;
+REVOKE ALL ON FUNCTION booking_reference_taken(text) FROM PUBLIC;
 
 DO $$
 BEGIN
@@ -73,8 +82,8 @@ CREATE POLICY realtime_events_definer ON realtime_events FOR ALL TO {definer}
 {owners}
 ALTER VIEW appointment_busy OWNER TO {definer};
 GRANT SELECT ON appointment_busy TO {app_role};
-GRANT EXECUTE ON FUNCTION auth_principal(uuid), realtime_horizon(), realtime_seq_drawn()
-    TO {app_role};
+GRANT EXECUTE ON FUNCTION auth_principal(uuid), realtime_horizon(), realtime_seq_drawn(),
+    booking_reference_taken(text) TO {app_role};
 
 {pins}
 {forced}
@@ -92,6 +101,7 @@ DROP POLICY IF EXISTS realtime_events_definer ON realtime_events;
 -- of the definer, the role itself stays, as the service role does.
 REASSIGN OWNED BY {definer} TO CURRENT_USER;
 DROP OWNED BY {definer};
+DROP FUNCTION IF EXISTS booking_reference_taken(text);
 """
 
 
