@@ -18,7 +18,7 @@ from dentalcare.config import Settings
 from dentalcare.db import migrate
 from dentalcare.db.embedded import start_embedded
 from dentalcare.db.pool import SYSTEM, Database
-from dentalcare.demo.service import load_demo
+from dentalcare.demo.service import DEMO_TIMEZONE, load_demo
 from dentalcare.logs import uvicorn_log_config
 
 T = TypeVar("T")
@@ -57,7 +57,14 @@ def _with_db(settings: Settings, url: str, work: Callable[[Database], Awaitable[
 
 
 def _print_logins(settings: Settings, url: str) -> None:
-    logins = _with_db(settings, url, lambda db: load_demo(db, timezone=settings.clinic_timezone))
+    # The demo clinic lives in a real zone (its phone numbers are North American) unless
+    # CLINIC_TIMEZONE says otherwise; UTC would show every patient the wrong clock.
+    timezone = (
+        settings.clinic_timezone
+        if "clinic_timezone" in settings.model_fields_set
+        else DEMO_TIMEZONE
+    )
+    logins = _with_db(settings, url, lambda db: load_demo(db, timezone=timezone))
     print("\nDemo clinic loaded. Logins:")
     for login in logins:
         print(f"  {login.role:8} {login.email:28} {login.password}")

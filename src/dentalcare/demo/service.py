@@ -15,6 +15,7 @@ from dentalcare.demo import repository
 from dentalcare.demo.week import DAYS_AFTER, DAYS_BEFORE, DemoDentist, DemoPatient, plan_week
 from dentalcare.dentists import repository as dentists
 
+DEMO_TIMEZONE = "America/New_York"
 ADMIN_PASSWORD = "demo-admin-2026"
 DENTIST_PASSWORD = "demo-dentist-2026"
 PATIENT_PASSWORD = "demo-patient-2026"
