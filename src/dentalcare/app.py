@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from dentalcare import __version__
 from dentalcare.appointments.endpoints import router as appointments_router
 from dentalcare.auth.endpoints import router as auth_router
+from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.availability.endpoints import dentist_slots_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
@@ -23,7 +24,7 @@ from dentalcare.dentists.endpoints import router as dentists_router
 from dentalcare.error_handlers import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from dentalcare.ratelimit import RateLimiter
+from dentalcare.ratelimit import LoginLimiter, RateLimiter
 from dentalcare.realtime.endpoints import router as realtime_router
 from dentalcare.realtime.service import RealtimeService
 from dentalcare.web import install as install_web
@@ -74,11 +75,14 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.login_limiter = RateLimiter(
+    app.state.login_limiter = LoginLimiter(
         limit=settings.login_attempts_per_minute,
-        what="login attempts",
         enabled=settings.rate_limits_enabled,
         clock=clock.monotonic,
+    )
+    app.state.password_hashing = PasswordHashing(
+        limit=settings.password_hash_concurrency,
+        wait_seconds=settings.password_hash_wait_seconds,
     )
     # Chat turns may use at most half the pool: the rest stays for bookings and pages.
     app.state.chat_turns = TurnLimiter(limit=settings.db_pool_max_size // 2)

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -75,6 +75,16 @@ def _print_logins(settings: Settings, url: str) -> None:
 SHUTDOWN_GRACE_SECONDS = 3
 
 
+def proxy_options(environ: Mapping[str, str]) -> dict[str, object]:
+    """uvicorn's proxy-header options: the client address comes from X-Forwarded-For only
+    when FORWARDED_ALLOW_IPS names the proxies to trust (uvicorn alone would trust any
+    local peer's header); otherwise it is the connection's peer, whatever headers say."""
+    trusted = environ.get("FORWARDED_ALLOW_IPS", "").strip()
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -112,6 +122,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # On SIGTERM, requests still running after this long are cancelled: a stuck
             # request never keeps the process (or the embedded database) alive.
             "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+            # The address the rate limits count: README, configuration.
+            **proxy_options(os.environ),
         }
         if args.workers > 1:
             # Each worker is a full service process (its own pool, listener and hub);

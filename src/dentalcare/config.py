@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     bookings_per_minute: int = Field(default=20, ge=1)
     rate_limits_enabled: bool = True
+    # argon2 checks at once per process (each takes a core for ~50 ms), and how long a
+    # login waits for one before it is answered 503.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_wait_seconds: float = Field(default=5.0, ge=0)
     cookie_secure: bool = False
     # Realtime sync (WebSocket /api/realtime and its event listener).
     ws_ping_seconds: float = Field(default=30, gt=0)

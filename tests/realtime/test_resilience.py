@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import time
 from typing import Any
@@ -148,7 +148,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve_process(database_url: str, settings: Settings) -> AsyncIterator[str]:
+async def serve_process(
+    database_url: str, settings: Settings, extra_env: Mapping[str, str] | None = None
+) -> AsyncIterator[str]:
     """`dentalcare serve` as a separate OS process on the same database; its base URL."""
     port = free_port()
     env = {
@@ -159,6 +161,7 @@ async def serve_process(database_url: str, settings: Settings) -> AsyncIterator[
         "DENTALCARE_DATA_DIR": tempfile.mkdtemp(prefix="dentalcare-serve-"),
         "DENTALCARE_RATE_LIMITS_ENABLED": "false",
         "DENTALCARE_MIN_NOTICE_MINUTES": "0",
+        **(extra_env or {}),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -1,4 +1,4 @@
-"""Who is calling: CurrentUser, OptionalUser and the role guards."""
+"""Who is calling: CurrentUser, OptionalUser and the role guards; the password hashing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.auth.tokens import Principal, authenticate
 from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import Forbidden, Unauthorized
@@ -56,6 +57,13 @@ def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return guard
 
 
+async def password_hashing(request: Request) -> PasswordHashing:
+    """The process's argon2 worker slots."""
+    hashing: PasswordHashing = request.app.state.password_hashing
+    return hashing
+
+
+Hashing = Annotated[PasswordHashing, Depends(password_hashing)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(require_role("admin"))]

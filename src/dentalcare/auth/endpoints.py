@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from dentalcare.auth import service
-from dentalcare.auth.deps import CurrentUser
+from dentalcare.auth.deps import CurrentUser, Hashing
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     AlreadyExists,
     RateLimited,
+    ServiceUnavailable,
     Unauthorized,
     ValidationError,
     responses,
@@ -26,28 +27,48 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses=responses(AlreadyExists, ValidationError, RateLimited),
+    responses=responses(AlreadyExists, ValidationError, RateLimited, ServiceUnavailable),
 )
 async def register(
-    body: RegisterRequest, uow: Uow, settings: AppSettings, limits: Limits, clock: AppClock
+    body: RegisterRequest,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    hashing: Hashing,
+    clock: AppClock,
 ) -> Any:
     """Create a patient account; the response logs it in."""
     return await service.register(
-        uow=uow, settings=settings, throttle=limits, request=body, now=clock.now()
+        uow=uow,
+        settings=settings,
+        throttle=limits,
+        hashing=hashing,
+        request=body,
+        now=clock.now(),
     )
 
 
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=responses(Unauthorized, ValidationError, RateLimited),
+    responses=responses(Unauthorized, ValidationError, RateLimited, ServiceUnavailable),
 )
 async def login(
-    body: LoginRequest, uow: Uow, settings: AppSettings, limits: Limits, clock: AppClock
+    body: LoginRequest,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    hashing: Hashing,
+    clock: AppClock,
 ) -> Any:
     """Exchange e-mail and password for an access token."""
     return await service.login(
-        uow=uow, settings=settings, throttle=limits, request=body, now=clock.now()
+        uow=uow,
+        settings=settings,
+        throttle=limits,
+        hashing=hashing,
+        request=body,
+        now=clock.now(),
     )
 
 

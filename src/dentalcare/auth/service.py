@@ -9,13 +9,13 @@ from uuid import uuid4
 import asyncpg
 
 from dentalcare.auth import repository
-from dentalcare.auth.passwords import hash_password_off_loop, verify_password_off_loop
+from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest
 from dentalcare.auth.tokens import Principal, issue_token
 from dentalcare.config import Settings
 from dentalcare.db.claims import SYSTEM, Claims
 from dentalcare.db.unit_of_work import UnitOfWork
-from dentalcare.errors import AlreadyExists, Unauthorized
+from dentalcare.errors import AlreadyExists, ServiceUnavailable, Unauthorized
 from dentalcare.jsonshape import text_id
 from dentalcare.ratelimit import Throttle
 
@@ -82,12 +82,13 @@ async def register(
     uow: UnitOfWork,
     settings: Settings,
     throttle: Throttle,
+    hashing: PasswordHashing,
     request: RegisterRequest,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Create a patient account and log it in."""
-    throttle.login_attempt()
-    password_hash = await hash_password_off_loop(request.password)
+    throttle.registration()
+    password_hash = await hashing.hash(request.password)
     # The id is chosen here so that the new row is the caller's own under RLS and
     # RETURNING may read it back; anonymous callers see no other user.
     user_id = uuid4()
@@ -113,18 +114,26 @@ async def login(
     uow: UnitOfWork,
     settings: Settings,
     throttle: Throttle,
+    hashing: PasswordHashing,
     request: LoginRequest,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Check the password and issue a token; one answer for every kind of failure."""
-    throttle.login_attempt(request.email)
+    """Check the password and issue a token; one answer for every kind of failure.
+
+    Only failures count against the limits (ratelimit.LoginLimiter): a right password is
+    never refused because someone elsewhere guesses wrong ones for the same account."""
+    attempt = throttle.login_attempt(request.email)
     uow.act_as(SYSTEM)
     conn = await uow.connection()
     row = await repository.user_by_email(conn, request.email.strip())
     principal = await repository.principal(conn, row["id"]) if row is not None else None
     # The hash is checked with no transaction open: it takes a thread for ~50 ms.
     await uow.commit()
-    ok = await verify_password_off_loop(row["password_hash"] if row else None, request.password)
+    try:
+        ok = await hashing.verify(row["password_hash"] if row else None, request.password)
+    except ServiceUnavailable:
+        attempt.refund()  # not checked: not a failure
+        raise
     if (
         row is None
         or principal is None
@@ -133,4 +142,5 @@ async def login(
         or (row["role"] == "dentist" and not principal["dentist_active"])
     ):
         raise Unauthorized("Wrong e-mail address or password.")
+    attempt.refund()
     return session_json(settings, row, dentist_id=principal["dentist_id"], now=now)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from dentalcare.auth import service as accounts
+from dentalcare.auth.deps import Hashing
 from dentalcare.auth.schemas import LoginRequest, RegisterRequest
 from dentalcare.db.deps import AppSettings, Uow
-from dentalcare.errors import AlreadyExists, RateLimited, Unauthorized
+from dentalcare.errors import AlreadyExists, RateLimited, ServiceUnavailable, Unauthorized
 from dentalcare.ratelimit import Limits
 from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
@@ -44,17 +45,24 @@ async def login_page(request: Request, user: PageUser, next: str | None = None) 
 
 @router.post("/login")
 async def login_submit(
-    request: Request, form: CheckedForm, uow: Uow, settings: AppSettings, limits: Limits
+    request: Request,
+    form: CheckedForm,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    hashing: Hashing,
 ) -> Response:
     """Check the password, set the session cookie and go to the user's home page."""
     values = clean_form(form, ("email", "password", "next"))
     context: dict[str, Any] = {"page": "login", "form": values}
     try:
         body = forms.parse(LoginRequest, {k: values.get(k, "") for k in ("email", "password")})
-        session = await accounts.login(uow=uow, settings=settings, throttle=limits, request=body)
+        session = await accounts.login(
+            uow=uow, settings=settings, throttle=limits, hashing=hashing, request=body
+        )
     except forms.FormInvalid as exc:
         return render(request, "login.html", {**context, "errors": exc.errors}, status_code=422)
-    except (Unauthorized, RateLimited) as exc:
+    except (Unauthorized, RateLimited, ServiceUnavailable) as exc:
         errors = {"__all__": exc.detail}
         return render(request, "login.html", {**context, "errors": errors}, status_code=422)
     role = session["user"]["role"]
@@ -75,7 +83,12 @@ async def register_page(request: Request, user: PageUser, next: str | None = Non
 
 @router.post("/register")
 async def register_submit(
-    request: Request, form: CheckedForm, uow: Uow, settings: AppSettings, limits: Limits
+    request: Request,
+    form: CheckedForm,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    hashing: Hashing,
 ) -> Response:
     """Create a patient account and log it in."""
     values = clean_form(form, ("full_name", "email", "phone", "password", "next"))
@@ -85,13 +98,15 @@ async def register_submit(
         if "phone" in values:
             data["phone"] = values["phone"]
         body = forms.parse(RegisterRequest, data)
-        session = await accounts.register(uow=uow, settings=settings, throttle=limits, request=body)
+        session = await accounts.register(
+            uow=uow, settings=settings, throttle=limits, hashing=hashing, request=body
+        )
     except forms.FormInvalid as exc:
         return render(request, "register.html", {**context, "errors": exc.errors}, status_code=422)
     except AlreadyExists as exc:
         errors = {"email": exc.detail + " Log in instead?"}
         return render(request, "register.html", {**context, "errors": errors}, status_code=422)
-    except RateLimited as exc:
+    except (RateLimited, ServiceUnavailable) as exc:
         errors = {"__all__": exc.detail}
         return render(request, "register.html", {**context, "errors": errors}, status_code=422)
     name = session["user"]["full_name"]
