@@ -5,6 +5,7 @@ from __future__ import annotations
 import time as clock
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
+from uuid import uuid4
 
 import httpx
 import jwt
@@ -98,6 +99,7 @@ async def test_forged_expired_and_alg_none_tokens_are_refused(
         "iat": now,
         "exp": now + 600,
         "typ": "access",
+        "jti": str(uuid4()),
     }
     secret = "test-secret-key-that-is-long-enough-0123456789"
     unsigned = jwt.encode(claims, None, algorithm="none")

@@ -8,6 +8,7 @@ import time as clock
 import warnings
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import jwt
@@ -57,6 +58,7 @@ def claims_of(user: asyncpg.Record, **changes: Any) -> dict[str, Any]:
         "iat": now,
         "exp": now + 600,
         "typ": "access",
+        "jti": str(uuid4()),
     }
     claims.update(changes)
     return claims

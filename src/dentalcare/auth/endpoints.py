@@ -1,10 +1,10 @@
-"""POST /api/auth/register, POST /api/auth/login, GET /api/auth/me."""
+"""POST /api/auth/register, POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from dentalcare.auth import service
 from dentalcare.auth.deps import CurrentUser, Hashing
@@ -70,6 +70,13 @@ async def login(
         request=body,
         now=clock.now(),
     )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(Unauthorized))
+async def logout(user: CurrentUser, uow: Uow, settings: AppSettings, clock: AppClock) -> Response:
+    """End this session: its token is refused from now on, and its sockets close (4001)."""
+    await service.logout(uow=uow, settings=settings, principal=user, now=clock.now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserRead, responses=responses(Unauthorized))

@@ -1,8 +1,8 @@
-"""Account rules: registration, login, the current user."""
+"""Account rules: registration, login, logout, the current user."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -64,17 +64,50 @@ def session_json(
 SOCKET_TOKEN_MINUTES = 15
 
 
-def socket_token(*, settings: Settings, principal: Principal) -> dict[str, Any]:
-    """A short-lived access token for a portal page's realtime socket: the same user and
-    token version as the session, so revoking the session revokes it too."""
+def socket_token(
+    *, settings: Settings, principal: Principal, now: datetime | None = None
+) -> dict[str, Any]:
+    """A short-lived access token for a portal page's realtime socket: the same user,
+    token version and session as the page's session (never outliving it), so logging out
+    or revoking the user revokes it too."""
     short = settings.model_copy(update={"access_token_minutes": SOCKET_TOKEN_MINUTES})
+    now = now or datetime.now(UTC)
     token = issue_token(
         short,
         user_id=principal.user_id,
         role=principal.role,
         token_version=principal.token_version,
+        now=now,
+        session_id=principal.session_id,
+        not_after=principal.token_expires_at,
     )
-    return {"token": token, "expires_in": SOCKET_TOKEN_MINUTES * 60}
+    left = principal.token_expires_at - int(now.timestamp())
+    return {"token": token, "expires_in": min(SOCKET_TOKEN_MINUTES * 60, left)}
+
+
+# Revocations of expired tokens one logout clears away (keeps the table at the size of
+# the sessions still alive, without a job of its own).
+FORGET_EXPIRED_BATCH = 100
+
+
+async def logout(
+    *, uow: UnitOfWork, settings: Settings, principal: Principal, now: datetime | None = None
+) -> None:
+    """End the caller's session: its token, and every socket token minted from it, are
+    refused from now on; its open sockets close (on every process) once this commits."""
+    assert principal.session_id is not None, "authenticate() sets the session"
+    if principal.session_id == principal.token_id:
+        expires_at = datetime.fromtimestamp(principal.token_expires_at, UTC)
+    else:  # a socket token: its session ends no later than a session can last
+        expires_at = (now or datetime.now(UTC)) + timedelta(minutes=settings.access_token_minutes)
+    conn = await uow.connection()
+    await repository.revoke_session(
+        conn, session_id=principal.session_id, user_id=principal.user_id, expires_at=expires_at
+    )
+    async with uow.acting_as(SYSTEM):
+        await repository.forget_expired_revocations(
+            await uow.connection(), batch=FORGET_EXPIRED_BATCH
+        )
 
 
 async def register(

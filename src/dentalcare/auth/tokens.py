@@ -1,11 +1,19 @@
-"""Access tokens (JWT, HS256) and who a token stands for right now."""
+"""Access tokens (JWT, HS256) and who a token stands for right now.
+
+Every token carries its own id (`jti`) and the id of the session it belongs to (`sid`):
+a login's token is its own session (`sid == jti`); the short socket tokens a portal page
+mints from its session carry that session's id. Logging out stores the session id in
+`revoked_tokens` (until the session would have expired), which refuses the session's
+token and every socket token minted from it, on every process. Tokens issued before
+token ids existed carry no `jti` and are refused: their holders log in once more.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import jwt
 
@@ -35,6 +43,9 @@ class Principal:
     token_expires_at: int
     # The version the token was issued at (tokens minted for this user carry it too).
     token_version: int = 0
+    # The token's own id and its session's (the login it was minted from).
+    token_id: UUID | None = None
+    session_id: UUID | None = None
 
     @property
     def claims(self) -> Claims:
@@ -49,16 +60,25 @@ def issue_token(
     role: str,
     token_version: int,
     now: datetime | None = None,
+    session_id: UUID | None = None,
+    not_after: int | None = None,
 ) -> str:
-    """A signed access token for the user, issued at `now`."""
+    """A signed access token for the user, issued at `now`: a new session, or part of
+    `session_id`'s (then expiring no later than `not_after`, that session's own expiry)."""
     issued = int((now or datetime.now(UTC)).timestamp())
+    token_id = uuid4()
+    expires = issued + settings.access_token_minutes * 60
+    if not_after is not None:
+        expires = min(expires, not_after)
     payload = {
         "sub": str(user_id),
         "role": role,
         "ver": token_version,
         "iat": issued,
-        "exp": issued + settings.access_token_minutes * 60,
+        "exp": expires,
         "typ": "access",
+        "jti": str(token_id),
+        "sid": str(session_id or token_id),
     }
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM)
 
@@ -80,7 +100,7 @@ def decode_token(settings: Settings, token: str, *, now: datetime | None = None)
             settings.jwt_secret,
             algorithms=[ALGORITHM],
             options={
-                "require": ["sub", "exp", "iat", "ver", "role"],
+                "require": ["sub", "exp", "iat", "ver", "role", "jti"],
                 "verify_exp": False,
                 "verify_iat": False,
             },
@@ -103,16 +123,22 @@ async def authenticate(
     """The principal behind `token` at `now`, checked against the database on every call.
 
     Disabling a user, removing a dentist or bumping the token version refuses every
-    token issued before, at once. From here on, `uow` acts for the principal.
+    token issued before, at once; logging out refuses the session's tokens. One round
+    trip checks all of it. From here on, `uow` acts for the principal.
     """
     payload = decode_token(settings, token, now=now)
     try:
         user_id = UUID(str(payload["sub"]))
+        token_id = UUID(str(payload["jti"]))
+        session_id = UUID(str(payload.get("sid") or token_id))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid.") from exc
-    row = await repository.principal(await uow.connection(), user_id)
+    row = await repository.token_principal(
+        await uow.connection(), user_id, token_id=token_id, session_id=session_id
+    )
     if (
         row is None
+        or row["revoked"]
         or row["disabled"]
         or row["token_version"] != payload["ver"]
         or row["role"] != payload["role"]
@@ -128,6 +154,8 @@ async def authenticate(
         dentist_id=row["dentist_id"] if row["role"] == "dentist" else None,
         token_expires_at=int(payload["exp"]),
         token_version=row["token_version"],
+        token_id=token_id,
+        session_id=session_id,
     )
     uow.act_as(principal.claims)
     return principal

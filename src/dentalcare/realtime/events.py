@@ -15,6 +15,7 @@ from uuid import UUID
 import orjson
 
 from dentalcare.appointments.schemas import appointment_json
+from dentalcare.auth.tokens import Principal
 from dentalcare.availability.schemas import exception_json, window_json
 from dentalcare.dentists.schemas import dentist_json
 from dentalcare.jsonshape import iso_instant, text_id
@@ -23,6 +24,10 @@ from dentalcare.realtime.frames import text_frame
 APPOINTMENT_TABLES = ("appointments",)
 AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
 DENTIST_TABLES = ("dentists",)
+# Events that revoke a principal (migration 0006): no channel carries them; the hub
+# closes the sockets they name.
+USERS_TABLE = "users"
+REVOKED_SESSIONS_TABLE = "revoked_tokens"
 
 ADMIN_TOPIC = "admin"
 GLOBAL_AVAILABILITY = "availability"
@@ -52,6 +57,29 @@ class Encoded:
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
         self.frame = text_frame(payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """Whose sockets an event closes: one session of a user, or the tokens of a user
+    below a version, or everything of a user (disabled or deleted)."""
+
+    user_id: UUID
+    session_id: UUID | None = None
+    token_version: int | None = None
+    everything: bool = False
+
+    def covers(self, principal: Principal) -> bool:
+        """Whether a socket identified as `principal` must close."""
+        if principal.user_id != self.user_id:
+            return False
+        if self.everything:
+            return True
+        if self.session_id is not None:
+            return principal.session_id == self.session_id
+        # A version bump refuses older tokens only: a socket opened with a token issued
+        # after the bump (a fresh login) stays.
+        return self.token_version is not None and principal.token_version < self.token_version
 
 
 def encode(message: Mapping[str, Any]) -> Encoded:
@@ -112,6 +140,18 @@ class LogEvent:
             return True
         was_active = bool(self.old_record and self.old_record.get("active"))
         return was_active and not (self.record or {}).get("active", False)
+
+    def revocation(self) -> Revocation | None:
+        """What this event revokes, if it is a logout or a user's disabling or revocation."""
+        if self.table not in (USERS_TABLE, REVOKED_SESSIONS_TABLE):
+            return None
+        record = self.record or {}
+        if self.table == REVOKED_SESSIONS_TABLE:
+            return Revocation(UUID(record["user_id"]), session_id=UUID(record["session_id"]))
+        user_id = UUID(record["user_id"])
+        if self.op == "DELETE" or record.get("disabled"):
+            return Revocation(user_id, everything=True)
+        return Revocation(user_id, token_version=int(record["token_version"]))
 
     def body(self) -> dict[str, Any]:
         """The message without its channel, records rendered as the contract's JSON."""

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from dentalcare.auth.tokens import Principal
 from dentalcare.clock import Timer
-from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent
+from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent, Revocation
 from dentalcare.realtime.wire import TOO_SLOW, Socket
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,30 @@ class Hub:
         if event.dentist_id is not None and event.removes_dentist():
             for connection in self._by_dentist.get(event.dentist_id, ()):
                 connection.close(TOKEN_INVALID, "the dentist was removed")
+        revocation = event.revocation()
+        if revocation is not None:
+            self.revoke(revocation)
         return delivered
+
+    def revoke(self, revocation: Revocation) -> None:
+        """Close (4001) the sockets a logout, disabling or token revocation refuses."""
+        for connection in list(self._by_user.get(revocation.user_id, ())):
+            if connection.principal is not None and revocation.covers(connection.principal):
+                connection.close(TOKEN_INVALID, "this session is no longer valid; log in again")
+
+    def revoked_since(self, seq: int, principal: Principal) -> bool:
+        """Whether an event published after `seq` revokes `principal`: a token checked
+        against the database while its revocation was on its way to this hub."""
+        if self.recent_floor is None or seq < self.recent_floor:
+            # Memory does not reach back (more than RECENT_EVENTS events during one token
+            # check): nothing to look at, and the database's answer stands.
+            return False
+        start = bisect.bisect_right(self._recent_seqs, seq)
+        for event in self._recent[start:]:
+            revocation = event.revocation()
+            if revocation is not None and revocation.covers(principal):
+                return True
+        return False
 
     def close_all(self, code: int, reason: str) -> None:
         """Close every socket (server shutdown)."""

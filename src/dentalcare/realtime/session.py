@@ -110,13 +110,20 @@ class Session:
 
     async def _authenticate(self, token: str) -> Principal | None:
         """The token's principal; a bad token closes the socket with 4001."""
+        # A revocation committed after the check read the database but handed to the hub
+        # before this socket is identified would reach no socket: look for one.
+        checked_at = self.hub.head
         try:
             async with self.db.unit_of_work(ANONYMOUS, read_only=True) as uow:
-                return await authenticate(uow, self.settings, token, now=self.clock.now())
+                principal = await authenticate(uow, self.settings, token, now=self.clock.now())
         except Unauthorized as exc:
             self.connection.close(TOKEN_INVALID, _reason(exc.detail))
         except DATABASE_DOWN:
             self.connection.close(TRY_AGAIN_LATER, "the database is unreachable; try again")
+        else:
+            if not self.hub.revoked_since(checked_at, principal):
+                return principal
+            self.connection.close(TOKEN_INVALID, "this session is no longer valid; log in again")
         return None
 
     def _identify(self, principal: Principal) -> None:

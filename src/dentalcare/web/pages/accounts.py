@@ -118,8 +118,12 @@ async def register_submit(
 
 
 @router.post("/logout")
-async def logout(request: Request, _form: CheckedForm, settings: AppSettings) -> Response:
-    """End the session."""
+async def logout(
+    request: Request, _form: CheckedForm, uow: Uow, user: PageUser, settings: AppSettings
+) -> Response:
+    """End the session: its cookie's token and the page sockets' tokens are revoked."""
+    if user is not None:
+        await accounts.logout(uow=uow, settings=settings, principal=user)
     response = redirect(request, "/", message="You are logged out. See you soon!")
     end_session(response, settings)
     return response
