@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from dentalcare.auth.deps import AdminUser, CurrentUser, OptionalUser
+from dentalcare.auth.deps import AdminUser, CurrentUser, Hashing, OptionalUser
 from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.dentists import service
 from dentalcare.dentists.schemas import DentistCreate, DentistCreated, DentistRead, DentistUpdate
@@ -46,10 +46,10 @@ async def list_dentists(
     responses=responses(AlreadyExists, ValidationError, Unauthorized, Forbidden),
 )
 async def create_dentist(
-    body: DentistCreate, user: AdminUser, uow: Uow, settings: AppSettings
+    body: DentistCreate, user: AdminUser, uow: Uow, settings: AppSettings, hashing: Hashing
 ) -> Any:
     """Add a dentist with a login; the initial password is shown only in this response."""
-    return await service.create_dentist(uow=uow, settings=settings, request=body)
+    return await service.create_dentist(uow=uow, settings=settings, hashing=hashing, request=body)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from dentalcare.auth import repository as users
-from dentalcare.auth.passwords import hash_password
+from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.auth.tokens import Principal
 from dentalcare.config import Settings
 from dentalcare.db.unit_of_work import UnitOfWork
@@ -95,12 +95,12 @@ async def get_dentist(
 
 
 async def create_dentist(
-    *, uow: UnitOfWork, settings: Settings, request: DentistCreate
+    *, uow: UnitOfWork, settings: Settings, hashing: PasswordHashing, request: DentistCreate
 ) -> dict[str, Any]:
     """Create a dentist with a login that works at once; the password is returned once."""
     timezone = check_timezone(request.timezone or settings.clinic_timezone)
     password = request.password or secrets.token_urlsafe(12)
-    password_hash = hash_password(password)
+    password_hash = await hashing.hash(password)  # off the event loop
     try:
         conn = await uow.connection()
         user = await users.insert_user(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
+from dentalcare.auth.deps import Hashing
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.dentists import service as dentists
 from dentalcare.dentists.schemas import DentistCreate, DentistUpdate
@@ -64,13 +65,20 @@ async def dentists_page(
 
 @router.post("/admin/dentists")
 async def add_dentist(
-    request: Request, form: CheckedForm, user: AdminPage, uow: Uow, settings: AppSettings
+    request: Request,
+    form: CheckedForm,
+    user: AdminPage,
+    uow: Uow,
+    settings: AppSettings,
+    hashing: Hashing,
 ) -> Response:
     """Add a dentist; the initial password is shown once, in this response only."""
     values = clean_form(form, (*DENTIST_FIELDS, "password"))
     try:
         body = forms.parse(DentistCreate, {"name": "", "email": "", **values})
-        created = await dentists.create_dentist(uow=uow, settings=settings, request=body)
+        created = await dentists.create_dentist(
+            uow=uow, settings=settings, hashing=hashing, request=body
+        )
     except forms.FormInvalid as exc:
         return await _dentists_page(request, user, uow, settings, form=values, errors=exc.errors)
     except DentalCareError as exc:
