@@ -92,6 +92,12 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         enabled=settings.rate_limits_enabled,
         clock=clock.monotonic,
     )
+    app.state.lookup_limiter = RateLimiter(
+        limit=settings.lookups_per_minute,
+        what="booking look-ups",
+        enabled=settings.rate_limits_enabled,
+        clock=clock.monotonic,
+    )
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)

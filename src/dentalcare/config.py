@@ -34,11 +34,23 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     clinic_timezone: str = "UTC"
+    # The clinic as calendar files name it (LOCATION: "name, address"), until the clinic
+    # settings of API.md v2 have a table of their own.
+    clinic_name: str = Field(default="DentalCareConnect", max_length=200)
+    clinic_address: str = Field(default="", max_length=500)
     min_notice_minutes: int = Field(default=60, ge=0)
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     login_attempts_per_minute: int = Field(default=10, ge=1)
     bookings_per_minute: int = Field(default=20, ge=1)
+    # Guest look-ups (reference + e-mail) per address and per reference.
+    lookups_per_minute: int = Field(default=10, ge=1)
+    # Upcoming (pending or confirmed) bookings a guest may hold per e-mail address, per
+    # phone number and per client address; 0 = no cap. Logged-in patients are not capped.
+    guest_active_bookings_per_email: int = Field(default=5, ge=0)
+    guest_active_bookings_per_phone: int = Field(default=5, ge=0)
+    guest_active_bookings_per_address: int = Field(default=10, ge=0)
+    # Off: no rate limits and no guest booking caps (benchmarks, tests).
     rate_limits_enabled: bool = True
     # argon2 checks at once per process (each takes a core for ~50 ms), and how long a
     # login waits for one before it is answered 503.

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dentalcare.db.errors import DATABASE_DOWN
+from dentalcare.db.errors import BAD_INPUT, DATABASE_DOWN
 from dentalcare.errors import (
     BadRequest,
     DentalCareError,
@@ -179,6 +179,18 @@ def install_handlers(app: FastAPI) -> None:
         async def _db_down(_: Request, exc: Exception) -> JSONResponse:
             log.warning("database unreachable: %r", exc)
             return error_response(ServiceUnavailable("The database is unreachable; try again."))
+
+    # Registered after DATABASE_DOWN: a handler is chosen by the exception's class
+    # hierarchy, so the DataError that is also an InterfaceError is a 400 as well.
+    for exc_type in BAD_INPUT:
+
+        @app.exception_handler(exc_type)
+        async def _bad_value(_: Request, exc: Exception) -> JSONResponse:
+            # Only the class: the message quotes the value, which may be personal data.
+            log.warning("value refused by the database: %s", type(exc).__name__)
+            return error_response(
+                BadRequest("A value in the request is out of range or malformed.")
+            )
 
     # Text PostgreSQL cannot hold (a NUL character) fails only when the statement runs; the
     # transaction is rolled back, so it is bad input like any other, not a server error.

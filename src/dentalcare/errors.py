@@ -69,6 +69,10 @@ class AlreadyExists(Conflict):
     pass
 
 
+class TooManyBookings(Conflict):
+    """A guest already holds as many upcoming bookings as a guest may."""
+
+
 class PayloadTooLarge(DentalCareError):
     status_code = 413
 

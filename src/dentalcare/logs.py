@@ -1,7 +1,9 @@
-"""Logging for `dentalcare serve`: uvicorn's configuration, with access tokens redacted.
+"""Logging for `dentalcare serve`: uvicorn's configuration, with credentials redacted.
 
 Browsers and SDKs open `/api/realtime?token=<jwt>`; uvicorn logs every WebSocket's path
-with its query string, which would write bearer tokens into the server log.
+with its query string, which would write bearer tokens into the server log. A guest's
+booking reference and e-mail address open their booking the same way: the look-up's
+query string and the reference in a booking page's path are redacted too.
 """
 
 from __future__ import annotations
@@ -14,20 +16,27 @@ from typing import Any
 from uvicorn.config import LOGGING_CONFIG
 
 _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+# The whole query of a guest look-up (API or page), and a booking reference in a path.
+_GUEST_LOOKUP = re.compile(r"(/api/appointments/lookup\?|/bookings/find\?)[^\s\"']+")
+_BOOKING_PATH = re.compile(r"(/bookings/)(?!find\b)[^/?\s\"']+")
+
+
+def redact(text: str) -> str:
+    """`text` with tokens, guest look-up queries and booking references replaced."""
+    text = _TOKEN.sub(r"\1[redacted]", text)
+    text = _GUEST_LOOKUP.sub(r"\1[redacted]", text)
+    return _BOOKING_PATH.sub(r"\1[redacted]", text)
 
 
 class RedactTokens(logging.Filter):
-    """Replace the value of every `token=` in a record's message arguments."""
+    """Redact credentials (see `redact`) in a record's message and its arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place; never drop the record."""
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         elif isinstance(record.msg, str):
-            record.msg = _TOKEN.sub(r"\1[redacted]", record.msg)
+            record.msg = redact(record.msg)
         return True
 
 

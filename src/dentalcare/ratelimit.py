@@ -1,4 +1,4 @@
-"""In-process sliding-window rate limits (per key), for login and booking.
+"""In-process sliding-window rate limits (per key), for login, booking and guest look-ups.
 
 Each process counts on its own: behind a load balancer with N processes the effective
 limit is at most N times the configured one, which is fine for abuse protection.
@@ -212,11 +212,12 @@ def client_bucket(host: str | None) -> str:
 class Throttle:
     """The rate limits one request's caller is counted against: the keys live here, not
     in endpoints (a login counts per address and per e-mail; a booking per user, or per
-    address for a guest)."""
+    address for a guest; a guest look-up per address and per booking reference)."""
 
     login_limiter: LoginLimiter
     booking_limiter: RateLimiter
     address: str
+    lookup_limiter: RateLimiter
 
     def registration(self) -> None:
         """Count a sign-up against the caller's address; RateLimited when over the limit."""
@@ -231,11 +232,20 @@ class Throttle:
         """Count a booking attempt; RateLimited when over the limit."""
         self.booking_limiter.hit(f"user:{user_id}" if user_id else f"ip:{self.address}")
 
+    def lookup(self, reference: str) -> None:
+        """Count a guest look-up by reference and e-mail; RateLimited when over the limit.
+
+        Per address (one client trying many references or e-mails) and per reference
+        (many clients guessing the e-mail of one reference)."""
+        self.lookup_limiter.hit(f"ip:{self.address}")
+        self.lookup_limiter.hit("ref:" + reference.strip().upper())
+
 
 UNLIMITED = Throttle(
     login_limiter=LoginLimiter(limit=1, enabled=False),
     booking_limiter=RateLimiter(limit=1, what="bookings", enabled=False),
     address="",
+    lookup_limiter=RateLimiter(limit=1, what="booking look-ups", enabled=False),
 )
 
 
@@ -247,6 +257,7 @@ async def request_throttle(request: Request) -> Throttle:
         # The peer address — or, only when FORWARDED_ALLOW_IPS names the proxy, the one
         # uvicorn took from its X-Forwarded-For (README, configuration).
         address=client_bucket(request.client.host if request.client else None),
+        lookup_limiter=request.app.state.lookup_limiter,
     )
 
 

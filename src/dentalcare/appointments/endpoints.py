@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from dentalcare.appointments import service
-from dentalcare.appointments.ics import appointment_ics
+from dentalcare.appointments.ics import appointment_ics, clinic_location
 from dentalcare.appointments.schemas import (
     AppointmentCreate,
     AppointmentList,
@@ -25,6 +25,7 @@ from dentalcare.errors import (
     NotFound,
     RateLimited,
     SlotUnavailable,
+    TooManyBookings,
     Unauthorized,
     ValidationError,
     responses,
@@ -41,7 +42,13 @@ router = APIRouter(prefix="/api/appointments", tags=["appointments"])
     status_code=status.HTTP_201_CREATED,
     response_model=AppointmentRead,
     responses=responses(
-        SlotUnavailable, ValidationError, Unauthorized, Forbidden, RateLimited, BadRequest
+        SlotUnavailable,
+        TooManyBookings,
+        ValidationError,
+        Unauthorized,
+        Forbidden,
+        RateLimited,
+        BadRequest,
     ),
 )
 async def book(
@@ -52,7 +59,8 @@ async def book(
     limits: Limits,
     clock: AppClock,
 ) -> Any:
-    """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken."""
+    """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken,
+    409 TooManyBookings when a guest already holds as many upcoming bookings as allowed."""
     appointment = await service.book_appointment(
         uow=uow, settings=settings, throttle=limits, caller=user, request=body, now=clock.now()
     )
@@ -90,15 +98,21 @@ async def list_appointments(
 @router.get(
     "/lookup",
     response_model=AppointmentRead,
-    responses=responses(NotFound, BadRequest),
+    responses=responses(NotFound, BadRequest, RateLimited),
 )
 async def lookup(
     uow: Uow,
+    limits: Limits,
     reference: Annotated[str, Query(min_length=3, max_length=20)],
     email: Annotated[str, Query(min_length=3, max_length=254)],
 ) -> Any:
-    """A guest's own booking, by booking reference and e-mail address."""
-    return JSON(await service.lookup_by_reference(uow=uow, reference=reference, email=email))
+    """A guest's own booking, by booking reference and e-mail address, without its medical
+    fields; rate limited per address and per reference."""
+    return JSON(
+        await service.lookup_by_reference(
+            uow=uow, throttle=limits, reference=reference, email=email
+        )
+    )
 
 
 @router.get(
@@ -161,12 +175,12 @@ async def cancel_appointment(
     responses={200: {"content": {"text/calendar": {}}}, **responses(NotFound, Unauthorized)},
 )
 async def appointment_calendar(
-    appointment_id: UUID, user: CurrentUser, uow: Uow, clock: AppClock
+    appointment_id: UUID, user: CurrentUser, uow: Uow, settings: AppSettings, clock: AppClock
 ) -> Response:
-    """The appointment as an iCalendar event."""
+    """The appointment as an iCalendar event, at the clinic's address."""
     appointment = await service.get_appointment(uow=uow, appointment_id=appointment_id)
     return Response(
-        appointment_ics(appointment, now=clock.now()),
+        appointment_ics(appointment, location=clinic_location(settings), now=clock.now()),
         media_type="text/calendar",
         headers={
             "Content-Disposition": (

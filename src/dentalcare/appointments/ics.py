@@ -1,59 +1,58 @@
-"""An appointment as an iCalendar (RFC 5545) event."""
+"""An appointment as an iCalendar (RFC 5545) event, written by the `icalendar` library.
+
+The library escapes every text value (a comma, a semicolon, a line break) and folds long
+lines, so a name can never start a property of its own. Control characters, which
+RFC 5545 does not allow in text at all, are replaced first: names are refused with them
+now, but older rows may still hold some.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from icalendar import Calendar, Event
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+from dentalcare.config import Settings
+from dentalcare.text import printable
 
-
-def _stamp(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets as RFC 5545 asks."""
-    raw = line.encode()
-    if len(raw) <= 75:
-        return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += encoded
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
+PRODUCT_ID = "-//DentalCareConnect//Booking//EN"
+_STATUS = {"pending": "TENTATIVE", "cancelled": "CANCELLED"}
 
 
-def appointment_ics(appointment: dict[str, Any], *, now: datetime | None = None) -> str:
+def clinic_location(settings: Settings) -> str | None:
+    """The event's LOCATION: the clinic's name and address (none without an address)."""
+    address = settings.clinic_address.strip()
+    if not address:
+        return None
+    name = settings.clinic_name.strip()
+    return f"{name}, {address}" if name else address
+
+
+def _instant(value: Any) -> datetime:
+    instant: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.astimezone(UTC)
+
+
+def appointment_ics(
+    appointment: dict[str, Any], *, location: str | None = None, now: datetime | None = None
+) -> str:
     """A VCALENDAR with one VEVENT for the appointment (times in UTC)."""
-    now = now or datetime.now(UTC)
-    status = "CANCELLED" if appointment["status"] == "cancelled" else "CONFIRMED"
-    if appointment["status"] == "pending":
-        status = "TENTATIVE"
-    summary = f"Dental appointment with {appointment.get('dentist_name') or 'your dentist'}"
-    description = f"Booking reference {appointment['booking_reference']}"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//DentalCareConnect//Booking//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{appointment['id']}@dentalcareconnect",
-        f"DTSTAMP:{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}",
-        f"DTSTART:{_stamp(appointment['starts_at'])}",
-        f"DTEND:{_stamp(appointment['ends_at'])}",
-        f"SUMMARY:{_escape(summary)}",
-        f"DESCRIPTION:{_escape(description)}",
-        f"STATUS:{status}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{appointment['id']}@dentalcareconnect")
+    event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("dtstart", _instant(appointment["starts_at"]))
+    event.add("dtend", _instant(appointment["ends_at"]))
+    dentist = appointment.get("dentist_name") or "your dentist"
+    event.add("summary", printable(f"Dental appointment with {dentist}"))
+    event.add("description", f"Booking reference {appointment['booking_reference']}")
+    if location:
+        event.add("location", printable(location))
+    event.add("status", _STATUS.get(appointment["status"], "CONFIRMED"))
+    calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -33,6 +33,14 @@ _INSERT_SQL = (
 # in use inserts nothing instead of failing: no error, so no savepoint is needed to
 # answer it, and concurrent inserts wait for each other without deadlocking.
 _TRY_INSERT_SQL = _INSERT_SQL.replace(" RETURNING *", " ON CONFLICT DO NOTHING RETURNING *")
+# A guest's booking also notes the address it came from, in the same statement (nothing
+# when the booking inserts nothing).
+_TRY_INSERT_GUEST_SQL = (
+    f"WITH booked AS ({_TRY_INSERT_SQL}), "
+    "origin AS (INSERT INTO guest_bookings (appointment_id, address) "
+    f"SELECT id, ${len(INSERTABLE) + 1} FROM booked) "
+    "SELECT * FROM booked"
+)
 
 
 async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
@@ -41,16 +49,32 @@ async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -
 
 
 async def try_insert_appointment(
-    conn: asyncpg.Connection, values: dict[str, Any]
+    conn: asyncpg.Connection, values: dict[str, Any], *, guest_address: str | None = None
 ) -> asyncpg.Record | None:
     """Insert an appointment unless it collides with an active one or its reference is
-    taken (None then; `reference_taken` tells which)."""
-    return await conn.fetchrow(_TRY_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
+    taken (None then; `reference_taken` tells which). A guest's booking (`guest_address`,
+    the client address it came from) is noted in guest_bookings too."""
+    arguments = [values.get(c) for c in INSERTABLE]
+    if guest_address is None:
+        return await conn.fetchrow(_TRY_INSERT_SQL, *arguments)
+    return await conn.fetchrow(_TRY_INSERT_GUEST_SQL, *arguments, guest_address)
 
 
 async def reference_taken(conn: asyncpg.Connection, reference: str) -> bool:
     """Whether any appointment has this booking reference (whatever the caller may see)."""
     return bool(await conn.fetchval("SELECT booking_reference_taken($1)", reference))
+
+
+async def guest_upcoming_bookings(
+    conn: asyncpg.Connection, *, email: str, phone: str, address: str | None, now: datetime
+) -> asyncpg.Record:
+    """(by_email, by_phone, by_address): guests' active bookings not begun by `now` with
+    this e-mail, this phone number, from this address. Holds them for this transaction,
+    so that a concurrent booking sharing any of them counts after this one."""
+    row: asyncpg.Record = await conn.fetchrow(
+        "SELECT * FROM guest_upcoming_bookings($1, $2, $3, $4)", email, phone, address, now
+    )
+    return row
 
 
 async def appointment_by_id(

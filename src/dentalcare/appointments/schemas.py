@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from dentalcare.jsonshape import HhMm, Instant, IsoDate, Money, TextId, renderer
+from dentalcare.text import PersonName
 from dentalcare.vocabulary import (
     BookingSource,
     PaymentMethod,
@@ -31,7 +34,7 @@ class AppointmentCreate(BaseModel):
     dentist_id: UUID
     appointment_date: date
     appointment_time: time
-    patient_name: str = Field(min_length=1, max_length=200)
+    patient_name: PersonName
     patient_email: EmailStr = Field(max_length=254)
     patient_phone: str = Field(min_length=3, max_length=40, pattern=r"^[0-9+()\-. ]+$")
     patient_age: int | None = Field(default=None, ge=0, le=130)
@@ -130,3 +133,19 @@ class AppointmentList(BaseModel):
 
 # An appointment row (asyncpg record or event-log JSON) as the contract's JSON object.
 appointment_json = renderer(AppointmentRead)
+
+# What a booking reference and an e-mail address do not open (API.md v2, guest look-up):
+# the patient's medical record stays behind a login.
+MEDICAL_FIELDS = (
+    "patient_medical_conditions",
+    "symptoms",
+    "medical_history",
+    "medications",
+    "allergies",
+)
+_NO_MEDICAL_RECORD = dict.fromkeys(MEDICAL_FIELDS)
+
+
+def guest_appointment_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An appointment as a guest look-up shows it: the medical fields are null."""
+    return {**appointment_json(row), **_NO_MEDICAL_RECORD}

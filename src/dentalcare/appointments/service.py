@@ -11,7 +11,12 @@ from uuid import UUID
 import asyncpg
 
 from dentalcare.appointments import repository, rules
-from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate, appointment_json
+from dentalcare.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentUpdate,
+    appointment_json,
+    guest_appointment_json,
+)
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.availability.slots import Slot, is_free
@@ -25,6 +30,7 @@ from dentalcare.errors import (
     InvalidTransition,
     NotFound,
     SlotUnavailable,
+    TooManyBookings,
     Unauthorized,
     ValidationError,
 )
@@ -175,6 +181,9 @@ async def book_appointment(
         claims, patient_id, default_source = caller.claims, None, "admin"
     else:
         raise Forbidden("Dentists cannot book appointments; ask the clinic's admin.")
+    availability.check_bookable_date(
+        request.appointment_date, now=now, loc=("body", "appointment_date")
+    )
     throttle.booking(caller.user_id if caller else None)
     values = request.model_dump()
     values.update(
@@ -184,10 +193,51 @@ async def book_appointment(
         urgency=urgency,
     )
     on, at = request.appointment_date, request.appointment_time
+    # A guest's booking is noted with the client address it came from (the caps count it).
+    guest_address = throttle.address[:100] if caller is None else None
     async with uow.acting_as(claims):
+        if guest_address is not None and settings.rate_limits_enabled:
+            await _check_guest_cap(
+                uow=uow, settings=settings, request=request, address=guest_address, now=now
+            )
         return await _insert_booking(
-            uow=uow, settings=settings, values=values, on=on, at=at, now=now
+            uow=uow,
+            settings=settings,
+            values=values,
+            on=on,
+            at=at,
+            now=now,
+            guest_address=guest_address,
         )
+
+
+async def _check_guest_cap(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    request: AppointmentCreate,
+    address: str,
+    now: datetime,
+) -> None:
+    """TooManyBookings if this guest already holds as many upcoming bookings as a guest
+    may, by e-mail address, phone number or client address (0 in the settings: no cap)."""
+    held = await repository.guest_upcoming_bookings(
+        await uow.connection(),
+        email=str(request.patient_email).lower(),
+        phone=request.patient_phone,
+        address=address or None,
+        now=now,
+    )
+    for count, cap, what in (
+        (held["by_email"], settings.guest_active_bookings_per_email, "This e-mail address"),
+        (held["by_phone"], settings.guest_active_bookings_per_phone, "This phone number"),
+        (held["by_address"], settings.guest_active_bookings_per_address, "Your network address"),
+    ):
+        if cap and count >= cap:
+            raise TooManyBookings(
+                f"{what} already has {count} upcoming bookings, the most a guest may hold. "
+                "Cancel one you no longer need, log in to your account, or call the clinic."
+            )
 
 
 async def _insert_booking(
@@ -198,6 +248,7 @@ async def _insert_booking(
     on: date,
     at: Any,
     now: datetime,
+    guest_address: str | None,
 ) -> dict[str, Any]:
     dentist, offered, taken = await _check_slot(
         await uow.connection(),
@@ -217,7 +268,7 @@ async def _insert_booking(
         values["booking_reference"] = new_reference()
         # Two bookings racing for the slot both pass the check above; the insert of the
         # second waits for the first and then inserts nothing (ON CONFLICT DO NOTHING).
-        row = await repository.try_insert_appointment(conn, values)
+        row = await repository.try_insert_appointment(conn, values, guest_address=guest_address)
         if row is not None:
             return appointment_json({**row, "dentist_name": dentist["name"]})
         if await repository.reference_taken(conn, values["booking_reference"]):
@@ -281,14 +332,18 @@ async def get_appointment(*, uow: UnitOfWork, appointment_id: UUID) -> dict[str,
     return appointment_json(row)
 
 
-async def lookup_by_reference(*, uow: UnitOfWork, reference: str, email: str) -> dict[str, Any]:
-    """A guest's own appointment by reference and e-mail (404 unless both match)."""
+async def lookup_by_reference(
+    *, uow: UnitOfWork, throttle: Throttle, reference: str, email: str
+) -> dict[str, Any]:
+    """A guest's own appointment by reference and e-mail (404 unless both match), without
+    its medical fields; each attempt counts against the look-up limits."""
+    throttle.lookup(reference)
     async with uow.acting_as(Claims("anonymous", guest_email=email.strip())):
         conn = await uow.connection()
         row = await repository.appointment_by_reference(conn, reference)
     if row is None:
         raise NotFound("No booking matches this reference and e-mail address.")
-    return appointment_json(row)
+    return guest_appointment_json(row)
 
 
 async def update_appointment(
@@ -302,6 +357,11 @@ async def update_appointment(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Change status, time (reschedule), notes, payment or phone, by the role rules."""
+    now = now or datetime.now(UTC)
+    if request.appointment_date is not None:
+        availability.check_bookable_date(
+            request.appointment_date, now=now, loc=("body", "appointment_date")
+        )
     actor, claims = _actor(caller, guest_email)
     for _ in range(DEADLOCK_RETRIES):
         try:
@@ -312,7 +372,7 @@ async def update_appointment(
                     actor=actor,
                     appointment_id=appointment_id,
                     request=request,
-                    now=now or datetime.now(UTC),
+                    now=now,
                 )
         except asyncpg.DeadlockDetectedError:
             continue  # two reschedules into one slot; see book_appointment

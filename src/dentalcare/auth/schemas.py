@@ -7,6 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from dentalcare.text import PersonName
+
 # An account's role (the users table's CHECK says the same; tests/db/test_vocabulary.py).
 Role = Literal["patient", "dentist", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -31,7 +33,7 @@ class RegisterRequest(BaseModel):
 
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=8, max_length=200)
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: PersonName
     phone: str | None = Field(default=None, min_length=3, max_length=40, pattern=r"^[0-9+()\-. ]+$")
 
 

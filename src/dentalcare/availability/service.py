@@ -36,6 +36,26 @@ from dentalcare.jsonshape import hh_mm
 from dentalcare.timezones import zone
 
 MAX_RANGE_DAYS = 62
+# How far from today a booking's date or a slot range may lie. Past dates are fine (they
+# are simply not free: 409, or no slots), but year 1 or 9999 is a typo or a probe, and
+# would overflow date arithmetic on its way to the database.
+DAYS_BACK = 366
+DAYS_AHEAD = 2 * 366
+
+
+def check_bookable_date(value: date, *, now: datetime, loc: tuple[str, str]) -> None:
+    """`value` lies between a year before and two years after `now`'s date (UTC): 422
+    for a body field (`loc` ("body", name)), 400 for a query parameter ("query", name).
+
+    Checked here rather than in the schemas: a schema could only read the system clock,
+    and the application's clock is injected."""
+    today = now.astimezone(UTC).date()
+    first, last = today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
+    if first <= value <= last:
+        return
+    msg = f"must be between {first.isoformat()} and {last.isoformat()}"
+    error = ValidationError if loc[0] == "body" else BadRequest
+    raise error(f"{loc[1]}: {msg}", fields=[{"loc": list(loc), "msg": msg}])
 
 
 def require_schedule_owner(caller: Principal, dentist_id: UUID) -> None:
@@ -354,6 +374,9 @@ async def slots_response(
 ) -> dict[str, Any]:
     """GET /api/dentists/{id}/slots: free slots in a range of at most 62 days."""
     now = now or datetime.now(UTC)
+    for name, given in (("from", start), ("to", end)):
+        if given is not None:
+            check_bookable_date(given, now=now, loc=("query", name))
     if start is None or end is None:
         dentist = await dentists.dentist_by_id((await uow.connection()), dentist_id)
         if dentist is None or not dentist["active"]:

@@ -157,7 +157,7 @@ class ServiceClinic:
                 return None
             try:
                 return await appointments.lookup_by_reference(
-                    uow=self.uow, reference=reference, email=email
+                    uow=self.uow, throttle=self.throttle, reference=reference, email=email
                 )
             except NotFound:
                 return None

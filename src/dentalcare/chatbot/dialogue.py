@@ -27,7 +27,7 @@ from dentalcare.chatbot.understanding import (
     RuleBasedUnderstanding,
     Understanding,
 )
-from dentalcare.errors import SlotUnavailable, ValidationError
+from dentalcare.errors import SlotUnavailable, TooManyBookings, ValidationError
 from dentalcare.jsonshape import hh_mm
 
 _EXPECTING: dict[str, Expecting] = {
@@ -390,6 +390,11 @@ class Dialogue:
             return
         except ValidationError as exc:
             self._reject_details(turn, exc)
+            return
+        except TooManyBookings as exc:
+            # A guest at the cap of upcoming bookings: say why, book nothing.
+            state.stage = "done"
+            turn.say(f"Sorry, I can't book that: {exc.detail}")
             return
         turn.appointment = appointment
         state.booked_reference = appointment["booking_reference"]

@@ -1,4 +1,5 @@
-"""The exceptions that mean PostgreSQL cannot be reached right now (a 503, not a 500)."""
+"""The exceptions that mean PostgreSQL cannot be reached right now (a 503, not a 500),
+and those that mean a request's value cannot go into it (a 400)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,10 @@ DATABASE_DOWN = (
     asyncpg.InternalClientError,
     TimeoutError,
 )
+
+# A value PostgreSQL (or asyncpg, encoding an argument) cannot take: a date beyond the
+# types' range, a malformed value, a number that overflows its column. The statement
+# failed and the transaction is rolled back, so it is bad input, not a broken database.
+# asyncpg has two classes of this name: SQLSTATE class 22, and an InterfaceError for
+# invalid query input, which would otherwise count as "database down" above.
+BAD_INPUT = (asyncpg.DataError, asyncpg.exceptions._base.DataError)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from dentalcare.jsonshape import Instant, TextId, renderer
+from dentalcare.text import PersonName
 
 
 class DentistRead(BaseModel):
@@ -31,7 +32,7 @@ class DentistCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: PersonName
     email: EmailStr = Field(max_length=254)
     specialization: str = Field(default="General Dentistry", min_length=1, max_length=120)
     bio: str = Field(default="", max_length=4000)
@@ -46,7 +47,7 @@ class DentistUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: PersonName | None = None
     email: EmailStr | None = Field(default=None, max_length=254)
     specialization: str | None = Field(default=None, min_length=1, max_length=120)
     bio: str | None = Field(default=None, max_length=4000)

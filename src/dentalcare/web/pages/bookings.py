@@ -3,6 +3,9 @@
 Guests have no account, so the browser keeps a signed, HttpOnly list of the bookings it
 made or looked up (reference, e-mail, id); every page checks the booking again through
 the services (reference + e-mail for guests, the session for patients).
+
+A reference and an e-mail address together open a booking, so they travel only in a
+form's body (POST), never in a URL that access logs and browser histories keep.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
-from dentalcare.appointments.ics import appointment_ics
+from dentalcare.appointments.ics import appointment_ics, clinic_location
 from dentalcare.auth.tokens import Principal
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.db.unit_of_work import UnitOfWork
-from dentalcare.errors import DentalCareError, NotFound
+from dentalcare.errors import DentalCareError, NotFound, RateLimited
+from dentalcare.ratelimit import UNLIMITED, Limits
 from dentalcare.web import signing
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.session import PageUser, set_cookie
@@ -80,39 +84,51 @@ async def _resolve(
             return found, user, None
         except (NotFound, ValueError):
             pass
+    # The browser's signed list holds only bookings it made or found: nothing to guess,
+    # so opening one does not count against the look-up limits.
     found = await appointments.lookup_by_reference(
-        uow=uow, reference=reference, email=entry["email"]
+        uow=uow, throttle=UNLIMITED, reference=reference, email=entry["email"]
     )
     return found, None, entry["email"]
 
 
 @router.get("/bookings/find")
-async def find_page(request: Request, user: PageUser, reference: str = "") -> Response:
-    """Find a booking by reference and e-mail address."""
-    return render(
-        request, "patient/find.html", {"page": "find", "form": {"reference": reference[:20]}}
-    )
+async def find_page(request: Request, user: PageUser) -> Response:
+    """Find a booking by reference and e-mail address (the form posts them)."""
+    return render(request, "patient/find.html", {"page": "find", "form": {}})
 
 
 @router.post("/bookings/find")
-async def find_submit(request: Request, form: CheckedForm, uow: Uow, user: PageUser) -> Response:
-    """Look the booking up; the browser then remembers it."""
+async def find_submit(
+    request: Request, form: CheckedForm, uow: Uow, user: PageUser, limits: Limits
+) -> Response:
+    """Look the booking up (rate limited like the API's look-up); the browser then
+    remembers it."""
     values = clean_form(form, ("reference", "email"))
     errors: dict[str, str] = {}
     if len(values.get("reference", "")) < 3:
         errors["reference"] = "Enter the booking reference, like DC-7K3P9QX."
     if "@" not in values.get("email", ""):
         errors["email"] = "Enter the e-mail address you booked with."
+    status_code, headers = 422, None
     if not errors:
         try:
             found = await appointments.lookup_by_reference(
-                uow=uow, reference=values["reference"][:20], email=values["email"][:254]
+                uow=uow,
+                throttle=limits,
+                reference=values["reference"][:20],
+                email=values["email"][:254],
             )
         except NotFound as exc:
             errors["__all__"] = exc.detail
+        except RateLimited as exc:
+            errors["__all__"] = exc.detail
+            status_code, headers = exc.status_code, exc.headers()
     if errors:
         context = {"page": "find", "form": values, "errors": errors}
-        return render(request, "patient/find.html", context, status_code=422)
+        page = render(request, "patient/find.html", context, status_code=status_code)
+        page.headers.update(headers or {})
+        return page
     response = redirect(request, f"/bookings/{found['booking_reference']}")
     remember(request, response, found)
     return response
@@ -124,7 +140,9 @@ async def confirmation(request: Request, reference: str, uow: Uow, user: PageUse
     try:
         appointment, _, _ = await _resolve(request, uow, user, reference)
     except NotFound:
-        return redirect(request, f"/bookings/find?reference={reference[:20]}")
+        # A booking this browser does not know: the find form, with the reference kept
+        # out of the URL (the person types it with the e-mail address).
+        return redirect(request, "/bookings/find")
     return render(request, "patient/confirmation.html", {"page": "confirmation", "a": appointment})
 
 
@@ -134,14 +152,14 @@ async def booking_calendar(request: Request, reference: str, uow: Uow, user: Pag
     try:
         appointment, _, _ = await _resolve(request, uow, user, reference)
     except NotFound:
-        return redirect(request, f"/bookings/find?reference={reference[:20]}")
-    return calendar_response(appointment)
+        return redirect(request, "/bookings/find")
+    return calendar_response(request, appointment)
 
 
-def calendar_response(appointment: dict[str, Any]) -> Response:
-    """An .ics download of an appointment."""
+def calendar_response(request: Request, appointment: dict[str, Any]) -> Response:
+    """An .ics download of an appointment, at the clinic's address."""
     return Response(
-        appointment_ics(appointment),
+        appointment_ics(appointment, location=clinic_location(settings_of(request))),
         media_type="text/calendar",
         headers={
             "Content-Disposition": f'attachment; filename="{appointment["booking_reference"]}.ics"',

@@ -52,9 +52,11 @@ async def _own(uow: Uow, appointment_id: str) -> dict[str, object]:
 
 
 @router.get("/my/appointments/{appointment_id}/calendar.ics")
-async def my_calendar(appointment_id: str, user: PatientPage, uow: Uow) -> Response:
+async def my_calendar(
+    request: Request, appointment_id: str, user: PatientPage, uow: Uow
+) -> Response:
     """One of my appointments as an iCalendar file."""
-    return calendar_response(await _own(uow, appointment_id))
+    return calendar_response(request, await _own(uow, appointment_id))
 
 
 @router.get("/my/appointments/{appointment_id}/reschedule")
