@@ -12,7 +12,7 @@ import pytest
 
 from dentalcare.db.claims import ANONYMOUS, Claims, set_claims
 from dentalcare.db.pool import Database, connect
-from tests.fixtures.database import app_pool
+from tests.fixtures.database import app_pool, create_database, drop_database
 from tests.fixtures.rows import make_appointment, make_dentist, make_user, make_window, reference
 
 DAY = date(2031, 3, 10)  # a Monday, far from "now" so no clock rule interferes
@@ -429,27 +429,33 @@ async def test_horizon_waits_for_writers_that_drew_a_seq(
         await reader.close()
 
 
-async def test_writers_do_not_wait_for_each_other_and_do_not_notify(
-    database_url: str, owner_conn: asyncpg.Connection
-) -> None:
-    """Event writers share the lock (group commit stays possible) and send no NOTIFY."""
-    dentist = await make_dentist(owner_conn)
-    listener = await connect(database_url, app_role=None)
-    heard: list[str] = []
-    await listener.add_listener("realtime_events", lambda *args: heard.append(args[2]))
-    first = await connect(database_url, app_role=None)
+async def test_writers_do_not_wait_for_each_other_and_do_not_notify(database_url: str) -> None:
+    """Event writers share the lock (group commit stays possible) and send no NOTIFY.
+
+    On a database of its own: a service's listener asking for the horizon while `first`
+    holds its shared lock open (no real writer holds it past its commit) would queue an
+    exclusive request that the second writer then has to wait behind."""
+    name = f"{database_url.rsplit('/', 1)[1].split('?', 1)[0]}_writers"
+    url = await asyncio.to_thread(create_database, database_url, name)
+    owner = await connect(url, app_role=None)
+    listener = await connect(url, app_role=None)
+    first = await connect(url, app_role=None)
     try:
+        dentist = await make_dentist(owner)
+        heard: list[str] = []
+        await listener.add_listener("realtime_events", lambda *args: heard.append(args[2]))
         tx = first.transaction()
         await tx.start()
         await first.execute("SELECT pg_advisory_xact_lock_shared(7216011)")
         async with asyncio.timeout(10):  # would hang if writers excluded each other
-            await make_appointment(owner_conn, dentist_id=dentist["id"], on=DAY, at=time(9))
+            await make_appointment(owner, dentist_id=dentist["id"], on=DAY, at=time(9))
         await tx.rollback()
         await listener.execute("SELECT 1")  # notifications arrive before a command's result
         assert heard == []
     finally:
-        await first.close()
-        await listener.close()
+        for conn in (first, listener, owner):
+            await conn.close()
+        await asyncio.to_thread(drop_database, database_url, name)
 
 
 async def test_booking_reference_is_unique(owner_conn: asyncpg.Connection) -> None:
