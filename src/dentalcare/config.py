@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # login waits for one before it is answered 503.
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_wait_seconds: float = Field(default=5.0, ge=0)
+    # How long understanding one chat message may take before the turn answers "say it
+    # more simply" instead (it runs in a worker thread, off the event loop).
+    chat_understanding_seconds: float = Field(default=0.5, gt=0)
     cookie_secure: bool = False
     # Realtime sync (WebSocket /api/realtime and its event listener).
     ws_ping_seconds: float = Field(default=30, gt=0)

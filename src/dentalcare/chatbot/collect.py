@@ -17,7 +17,7 @@ from dentalcare.chatbot.state import ChatState, Turn
 from dentalcare.chatbot.triage import more_urgent
 from dentalcare.chatbot.understanding import Parse
 
-_PERSONAL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+|\+?\d[\d\s().-]{6,}\d")
+_PERSONAL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(\.[\w-]+)+|\+?\d[\d\s().-]{6,}\d")
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s,.!]*", re.I)
 _SOMETHING_ELSE = re.compile(r"^\s*something else\s*$", re.IGNORECASE)
 

@@ -113,6 +113,9 @@ class Dialogue:
     ) -> None:
         state = turn.state
         intents = parse.intents
+        if parse.gave_up:
+            turn.say(replies.SAY_IT_SIMPLER)  # nothing taken from it: the state stays
+            return
         if parse.gibberish:
             state.misunderstood += 1
             turn.say("Sorry, I didn't understand that.")

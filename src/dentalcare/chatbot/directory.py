@@ -42,6 +42,8 @@ _ANYONE = re.compile(
 )
 _TITLE = re.compile(r"\b(dr|doctor|dentist)\.?\s+([a-z][a-z'\-]+)")
 _WORD = re.compile(r"[a-z][a-z'\-]+")
+# E-mail addresses (the look-behind keeps the scan linear, as understanding._EMAIL).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -131,7 +133,7 @@ def match_dentists(
     giving their own name); "Dr Chen" still counts.
     """
     lowered = text.lower().replace("’", "'")
-    lowered = re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", " ", lowered)
+    lowered = _EMAIL.sub(" ", lowered)
     by_name = _by_name(lowered, directory, titled_only=titled_only)
     if by_name.dentists:
         return by_name

@@ -191,3 +191,6 @@ HELP = (
     "and who our dentists are. Say 'start over' at any time to begin again. If you have "
     f"severe swelling, bleeding that won't stop or trouble breathing, {EMERGENCY_NUMBER}."
 )
+
+# When understanding a message ran out of its time budget.
+SAY_IT_SIMPLER = "Sorry, I couldn't follow that — could you say it more simply?"

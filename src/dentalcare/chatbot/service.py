@@ -21,6 +21,7 @@ from uuid import UUID
 
 from dentalcare.auth.tokens import Principal
 from dentalcare.chatbot import repository
+from dentalcare.chatbot.bounded import BoundedUnderstanding
 from dentalcare.chatbot.clinic import ServiceClinic
 from dentalcare.chatbot.dialogue import Dialogue
 from dentalcare.chatbot.state import ChatState, KnownPatient
@@ -44,8 +45,8 @@ class _TurnRaced(Exception):
 
 
 @cache
-def _understanding() -> RuleBasedUnderstanding:
-    return RuleBasedUnderstanding()
+def _understanding(budget_seconds: float) -> BoundedUnderstanding:
+    return BoundedUnderstanding(RuleBasedUnderstanding(), budget_seconds=budget_seconds)
 
 
 def _patient(caller: Principal | None) -> Principal | None:
@@ -83,7 +84,9 @@ class TurnLimiter:
 
 def _dialogue(clinic: ServiceClinic, settings: Settings) -> Dialogue:
     return Dialogue(
-        clinic=clinic, understanding=_understanding(), timezone=zone(settings.clinic_timezone)
+        clinic=clinic,
+        understanding=_understanding(settings.chat_understanding_seconds),
+        timezone=zone(settings.clinic_timezone),
     )
 
 

@@ -5,6 +5,11 @@ The dialogue only ever sees a `Parse`, produced by something implementing
 is the one that ships and runs offline; a language-model backend (for example
 OpenAI-compatible tool calling, returning the same fields) can replace it without touching
 the dialogue or the booking rules.
+
+Every step is linear in the text and only the first `MAX_ANALYSED_CHARS` characters are
+read, so the hostile message costs what an ordinary long one does (tens of milliseconds
+at worst, `tests/chatbot/test_hostile_input.py`). The service runs it in a worker thread
+with a time budget (`chatbot.bounded`); it holds no mutable state, so threads may share it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from dentalcare.chatbot.directory import DentistMatch, match_dentists
 from dentalcare.chatbot.ports import DentistInfo
 from dentalcare.chatbot.triage import Triage, triage
 from dentalcare.chatbot.when import When, extract_when
+
+# A message is understood from its first this many characters (the API accepts 2,000):
+# enough for a long description with the patient's details at the end.
+MAX_ANALYSED_CHARS = 1000
 
 Intent = Literal[
     "book",
@@ -78,6 +87,8 @@ class Parse:
     # A choice among offered options: 1-based, -1 for "the last one".
     choice: int | None = None
     gibberish: bool = False
+    # The understanding ran out of its time budget: nothing was taken from the message.
+    gave_up: bool = False
 
     @property
     def has_booking_info(self) -> bool:
@@ -101,7 +112,9 @@ class Understanding(Protocol):
         ...
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The look-behind starts a match only where a word starts: without it, a long run of word
+# characters with no "@" is rescanned from every position (2,000 characters: ~0.2 s).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w@/:.])(\+?\(?\d[\d\s().\-]{5,}\d)(?![\w@/:])")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REFERENCE = re.compile(r"\bdc(-?)\s?([0-9a-z]{6,10})\b", re.IGNORECASE)
@@ -348,7 +361,7 @@ class RuleBasedUnderstanding:
 
     def parse_now(self, text: str, context: Context) -> Parse:
         """The same as `parse`, synchronously."""
-        raw = text.strip()[:2000]
+        raw = text.strip()[:MAX_ANALYSED_CHARS]
         lowered = " ".join(raw.lower().replace("’", "'").split())
         intents = frozenset(intent for intent, pattern in _INTENTS if pattern.search(lowered))
         expecting_name = context.expecting == "details" and "name" in context.missing

@@ -4,18 +4,32 @@
 "actually Wednesday" become a `When`: a date range, allowed weekdays and a time-of-day
 window (or one time). Durations and the past ("it has hurt for 3 days", "since Monday")
 are not dates. `dateparser` only ever sees short candidate phrases found by the regular
-expressions below, with a narrow configuration, so a turn stays well under a millisecond
-or two once it is warm.
+expressions below, with a narrow configuration, and at most `MAX_DATE_CANDIDATES`
+different ones per message (a repeated phrase is parsed once): each costs a few
+milliseconds, so a message made of 500 "mon"s once cost a second of CPU.
+
+Thread-safe: the understanding runs in worker threads. The patterns are compiled once and
+only read; dateparser keeps shared caches (its own issues #441 and #813 report races), so
+its calls take `_DATEPARSER_LOCK` — one at a time, a few milliseconds each.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import dateparser
+
+# Different date phrases handed to dateparser per message; the rest are not tried. A real
+# message names one to three ("Monday or Wednesday, not before the 3rd").
+MAX_DATE_CANDIDATES = 8
+# How far back before a date phrase "after", "by", "until"… may stand.
+_BOUNDARY_REACH = 32
+_DATEPARSER_LOCK = threading.Lock()
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY = r"(mon|tues?|wed(nes)?|thu(rs?)?|fri|sat(ur)?|sun)(day)?"
@@ -218,9 +232,11 @@ class When:
         return ", ".join(parts) if parts else "any time"
 
 
+@cache
 def warm_up() -> None:
-    """Load dateparser's language data now rather than in the first conversation."""
-    dateparser.parse("next tuesday", languages=["en"], settings={"PREFER_DATES_FROM": "future"})
+    """Load dateparser's language data now rather than in the first conversation (once)."""
+    with _DATEPARSER_LOCK:
+        dateparser.parse("next tuesday", languages=["en"], settings={"PREFER_DATES_FROM": "future"})
 
 
 def _clock(hour: str, minute: str | None, suffix: str | None) -> time | None:
@@ -240,16 +256,17 @@ def _clock(hour: str, minute: str | None, suffix: str | None) -> time | None:
 
 def _parse_date(phrase: str, today: date, date_order: str) -> date | None:
     base = datetime.combine(today, time(0, 0))
-    parsed = dateparser.parse(
-        phrase,
-        languages=["en"],
-        settings={
-            "PREFER_DATES_FROM": "future",
-            "RELATIVE_BASE": base,
-            "DATE_ORDER": date_order,
-            "STRICT_PARSING": False,
-        },
-    )
+    with _DATEPARSER_LOCK:
+        parsed = dateparser.parse(
+            phrase,
+            languages=["en"],
+            settings={
+                "PREFER_DATES_FROM": "future",
+                "RELATIVE_BASE": base,
+                "DATE_ORDER": date_order,
+                "STRICT_PARSING": False,
+            },
+        )
     if parsed is None:
         return None
     day = parsed.date()
@@ -319,16 +336,23 @@ def _date_part(text: str, today: date, date_order: str) -> When:
     days: list[date] = []
     lower: date | None = None
     upper: date | None = None
+    parsed: dict[str, date | None] = {}
     for match in _DATE_PHRASE.finditer(text):
         phrase = match.group(0).removeprefix("on ").strip()
         if phrase in ("tmrw", "tomorow"):
             phrase = "tomorrow"
         if phrase == "tonight":
             phrase = "today"
-        day = _parse_date(phrase, today, date_order)
+        if phrase not in parsed:
+            if len(parsed) >= MAX_DATE_CANDIDATES:
+                continue
+            parsed[phrase] = _parse_date(phrase, today, date_order)
+        day = parsed[phrase]
         if day is None:
             continue
-        boundary = _BOUNDARY.search(text[: match.start()])
+        # Only the words just before the phrase (searching the whole prefix for every
+        # phrase would be quadratic in the message's length).
+        boundary = _BOUNDARY.search(text, max(0, match.start() - _BOUNDARY_REACH), match.start())
         word = boundary.group(1) if boundary else None
         if word in ("after",):
             lower = day + timedelta(days=1)
@@ -383,7 +407,7 @@ def _time_part(text: str) -> When:
 
 
 _NOT_TIMES = re.compile(
-    r"[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses
+    r"(?<![\w.+-])[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses (linear: see _EMAIL)
     r"|\bdc[-\s]?[0-9a-z]{6,10}\b"  # booking references
     r"|(?<![\d-])(?!\d{4}-\d\d-\d\d\b)\+?\d[\d\s().-]{6,}\d"  # phone numbers, not ISO dates
 )
