@@ -132,10 +132,13 @@ class ServiceDriver:
         """Open a session."""
         from dentalcare.chatbot import service
         from dentalcare.db.claims import ANONYMOUS
+        from dentalcare.ratelimit import UNLIMITED
 
         self.caller = self.patient if logged_in else None
         async with self.db.unit_of_work(ANONYMOUS) as uow:
-            body = await service.start_session(uow=uow, settings=self.settings, caller=self.caller)
+            body = await service.start_session(
+                uow=uow, settings=self.settings, throttle=UNLIMITED, caller=self.caller
+            )
         self.session_id = UUID(body["session_id"])
         return body
 

@@ -24,7 +24,7 @@ from dentalcare.dentists.endpoints import router as dentists_router
 from dentalcare.error_handlers import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from dentalcare.ratelimit import LoginLimiter, RateLimiter
+from dentalcare.ratelimit import ChatLimiters, LoginLimiter, RateLimiter
 from dentalcare.realtime.endpoints import router as realtime_router
 from dentalcare.realtime.service import RealtimeService
 from dentalcare.web import install as install_web
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     )
     # Chat turns may use at most half the pool: the rest stays for bookings and pages.
     app.state.chat_turns = TurnLimiter(limit=settings.db_pool_max_size // 2)
+    app.state.chat_limiters = ChatLimiters.from_settings(settings, clock=clock.monotonic)
     app.state.booking_limiter = RateLimiter(
         limit=settings.bookings_per_minute,
         what="bookings",

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # login waits for one before it is answered 503.
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_wait_seconds: float = Field(default=5.0, ge=0)
+    # The booking assistant: a conversation is some 20 messages, so these stay far above a
+    # patient's pace. Messages count per session and per address (a household or a
+    # waiting room shares one); new conversations per address.
+    chat_messages_per_minute: int = Field(default=30, ge=1)
+    chat_address_messages_per_minute: int = Field(default=120, ge=1)
+    chat_sessions_per_hour: int = Field(default=60, ge=1)
     # How long understanding one chat message may take before the turn answers "say it
     # more simply" instead (it runs in a worker thread, off the event loop).
     chat_understanding_seconds: float = Field(default=0.5, gt=0)

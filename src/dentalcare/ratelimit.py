@@ -1,4 +1,5 @@
-"""In-process sliding-window rate limits (per key), for login, booking and guest look-ups.
+"""In-process sliding-window rate limits (per key), for login, booking, guest look-ups
+and the chat.
 
 Each process counts on its own: behind a load balancer with N processes the effective
 limit is at most N times the configured one, which is fine for abuse protection.
@@ -34,6 +35,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from dentalcare.config import Settings
 from dentalcare.errors import RateLimited
 
 
@@ -209,6 +211,56 @@ def client_bucket(host: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatLimiters:
+    """The booking assistant's limits: messages per session and per address, new
+    conversations per address."""
+
+    session_messages: RateLimiter
+    address_messages: RateLimiter
+    sessions: RateLimiter
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic
+    ) -> ChatLimiters:
+        """The limits `settings` configure (all off when rate limits are disabled), their
+        windows on `clock`."""
+        enabled = settings.rate_limits_enabled
+        return cls(
+            session_messages=RateLimiter(
+                limit=settings.chat_messages_per_minute,
+                what="messages in this conversation",
+                enabled=enabled,
+                clock=clock,
+            ),
+            address_messages=RateLimiter(
+                limit=settings.chat_address_messages_per_minute,
+                what="chat messages",
+                enabled=enabled,
+                clock=clock,
+            ),
+            sessions=RateLimiter(
+                limit=settings.chat_sessions_per_hour,
+                window=3600.0,
+                what="new conversations",
+                enabled=enabled,
+                clock=clock,
+            ),
+        )
+
+    def reset(self) -> None:
+        """Forget every count."""
+        for limiter in (self.session_messages, self.address_messages, self.sessions):
+            limiter.reset()
+
+    @classmethod
+    def disabled(cls) -> ChatLimiters:
+        """No chat limits at all."""
+        off = RateLimiter(limit=1, what="chat messages", enabled=False)
+        return cls(session_messages=off, address_messages=off, sessions=off)
+
+
+@dataclass(frozen=True, slots=True)
 class Throttle:
     """The rate limits one request's caller is counted against: the keys live here, not
     in endpoints (a login counts per address and per e-mail; a booking per user, or per
@@ -218,6 +270,7 @@ class Throttle:
     booking_limiter: RateLimiter
     address: str
     lookup_limiter: RateLimiter
+    chat: ChatLimiters
 
     def registration(self) -> None:
         """Count a sign-up against the caller's address; RateLimited when over the limit."""
@@ -240,12 +293,27 @@ class Throttle:
         self.lookup_limiter.hit(f"ip:{self.address}")
         self.lookup_limiter.hit("ref:" + reference.strip().upper())
 
+    def chat_session(self) -> None:
+        """Count a new chat conversation (per address); RateLimited when over the limit."""
+        self.chat.sessions.hit(f"ip:{self.address}")
+
+    def chat_message(self, session_id: UUID) -> None:
+        """Count a chat message against its conversation and its address; RateLimited,
+        counting nothing, when either is at its limit (so a flood on one conversation
+        stops at that conversation's limit and leaves the address's to the others)."""
+        session_key, address_key = f"session:{session_id}", f"ip:{self.address}"
+        self.chat.session_messages.check(session_key)
+        self.chat.address_messages.check(address_key)
+        self.chat.session_messages.hit(session_key)
+        self.chat.address_messages.hit(address_key)
+
 
 UNLIMITED = Throttle(
     login_limiter=LoginLimiter(limit=1, enabled=False),
     booking_limiter=RateLimiter(limit=1, what="bookings", enabled=False),
     address="",
     lookup_limiter=RateLimiter(limit=1, what="booking look-ups", enabled=False),
+    chat=ChatLimiters.disabled(),
 )
 
 
@@ -258,6 +326,7 @@ async def request_throttle(request: Request) -> Throttle:
         # uvicorn took from its X-Forwarded-For (README, configuration).
         address=client_bucket(request.client.host if request.client else None),
         lookup_limiter=request.app.state.lookup_limiter,
+        chat=request.app.state.chat_limiters,
     )
 
 

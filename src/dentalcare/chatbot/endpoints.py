@@ -45,11 +45,13 @@ ChatTurns = Annotated[service.TurnLimiter, Depends(chat_turns)]
     "/sessions",
     status_code=status.HTTP_201_CREATED,
     response_model=ChatSessionCreated,
-    responses=responses(Unauthorized),
+    responses=responses(Unauthorized, RateLimited),
 )
-async def create_session(user: OptionalUser, uow: Uow, settings: AppSettings) -> Any:
+async def create_session(
+    user: OptionalUser, uow: Uow, settings: AppSettings, limits: Limits
+) -> Any:
     """Start a conversation; a patient's token links it to them."""
-    session = await service.start_session(uow=uow, settings=settings, caller=user)
+    session = await service.start_session(uow=uow, settings=settings, throttle=limits, caller=user)
     return JSON(session, status_code=status.HTTP_201_CREATED)
 
 

@@ -96,9 +96,10 @@ def _new_session_id() -> UUID:
 
 
 async def start_session(
-    *, uow: UnitOfWork, settings: Settings, caller: Principal | None
+    *, uow: UnitOfWork, settings: Settings, throttle: Throttle, caller: Principal | None
 ) -> dict[str, Any]:
     """Open a conversation (linked to the caller if they are a patient) and greet."""
+    throttle.chat_session()
     await uow.commit()  # nothing is held while dateparser's data loads
     await asyncio.to_thread(warm_up)  # dateparser's data loads here, not in a turn
     patient = _patient(caller)
@@ -130,6 +131,7 @@ async def post_message(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """One turn: the assistant's answer to `text`, the new state, and any appointment made."""
+    throttle.chat_message(session_id)
     await uow.commit()  # the token check's transaction: no connection held while waiting
     await turns.acquire()
     try:
