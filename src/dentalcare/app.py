@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.availability.endpoints import dentist_slots_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
+from dentalcare.chatbot.retention import ChatRetention
 from dentalcare.chatbot.service import TurnLimiter
 from dentalcare.clock import Clock, SystemClock
 from dentalcare.config import Settings
@@ -53,10 +55,17 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         app.state.db = db
         realtime = RealtimeService(settings=settings, db=db, clock=clock)
         app.state.realtime = realtime
+        chat_retention = ChatRetention(
+            unit_of_work=db.unit_of_work,
+            idle=timedelta(days=settings.chat_retention_days),
+            interval=settings.chat_retention_interval_seconds,
+        )
         try:
             await realtime.start()
+            chat_retention.start()
             yield
         finally:
+            await chat_retention.stop()
             try:
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
                     await realtime.stop()

@@ -62,9 +62,12 @@ class Settings(BaseSettings):
     chat_messages_per_minute: int = Field(default=30, ge=1)
     chat_address_messages_per_minute: int = Field(default=120, ge=1)
     chat_sessions_per_hour: int = Field(default=60, ge=1)
-    # How long understanding one chat message may take before the turn answers "say it
-    # more simply" instead (it runs in a worker thread, off the event loop).
+    # How long understanding one message may take before the turn answers "say it more
+    # simply" instead (it runs in a worker thread, off the event loop).
     chat_understanding_seconds: float = Field(default=0.5, gt=0)
+    # Guest conversations not touched for this long are deleted (checked every interval).
+    chat_retention_days: float = Field(default=30, ge=1)
+    chat_retention_interval_seconds: float = Field(default=3600, gt=0)
     cookie_secure: bool = False
     # Realtime sync (WebSocket /api/realtime and its event listener).
     ws_ping_seconds: float = Field(default=30, gt=0)

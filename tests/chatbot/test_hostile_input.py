@@ -1,5 +1,6 @@
 """Hostile chat messages over real HTTP: answered fast, with the rest of the service
-responsive meanwhile; a turn over its thinking budget answers politely.
+responsive meanwhile; a turn over its thinking budget answers politely; transcripts are
+bounded in bytes.
 
 Issue 11's measurement: one 2,000-character message (`"mon " * 500`) cost about a second
 of CPU on the event loop, and every other request and the realtime hub stalled meanwhile.
@@ -10,6 +11,7 @@ production): the clients' own CPU work then takes nothing from the server's inte
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -19,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from dentalcare.chatbot import service
 from dentalcare.chatbot.replies import SAY_IT_SIMPLER
 from tests.faults.support import running_services
 from tests.fixtures.clinic import ChatClinic, seed_chat_clinic
@@ -136,3 +139,21 @@ async def test_a_turn_over_its_thinking_budget_asks_to_say_it_more_simply(
         "SELECT messages FROM chat_sessions WHERE id = $1", uuid.UUID(session)
     )
     assert [m["role"] for m in stored][-2:] == ["user", "assistant"]
+
+
+async def test_the_transcript_is_capped_in_bytes_oldest_first(
+    chat_http: httpx.AsyncClient, chat_clinic: ChatClinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_TRANSCRIPT_BYTES", 8 * 1024)  # the server is in-process
+    session = await _session(chat_http)
+    sent = [f"message {i}: " + "lorem ipsum " * 149 + "end" for i in range(12)]  # ~1.8 KB
+    for text in sent:
+        await _timed_say(chat_http, session, text)
+    stored = await chat_clinic.conn.fetchval(
+        "SELECT messages FROM chat_sessions WHERE id = $1", uuid.UUID(session)
+    )
+    assert len(json.dumps(stored, ensure_ascii=False).encode()) <= 8 * 1024
+    said = [m["text"] for m in stored if m["role"] == "user"]
+    assert said == sent[-len(said) :], "the newest messages are kept, the oldest dropped"
+    assert 2 <= len(said) < len(sent)
+    assert stored[-1]["role"] == "assistant"

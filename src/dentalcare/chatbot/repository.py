@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -67,3 +68,10 @@ async def clinic_hours(conn: asyncpg.Connection) -> list[asyncpg.Record]:
            WHERE d.active AND w.is_available
            GROUP BY w.day_of_week ORDER BY w.day_of_week"""
     )
+
+
+async def expire_guest_sessions(conn: asyncpg.Connection, *, idle: timedelta, batch: int) -> int:
+    """Delete up to `batch` guest sessions untouched for longer than `idle` (system claims;
+    the app role has no DELETE: migration 0004's function does it); how many went."""
+    expired = await conn.fetchval("SELECT expire_guest_chat_sessions($1, $2)", idle, batch)
+    return int(expired or 0)

@@ -8,11 +8,18 @@ booking it made) and answered again on the new state; after `TURN_ATTEMPTS` trie
 clean 409. A booking made in a turn belongs to the transaction that saves the transcript, so
 both commit or neither does. At most `TurnLimiter.limit` turns run at once per process,
 below the pool size, so chat can never take every connection.
+
+Hostile input: messages are rate-limited per session and per address, new conversations
+per address (`Throttle.chat_message`, `Throttle.chat_session`); the understanding runs in
+a worker thread within `chat_understanding_seconds` (`chatbot.bounded`); a transcript
+keeps at most `MAX_MESSAGES` messages and `MAX_TRANSCRIPT_BYTES` bytes, the oldest
+dropped first. Idle guest conversations expire (`chatbot.retention`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from datetime import UTC, datetime
 from functools import cache
@@ -34,8 +41,10 @@ from dentalcare.errors import Conflict, NotFound, ServiceUnavailable
 from dentalcare.ratelimit import Throttle
 from dentalcare.timezones import zone
 
-# The transcript kept per session; older messages are dropped.
+# The transcript kept per session: at most this many messages and this many bytes of JSON
+# (a conversation is some 20-60 messages, 10-30 KiB); the oldest are dropped first.
 MAX_MESSAGES = 400
+MAX_TRANSCRIPT_BYTES = 128 * 1024
 # A turn that loses the race to save is answered again on the newer state this often.
 TURN_ATTEMPTS = 3
 
@@ -88,6 +97,17 @@ def _dialogue(clinic: ServiceClinic, settings: Settings) -> Dialogue:
         understanding=_understanding(settings.chat_understanding_seconds),
         timezone=zone(settings.clinic_timezone),
     )
+
+
+def _capped(transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest messages of `transcript` within MAX_MESSAGES and MAX_TRANSCRIPT_BYTES."""
+    kept = transcript[-MAX_MESSAGES:]
+    sizes = [len(json.dumps(message, ensure_ascii=False).encode()) + 1 for message in kept]
+    total, first = sum(sizes), 0
+    while total > MAX_TRANSCRIPT_BYTES and first < len(kept) - 1:
+        total -= sizes[first]
+        first += 1
+    return kept[first:]
 
 
 def _new_session_id() -> UUID:
@@ -184,7 +204,7 @@ async def _take_turn(
         session_id=session_id,
         version=row["version"],
         state=turn.state.to_json(),
-        messages=transcript[-MAX_MESSAGES:],
+        messages=_capped(transcript),
     )
     if not saved:
         raise _TurnRaced
