@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from dentalcare.chatbot import service
+from dentalcare.chatbot.bounded import BoundedUnderstanding
 from dentalcare.chatbot.replies import SAY_IT_SIMPLER
+from dentalcare.chatbot.understanding import Context, Parse
 from tests.faults.support import running_services
-from tests.fixtures.clinic import ChatClinic, seed_chat_clinic
-from tests.fixtures.servers import RunningServer, serve
+from tests.fixtures.clinic import ChatClinic
+from tests.fixtures.servers import RunningServer
 
 HOSTILE = "mon " * 500  # 2,000 characters, the API's maximum
 IN_FLIGHT = 4
@@ -110,35 +112,51 @@ async def test_long_messages_are_answered_fast_and_health_stays_responsive(
     assert _p99(health) < HEALTH_P99_BOUND
 
 
-@pytest.fixture
-def hurried_server(database_url: str) -> Iterator[RunningServer]:
-    """A server whose understanding may think for a millisecond only."""
-    with serve(database_url, chat_understanding_seconds=0.001) as running:
-        yield running
+class _Stuck:
+    """An understanding that thinks until the test lets it go (in the server's worker
+    thread, holding no lock and not the GIL)."""
 
+    def __init__(self) -> None:
+        self.release = threading.Event()
 
-@pytest.fixture
-async def hurried_http(
-    hurried_server: RunningServer, owner_conn: asyncpg.Connection
-) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_chat_clinic(owner_conn, hurried_server.app.state.settings)
-    async with httpx.AsyncClient(base_url=hurried_server.base_url, timeout=30) as http:
-        yield http
+    def parse_now(self, text: str, context: Context) -> Parse:
+        self.release.wait(30)
+        return Parse(text=text)
 
 
 async def test_a_turn_over_its_thinking_budget_asks_to_say_it_more_simply(
-    hurried_http: httpx.AsyncClient, owner_conn: asyncpg.Connection
+    chat_http: httpx.AsyncClient,
+    chat_clinic: ChatClinic,
+    chat_server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    session = await _session(hurried_http)
-    took, body = await _timed_say(hurried_http, session, HOSTILE)
-    assert took < ANSWER_BOUND
+    """Whatever makes the understanding slow, the turn answers within its budget (the
+    server is in-process: its understanding is swapped for one that never finishes)."""
+    budget = chat_server.app.state.settings.chat_understanding_seconds
+    stuck, budgets = _Stuck(), []
+
+    def bounded(budget_seconds: float) -> BoundedUnderstanding:
+        budgets.append(budget_seconds)
+        return BoundedUnderstanding(stuck, budget_seconds=budget_seconds)
+
+    monkeypatch.setattr(service, "_understanding", bounded)
+    session = await _session(chat_http)
+    try:
+        took, body = await _timed_say(chat_http, session, HOSTILE)
+    finally:
+        stuck.release.set()
+    assert set(budgets) == {budget}, "the configured budget"
+    assert budget <= took < budget + ANSWER_BOUND
     assert [m["text"] for m in body["messages"]] == [SAY_IT_SIMPLER]
     assert body["state"]["stage"] == "complaint", "nothing was taken from the message"
     assert body["appointment"] is None
-    stored = await owner_conn.fetchval(
+    stored = await chat_clinic.conn.fetchval(
         "SELECT messages FROM chat_sessions WHERE id = $1", uuid.UUID(session)
     )
-    assert [m["role"] for m in stored][-2:] == ["user", "assistant"]
+    assert [(m["role"], m["text"]) for m in stored][-2:] == [
+        ("user", HOSTILE.strip()),
+        ("assistant", SAY_IT_SIMPLER),
+    ]
 
 
 async def test_the_transcript_is_capped_in_bytes_oldest_first(
