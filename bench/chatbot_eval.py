@@ -282,7 +282,7 @@ async def run_service(
             log(f"round {index + 1}/{rounds}")
             for spec in specs:
                 # every conversation starts in the same clinic, as in memory mode
-                await owner.execute("TRUNCATE appointments, chat_sessions, realtime_events")
+                await owner.execute("TRUNCATE appointments, chat_sessions, realtime_events CASCADE")
                 driver = ServiceDriver(db, settings, owner, patient)
                 results.append(await run_conversation(driver, spec))
                 reference += driver.understanding_ms
