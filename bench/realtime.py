@@ -62,6 +62,13 @@ from dentalcare.config import Settings
 
 SECRET = "bench-realtime-secret-" + "k" * 40
 SOURCES = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")  # loopback only
+# Up to 10,000 sockets from those four addresses, each standing for thousands of
+# households: the service's per-address limits are raised to match.
+CROWD_ENV = {
+    "DENTALCARE_WS_MAX_SOCKETS_PER_ADDRESS": "100000",
+    "DENTALCARE_WS_ANONYMOUS_REPLAY_POSITIONS_BURST": "100000000",
+    "DENTALCARE_WS_ADDRESS_MESSAGE_BURST": "100000000",
+}
 GIB = 1 << 30
 
 
@@ -285,7 +292,7 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             )
         )
         log(f"run {number}: seeded {len(clinic.dentists)} dentists, {profile.patients} patients")
-        extra_env = {**server_env(args), "DENTALCARE_SECRET_KEY": SECRET}
+        extra_env = {**CROWD_ENV, **server_env(args), "DENTALCARE_SECRET_KEY": SECRET}
         hooks = args.gc_trace or args.stagger_pings
         folder = stack.enter_context(server_hooks(extra_env)) if hooks else None
         gc_log = None

@@ -96,6 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from dentalcare.app import create_app
+    from dentalcare.realtime.protocol import MAX_MESSAGE_BYTES
 
     settings.check()
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it; exiting through
@@ -117,6 +118,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # We never compress what we send; accepting a client's offer would still cost
             # ~32 KB of deflate state per socket (about 300 MB at 10,000 sockets).
             "ws_per_message_deflate": False,
+            # The protocol's largest message: a bigger frame is refused with 1009 from its
+            # header, before any of it is buffered.
+            "ws_max_size": MAX_MESSAGE_BYTES,
             "lifespan": "on",
             "log_config": uvicorn_log_config(),
             # On SIGTERM, requests still running after this long are cancelled: a stuck

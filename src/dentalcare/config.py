@@ -76,6 +76,30 @@ class Settings(BaseSettings):
     # (closed with 4008); also bounds the live events held back during a `since` replay.
     ws_send_queue_bytes: int = Field(default=1024 * 1024, ge=1024)
     ws_max_subscriptions: int = Field(default=256, ge=1)
+    # What one socket may send (token buckets, realtime/limits.py): every message draws on
+    # the first; a `subscribe` with `since` (a replay) on the second, far smaller, as well.
+    # Refused messages get an `error`; this many refusals in a row close the socket (4029).
+    ws_messages_per_second: float = Field(default=20, gt=0)
+    ws_message_burst: int = Field(default=300, ge=1)
+    ws_replays_per_second: float = Field(default=1, gt=0)
+    ws_replay_burst: int = Field(default=32, ge=1)
+    ws_refusals_before_close: int = Field(default=10, ge=1)
+    # An anonymous replay this long is answered with `reset` (refetch over REST) instead:
+    # `since` more than this many log positions behind the head, or a first missed event
+    # older than this.
+    ws_anonymous_replay_max_events: int = Field(default=1000, ge=0)
+    ws_anonymous_replay_max_seconds: float = Field(default=600, ge=0)
+    # Log positions the anonymous replays of one client address may cover (a token bucket
+    # shared by its sockets, so reconnecting does not refill it); past it, `reset` too.
+    ws_anonymous_replay_positions_per_second: float = Field(default=5000, gt=0)
+    ws_anonymous_replay_positions_burst: int = Field(default=50_000, ge=1)
+    # Sockets open at once from one client address (a clinic's front desk behind one NAT
+    # fits); the next one is closed with 4029 right after the handshake.
+    ws_max_sockets_per_address: int = Field(default=200, ge=1)
+    # Messages per second of all the sockets of one address together (a token bucket that
+    # outlives them); past it their messages are read later, not refused.
+    ws_address_messages_per_second: float = Field(default=200, gt=0)
+    ws_address_message_burst: int = Field(default=2000, ge=1)
     realtime_poll_seconds: float = Field(default=1.0, gt=0)
     event_retention_days: float = Field(default=7, gt=0)
     event_prune_interval_seconds: float = Field(default=3600, gt=0)

@@ -45,6 +45,15 @@ APPOINTMENT_TABLES = ("appointments",)
 AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
 SLOT_MINUTES = 15
 DAY_START, DAY_END = 8, 20  # every dentist works 08:00-20:00 (UTC), seven days a week
+# Hundreds or thousands of clients here come from one to four loopback addresses, each
+# standing for a crowd of households: the per-address limits of the realtime service
+# (sockets, messages, anonymous replay) are raised to match. Per-socket limits stay as
+# shipped.
+CROWD_ENV = {
+    "DENTALCARE_WS_MAX_SOCKETS_PER_ADDRESS": "100000",
+    "DENTALCARE_WS_ANONYMOUS_REPLAY_POSITIONS_BURST": "100000000",
+    "DENTALCARE_WS_ADDRESS_MESSAGE_BURST": "100000000",
+}
 
 
 def raise_nofile_limit() -> int:

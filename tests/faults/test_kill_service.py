@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from tests.faults.support import (
+    CROWD_ENV,
     Bookings,
     client_mix,
     client_processes,
@@ -43,7 +44,7 @@ async def test_clients_of_a_killed_process_resume_on_the_other_and_miss_nothing(
         home = (index // CLIENT_PROCESSES) % 2  # which service it starts on
         configs[index % CLIENT_PROCESSES]["clients"].append({**spec.as_dict(), "home": home})
 
-    async with running_services(fault_db, 2) as (doomed, survivor):
+    async with running_services(fault_db, 2, extra_env=CROWD_ENV) as (doomed, survivor):
         urls = [doomed.base_url, survivor.base_url]
         for config in configs:
             config["urls"] = urls

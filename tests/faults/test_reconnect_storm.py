@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from tests.faults.support import (
+    CROWD_ENV,
     Bookings,
     client_mix,
     client_processes,
@@ -60,7 +61,7 @@ async def test_a_storm_of_5000_reconnecting_clients_is_resubscribed_within_10_s(
 ) -> None:
     clinic = await seed_clinic(fault_db, dentists=50, patients=1000, admins=10)
     specs = [s.as_dict() for s in client_mix(clinic, CLIENTS, booking_pages=90)]
-    async with running_services(fault_db, 2) as (doomed, survivor):
+    async with running_services(fault_db, 2, extra_env=CROWD_ENV) as (doomed, survivor):
         configs = [
             {
                 "urls": [doomed.ws_url, survivor.ws_url],

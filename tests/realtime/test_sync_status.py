@@ -93,7 +93,15 @@ async def test_sync_endpoints_report_subscriptions_events_and_latency(
                 "connections",
                 "events",
                 "latency_ms",
+                "limits",
                 "timestamp",
+            }
+            assert set(body["limits"]) == {
+                "messages_delayed",
+                "messages_refused",
+                "replays_reset",
+                "sockets_closed",
+                "sockets_refused",
             }
             assert body["stats"] == {"appointments": 2, "availability": 1, "global": 2, "total": 5}
             assert len(body["subscriptions"]) == 5

@@ -23,6 +23,7 @@ from uuid import UUID
 from dentalcare.auth.tokens import Principal
 from dentalcare.clock import Timer
 from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent, Revocation
+from dentalcare.realtime.limits import LimitCounts
 from dentalcare.realtime.wire import TOO_SLOW, Socket
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class Hub:
         self.events_received = 0
         self.events_delivered = 0
         self.latency = LatencyWindow()
+        self.limits = LimitCounts()
 
     # ------------------------------------------------------------------ connections
 

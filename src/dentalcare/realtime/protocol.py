@@ -15,7 +15,14 @@ from uuid import UUID
 import orjson
 
 from dentalcare.auth.tokens import Principal
-from dentalcare.errors import BadRequest, DentalCareError, Forbidden, Unauthorized, ValidationError
+from dentalcare.errors import (
+    BadRequest,
+    DentalCareError,
+    Forbidden,
+    RateLimited,
+    Unauthorized,
+    ValidationError,
+)
 from dentalcare.realtime.events import (
     ADMIN_TOPIC,
     APPOINTMENT_TABLES,
@@ -32,7 +39,10 @@ from dentalcare.realtime.events import (
 from dentalcare.realtime.hub import ChannelSpec
 
 CLIENT_TYPES = frozenset({"subscribe", "unsubscribe", "auth", "ping", "pong"})
-MAX_MESSAGE_BYTES = 16 * 1024
+# The largest legitimate client message is an `auth` with a token (about 300 bytes) or a
+# `subscribe` to `availability:<uuid>` (about 100): 4 KiB leaves room for ten times that.
+# The server (uvicorn's ws_max_size) refuses a larger frame with 1009 before reading it.
+MAX_MESSAGE_BYTES = 4 * 1024
 
 PING = encode({"type": "ping"})
 PONG = encode({"type": "pong"})
@@ -61,7 +71,7 @@ class MessageError(Exception):
 def parse(data: str | bytes) -> ClientMessage:
     """Validate one text frame from a client; MessageError says what is wrong."""
     if len(data) > MAX_MESSAGE_BYTES:
-        raise MessageError(BadRequest("Messages are limited to 16 KiB."))
+        raise MessageError(BadRequest("Messages are limited to 4 KiB."))
     try:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -170,11 +180,19 @@ def authenticated(ref: Any, expires_at: int) -> Encoded:
     return encode({"type": "authenticated", "ref": ref, "expires_at": expires_at})
 
 
-def reset(channel: str) -> Encoded:
-    """History before `since` is gone: the client must refetch over REST."""
-    return encode({"type": "reset", "channel": channel, "reason": "history_expired"})
+HISTORY_EXPIRED = "history_expired"
+REPLAY_TOO_LONG = "replay_too_long"
+
+
+def reset(channel: str, reason: str = HISTORY_EXPIRED) -> Encoded:
+    """No replay from `since`: the client must refetch over REST. `history_expired`: the
+    history is gone; `replay_too_long`: an anonymous socket asked for more than a short one."""
+    return encode({"type": "reset", "channel": channel, "reason": reason})
 
 
 def error(ref: Any, exc: DentalCareError) -> Encoded:
-    """An `error` reply."""
-    return encode({"type": "error", "ref": ref, "error": exc.code, "detail": exc.detail})
+    """An `error` reply (a RateLimited one says after how many seconds to try again)."""
+    body = {"type": "error", "ref": ref, "error": exc.code, "detail": exc.detail}
+    if isinstance(exc, RateLimited):
+        body["retry_after"] = exc.retry_after
+    return encode(body)

@@ -13,11 +13,13 @@ from dentalcare.auth.tokens import Principal
 from dentalcare.clock import Clock, SystemClock
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
+from dentalcare.ratelimit import client_bucket
 from dentalcare.realtime import protocol
 from dentalcare.realtime.hub import Hub, Subscription
+from dentalcare.realtime.limits import AddressLimits
 from dentalcare.realtime.listener import EventListener
 from dentalcare.realtime.session import Session
-from dentalcare.realtime.wire import SHUTDOWN
+from dentalcare.realtime.wire import RATE_LIMITED, SHUTDOWN
 
 SERVICE_NAME = "realtime-sync"
 IDLE = 1000
@@ -48,6 +50,13 @@ class RealtimeService:
             retention=timedelta(days=settings.event_retention_days),
             prune_interval=settings.event_prune_interval_seconds,
         )
+        self.addresses = AddressLimits(
+            max_sockets=settings.ws_max_sockets_per_address,
+            messages_per_second=settings.ws_address_messages_per_second,
+            message_burst=settings.ws_address_message_burst,
+            replay_positions_per_second=settings.ws_anonymous_replay_positions_per_second,
+            replay_positions_burst=settings.ws_anonymous_replay_positions_burst,
+        )
         self._keepalive: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -68,11 +77,31 @@ class RealtimeService:
         await self.listener.stop()
 
     async def serve(self, websocket: WebSocket, token: str | None) -> None:
-        """Serve one client socket until it closes."""
-        session = Session(
-            hub=self.hub, settings=self.settings, db=self.db, clock=self.clock, websocket=websocket
-        )
-        await session.run(token)
+        """Serve one client socket until it closes; refuse it (4029) when its address
+        already has `ws_max_sockets_per_address` open."""
+        # Counted as the REST rate limits count it: the peer's address (or, behind a
+        # trusted proxy, the forwarded one: cli.proxy_options), an IPv6 client by its /64.
+        address = client_bucket(websocket.client.host if websocket.client else None)
+        if not self.addresses.sockets.admit(address):
+            self.hub.limits.sockets_refused += 1
+            # Accepted and closed at once, so that browsers see the code (a refused
+            # handshake reaches their code as a bare 1006).
+            await websocket.accept()
+            await websocket.close(RATE_LIMITED, "too many sockets from this address")
+            return
+        try:
+            session = Session(
+                hub=self.hub,
+                settings=self.settings,
+                db=self.db,
+                clock=self.clock,
+                websocket=websocket,
+                address=address,
+                limits=self.addresses,
+            )
+            await session.run(token)
+        finally:
+            self.addresses.sockets.release(address)
 
     async def _keep_alive(self) -> None:
         """Ping every socket once per `ws_ping_seconds` and close those silent for the idle
@@ -141,5 +170,6 @@ class RealtimeService:
             "connections": len(hub.connections),
             "events": {"received": hub.events_received, "delivered": hub.events_delivered},
             "latency_ms": hub.latency.percentiles(),
+            "limits": hub.limits.as_dict(),
             "timestamp": _now(),
         }

@@ -6,10 +6,18 @@ event up to H is already in the log, so the replay reads the visible ones in
 `(since, H]` from there; every later one is held. The held events are then sent
 (skipping any at or below what was already covered) and the subscription goes live —
 all without awaiting, so nothing slips in between.
+
+What a client may ask is bounded (limits.py): every message is charged to the socket's
+budget (over it, an `error`, and a socket that keeps sending is closed with 4029) and to
+its address's rate (past it, the socket is read later); an anonymous replay longer than a
+few minutes or a thousand log positions, or past what its address may replay lately, is
+answered with `reset` (the page refetches over REST); and a replay hands the event loop
+back every slice, so a long one delays other sockets' live events by one slice at most.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -21,16 +29,21 @@ from dentalcare.config import Settings
 from dentalcare.db.claims import ANONYMOUS, SYSTEM
 from dentalcare.db.errors import DATABASE_DOWN
 from dentalcare.db.pool import Database
-from dentalcare.errors import DentalCareError, Forbidden, NotFound, Unauthorized
+from dentalcare.errors import DentalCareError, Forbidden, NotFound, RateLimited, Unauthorized
 from dentalcare.realtime import protocol, repository
-from dentalcare.realtime.events import EventEncoder, LogEvent
+from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent
 from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Hub, Subscription
+from dentalcare.realtime.limits import AddressLimits, MessageBudget, Verdict
 from dentalcare.realtime.protocol import ClientMessage, MessageError
-from dentalcare.realtime.wire import attach
+from dentalcare.realtime.wire import RATE_LIMITED, attach
 
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+# What a replay sends in one write, between two turns of the event loop: well under a
+# millisecond's work, and within the transport's buffer (its high-water mark is 64 KiB).
+REPLAY_SLICE = 64
+REPLAY_SLICE_BYTES = 64 * 1024
 TRY_AGAIN_LATER = 1013
 
 
@@ -45,14 +58,33 @@ class Session:
     # The hub, settings, database and clock, not the RealtimeService that owns them: the service
     # creates sessions, so a session that knew the service would import it back.
     def __init__(
-        self, *, hub: Hub, settings: Settings, db: Database, clock: Clock, websocket: WebSocket
+        self,
+        *,
+        hub: Hub,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        websocket: WebSocket,
+        address: str,
+        limits: AddressLimits,
     ) -> None:
         self.hub = hub
         self.settings = settings
         self.db = db
         self.clock = clock
         self.websocket = websocket
-        self.connection = Connection(now=clock.monotonic())
+        self.address = address  # the client's, as the per-address limits count it
+        self.limits = limits  # what the sockets of that address share
+        now = clock.monotonic()
+        self.connection = Connection(now=now)
+        self.budget = MessageBudget(
+            messages_per_second=settings.ws_messages_per_second,
+            message_burst=settings.ws_message_burst,
+            replays_per_second=settings.ws_replays_per_second,
+            replay_burst=settings.ws_replay_burst,
+            refusals_before_close=settings.ws_refusals_before_close,
+            now=now,
+        )
 
     async def run(self, token: str | None) -> None:
         """Accept, authenticate, then answer messages until the client or the server closes."""
@@ -84,16 +116,33 @@ class Session:
                 return
             if self.connection.socket.closed:
                 continue  # closing: wait for the client's answer, ignore anything else
-            self.connection.last_seen = self.clock.monotonic()
+            now = self.clock.monotonic()
+            self.connection.last_seen = now
+            due_in = self.limits.messages.reserve(self.address, now)
+            if due_in > 0:
+                # The address is past its rate: read on when its token is due. Until then
+                # uvicorn reads nothing more from this socket (TCP holds the client back).
+                self.hub.limits.messages_delayed += 1
+                await asyncio.sleep(due_in)
+                if self.connection.socket.closed:
+                    continue
             data = message.get("text")
             if data is None:
                 data = message.get("bytes") or b""
             await self._handle(data)
+            # One message per turn of the loop: a client that pipelines hundreds of them
+            # takes its turn with every other socket instead of holding the loop.
+            await asyncio.sleep(0)
 
     async def _handle(self, data: str | bytes) -> None:
         socket = self.connection.socket
         try:
-            message = protocol.parse(data)
+            try:
+                message = protocol.parse(data)
+            except MessageError:
+                self._charge(None)  # malformed messages cost like any other
+                raise
+            self._charge(message)
             if message.type == "subscribe":
                 await self._subscribe(message)
             elif message.type == "unsubscribe":
@@ -104,7 +153,32 @@ class Session:
                 await socket.send(protocol.PONG)
             # "pong" only proves the client is alive: last_seen is already updated.
         except MessageError as exc:
-            await socket.send(protocol.error(exc.ref, exc.error))
+            if not socket.closed:
+                await socket.send(protocol.error(exc.ref, exc.error))
+
+    def _charge(self, message: ClientMessage | None) -> None:
+        """Charge `message` to the socket's budget: MessageError(RateLimited) when over it,
+        and the socket closed (4029) when the client keeps sending regardless."""
+        replay = message is not None and message.type == "subscribe" and message.since is not None
+        now = self.clock.monotonic()
+        verdict = self.budget.admit(replay=replay, now=now)
+        if verdict is Verdict.ADMIT:
+            return
+        ref = message.ref if message is not None else None
+        if verdict is Verdict.CLOSE:
+            self.hub.limits.sockets_closed += 1
+            self.connection.close(RATE_LIMITED, "too many messages; reconnect later")
+        else:
+            self.hub.limits.messages_refused += 1
+        retry_after = self.budget.retry_after(replay=replay, now=now)
+        what = "replays (subscribe with since)" if replay else "messages"
+        raise MessageError(
+            RateLimited(
+                f"Too many {what} on this socket; try again in {retry_after} s.",
+                retry_after=retry_after,
+            ),
+            ref,
+        )
 
     # ------------------------------------------------------------------ identity
 
@@ -205,11 +279,16 @@ class Session:
             return
         if since == head:
             return
+        anonymous = self.connection.principal is None
+        if anonymous and not self._anonymous_replay_allowed(head - since):
+            await self._reset_too_long(spec.channel)
+            return
         recent = self.hub.recent_between(since, head, spec=spec)
         if recent is not None:  # served from memory: no database round trip per socket
-            for event in recent:
-                await socket.send(EventEncoder(event).for_channel(spec.channel))
-            self.hub.events_delivered += len(recent)
+            if anonymous and recent and self._too_old(recent[0]):
+                await self._reset_too_long(spec.channel)
+                return
+            await self._send_events(recent, spec.channel)
             return
         cursor = since
         first_page = True
@@ -228,15 +307,55 @@ class Session:
                     patient_id=spec.patient_id,
                     limit=REPLAY_PAGE,
                 )
+            events = [LogEvent.from_row(row) for row in rows]
             if first_page:
                 first_page = False
                 if oldest is None or since + 1 < oldest:
                     await socket.send(protocol.reset(spec.channel))
                     return
-            for row in rows:
-                event = LogEvent.from_row(row)
-                await socket.send(EventEncoder(event).for_channel(spec.channel))
-            self.hub.events_delivered += len(rows)
+                if anonymous and events and self._too_old(events[0]):
+                    await self._reset_too_long(spec.channel)
+                    return
+            await self._send_events(events, spec.channel)
             if len(rows) < REPLAY_PAGE:
                 return
-            cursor = rows[-1]["seq"]
+            cursor = events[-1].seq
+
+    def _anonymous_replay_allowed(self, positions: int) -> bool:
+        """Whether an anonymous replay covering `positions` of the log may run: short enough,
+        and within what its address may replay lately. Known without reading anything (every
+        channel's events count), it bounds what the replay scans and sends."""
+        if positions > self.settings.ws_anonymous_replay_max_events:
+            return False
+        now = self.clock.monotonic()
+        return self.limits.replay_positions.take(self.address, positions, now)
+
+    async def _reset_too_long(self, channel: str) -> None:
+        self.hub.limits.replays_reset += 1
+        await self.connection.socket.send(protocol.reset(channel, protocol.REPLAY_TOO_LONG))
+
+    def _too_old(self, first: LogEvent) -> bool:
+        """Whether an anonymous replay starting at `first` reaches back too far in time."""
+        age = (self.clock.now() - first.committed_at).total_seconds()
+        return age > self.settings.ws_anonymous_replay_max_seconds
+
+    async def _send_events(self, events: list[LogEvent], channel: str) -> None:
+        """Send replayed events in slices of REPLAY_SLICE events or REPLAY_SLICE_BYTES (one
+        write each, then a wait for the socket to drain), handing the loop back between
+        slices: the subscription holds live events back meanwhile, so nothing slips in."""
+        socket = self.connection.socket
+        piece: list[Encoded] = []
+        size = 0
+        for event in events:
+            message = EventEncoder(event).for_channel(channel)
+            piece.append(message)
+            size += len(message.frame)
+            if len(piece) >= REPLAY_SLICE or size >= REPLAY_SLICE_BYTES:
+                await socket.send_many(piece)
+                piece, size = [], 0
+                await asyncio.sleep(0)
+                if socket.closed:
+                    return
+        if piece:
+            await socket.send_many(piece)
+        self.hub.events_delivered += len(events)

@@ -32,6 +32,9 @@ except ImportError:  # pragma: no cover - uvicorn without websockets
 
 SHUTDOWN = 1001
 TOO_SLOW = 4008
+# Too many messages on one socket (after `error` replies), or too many sockets from one
+# address: reconnect after a back-off of some seconds.
+RATE_LIMITED = 4029
 
 
 class Socket:
@@ -51,6 +54,11 @@ class Socket:
     async def send(self, message: Encoded) -> None:
         """Queue `message`, then wait until the backlog is small again (replies, replay)."""
         raise NotImplementedError
+
+    async def send_many(self, messages: list[Encoded]) -> None:
+        """`send` several messages at once, in order (a slice of a replay)."""
+        for message in messages:
+            await self.send(message)
 
     def close(self, code: int, reason: str = "") -> None:
         """Send a close frame now, whatever is still queued before it."""
@@ -116,6 +124,14 @@ class TransportSocket(Socket):
     async def send(self, message: Encoded) -> None:
         """Write the frame, then wait for the transport to drain below its low-water mark."""
         self.push(message)
+        await self._drained()
+
+    async def send_many(self, messages: list[Encoded]) -> None:
+        """Write the frames with one system call, then wait as `send` does."""
+        self.push_many(messages)
+        await self._drained()
+
+    async def _drained(self) -> None:
         writable: asyncio.Event = self._protocol.writable
         if writable.is_set() or self.closed:
             return
