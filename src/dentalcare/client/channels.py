@@ -2,11 +2,14 @@
 
 Per channel the client keeps the `seq` of the last event it handed out: events at or
 below it are dropped (nothing applied twice), and a resubscription sends it as `since`
-(nothing missed).
+(nothing missed). A resubscription the server refuses for now (RateLimited: the socket
+resumed more channels at once than its replay budget holds) is not given up: it is sent
+again after the `retry_after` the refusal named, one channel at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -27,6 +30,10 @@ class Channels:
         self.on_reset = on_reset
         self.on_error = on_error
         self.by_name: dict[str, Channel] = {}
+        # Resubscriptions refused for now, oldest first, and the task that retries them.
+        self._deferred: dict[str, Channel] = {}
+        self._retry_after = 1.0
+        self._retrier: asyncio.Task[None] | None = None
 
     def add(self, name: str, subscription: Subscription) -> tuple[Channel, bool]:
         """Put `subscription` on channel `name`; the channel and whether it is new."""
@@ -62,6 +69,41 @@ class Channels:
         if channel.last_seq is not None:
             message["since"] = channel.last_seq
         await self.link.request(message, wait=wait)
+
+    def forget_deferred(self) -> None:
+        """A new socket resubscribes everything (or the client closes): retry nothing."""
+        self._deferred.clear()
+        retrier, self._retrier = self._retrier, None
+        if retrier is not None:
+            retrier.cancel()
+
+    def _defer(self, channel: Channel, retry_after: float) -> None:
+        self._deferred[channel.name] = channel
+        self._retry_after = retry_after
+        if self._retrier is None or self._retrier.done():
+            self._retrier = asyncio.create_task(
+                self._retry_deferred(), name="realtime-resubscribe-later"
+            )
+
+    async def _retry_deferred(self) -> None:
+        """Resubscribe the refused channels one by one, each after the last `retry_after`
+        (a channel refused again goes to the back of the line)."""
+        ws = self.link.ws
+        while self._deferred and ws is not None and self.link.ws is ws:
+            await asyncio.sleep(self._retry_after)
+            if self.link.ws is not ws or not self._deferred:
+                return
+            name = next(iter(self._deferred))
+            channel = self._deferred.pop(name)
+            if self.by_name.get(name) is not channel:
+                continue  # unsubscribed meanwhile
+            try:
+                await self.subscribe(channel)
+            except RealtimeError as exc:
+                if exc.error == "ConnectionLost":
+                    return  # the reconnect resubscribes everything
+            except TimeoutError:
+                return
 
     async def fail_everyone(self, error: RealtimeError) -> None:
         """Tell the client's and every subscription's `on_error`."""
@@ -138,7 +180,12 @@ class Channels:
         await notify(self.on_reset, channel.name)
 
     async def _error(self, message: dict[str, Any]) -> None:
-        error = RealtimeError(str(message.get("error")), str(message.get("detail") or ""))
+        retry_after = message.get("retry_after")
+        error = RealtimeError(
+            str(message.get("error")),
+            str(message.get("detail") or ""),
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
         request = self.link.take(message.get("ref"))
         if request is None:
             await notify(self.on_error, error)
@@ -146,6 +193,11 @@ class Channels:
         if not request.reply.done():
             request.reply.set_exception(error)
         if request.kind != "subscribe" or request.channel is None:
+            return
+        resumed = self.by_name.get(request.channel)
+        if error.error == "RateLimited" and resumed is not None and resumed.ready.done():
+            # A resubscription refused for now: the channel stays, and is asked for again.
+            self._defer(resumed, error.retry_after or 1.0)
             return
         channel = self.by_name.pop(request.channel, None)
         if channel is None:

@@ -15,6 +15,7 @@ GOING_AWAY = 1001  # server shutting down: reconnect with since
 TRY_AGAIN_LATER = 1013
 TOKEN_INVALID = 4001  # token invalid or expired: needs a new token (set_token)
 TOO_SLOW = 4008  # could not keep up: reconnect with since
+RATE_LIMITED = 4029  # too many messages or sockets: reconnect after a longer back-off
 
 Record = dict[str, Any]
 
@@ -22,11 +23,19 @@ Record = dict[str, Any]
 class RealtimeError(Exception):
     """An `error` reply or a failure of the realtime connection."""
 
-    def __init__(self, error: str, detail: str = "", *, code: int | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        detail: str = "",
+        *,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{error}: {detail}" if detail else error)
         self.error = error  # the contract's machine code, e.g. "Forbidden"
         self.detail = detail
         self.code = code  # the WebSocket close code, when the connection was closed
+        self.retry_after = retry_after  # seconds, with a "RateLimited" error
 
 
 @dataclass(frozen=True, slots=True)

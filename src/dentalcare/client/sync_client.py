@@ -6,7 +6,8 @@ slow") it reconnects with exponential backoff and jitter and resubscribes each c
 with `since` = that seq, so the server replays exactly what was missed. Events at or below
 the last seq are dropped, so nothing is applied twice. When the server no longer has the
 history (`reset`), `on_reset(channel)` tells the application to refetch over REST. After
-a 4001 (token invalid or expired) it waits for `set_token()` instead of retrying.
+a 4001 (token invalid or expired) it waits for `set_token()` instead of retrying; after a
+4029 (too many messages or sockets) it waits a few seconds at least before reconnecting.
 
 Callbacks run in order, one at a time, on the task that reads the socket, and may be
 plain functions or coroutine functions; an exception in one is logged and passed to the
@@ -30,7 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from dentalcare.client.backoff import Backoff
 from dentalcare.client.callbacks import Callback, notify
 from dentalcare.client.channels import Channels
-from dentalcare.client.events import TOKEN_INVALID, RealtimeError, token_claims
+from dentalcare.client.events import RATE_LIMITED, TOKEN_INVALID, RealtimeError, token_claims
 from dentalcare.client.link import CONNECT_ERRORS, Link, open_socket, realtime_url, retrieve
 from dentalcare.client.subscriptions import (
     EventHandler,
@@ -42,6 +43,9 @@ from dentalcare.client.subscriptions import (
 )
 
 log = logging.getLogger("dentalcare.client")
+
+# After a 4029 the next reconnect waits at least this attempt's delay (2-4 s by default).
+RATE_LIMITED_ATTEMPT = 3
 
 APPOINTMENTS = "appointments"
 GLOBAL_AVAILABILITY = "availability"
@@ -113,6 +117,7 @@ class RealtimeSyncClient:
         `connect()` resumes them from where they were)."""
         self._closing = True
         self.stop_heartbeat()
+        self._channels.forget_deferred()
         self._wake.set()
         ws = self._link.ws
         if ws is not None:
@@ -350,6 +355,8 @@ class RealtimeSyncClient:
                 break
             log.info("realtime socket closed (%s); reconnecting with since", code)
             await notify(self._on_disconnect, code)
+            if code == RATE_LIMITED:
+                attempt = max(attempt, RATE_LIMITED_ATTEMPT)
             if code == TOKEN_INVALID:
                 self._needs_token = True
                 error = RealtimeError(
@@ -384,15 +391,19 @@ class RealtimeSyncClient:
             code = ws.close_code
             self._link.detach(code)
             if self._first is not None and not self._first.done():
-                self._first.set_exception(
-                    RealtimeError("Unauthorized", "The server refused the token.", code=code)
-                    if code == TOKEN_INVALID
-                    else RealtimeError("ConnectionLost", f"closed with {code}", code=code)
-                )
+                if code == TOKEN_INVALID:
+                    refused = "The server refused the token."
+                    error = RealtimeError("Unauthorized", refused, code=code)
+                elif code == RATE_LIMITED:
+                    error = RealtimeError("RateLimited", ws.close_reason or "", code=code)
+                else:
+                    error = RealtimeError("ConnectionLost", f"closed with {code}", code=code)
+                self._first.set_exception(error)
         return ready
 
     async def _resubscribe_all(self) -> None:
         """Subscribe every channel on the new socket, resuming each after its last seq."""
+        self._channels.forget_deferred()
         channels = list(self._channels.by_name.values())
         results = await asyncio.gather(
             *(self._channels.subscribe(channel) for channel in channels),

@@ -3,7 +3,9 @@
  *
  * Speaks the /api/realtime WebSocket protocol (see API.md): subscribe with `since` to
  * resume without gap or duplicate, refetch on `reset`, answer and send pings, renew the
- * access token with `auth` before it expires, and reconnect with jittered backoff.
+ * access token with `auth` before it expires, and reconnect with jittered backoff (a few
+ * seconds at least after a 4029: too many messages or sockets). A resubscription refused
+ * as RateLimited is sent again after the `retry_after` it names.
  *
  *   const rt = new DCRealtime({ getToken: async () => ({ token, expires_in }) });
  *   rt.subscribe("availability:<id>", {
@@ -19,6 +21,8 @@
   var BACKOFF_FIRST_MS = 250;
   var BACKOFF_MAX_MS = 15000;
   var TOKEN_INVALID = 4001;
+  var RATE_LIMITED = 4029;
+  var RATE_LIMITED_ATTEMPT = 4; // the back-off after a 4029 starts at 2-4 s
 
   function defaultUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -158,6 +162,7 @@
       clearInterval(self.timers.ping);
       if (self.stopped) return;
       if (closed.code === TOKEN_INVALID) self.token = null;
+      if (closed.code === RATE_LIMITED) self.attempt = Math.max(self.attempt, RATE_LIMITED_ATTEMPT);
       self._scheduleReconnect();
     };
     ws.onerror = function () { /* a close follows */ };
@@ -216,6 +221,7 @@
         this._send({ type: "pong" });
         break;
       case "error":
+        if (message.error === "RateLimited") this._retryLater(message);
         this.subs.forEach(function (candidate) {
           if (candidate.ref !== null && candidate.ref === message.ref && candidate.handlers.onError) {
             candidate.handlers.onError(message);
@@ -226,6 +232,22 @@
       default:
         break; // pong, authenticated, unsubscribed
     }
+  };
+
+  // A subscribe the server refused for now: send it again (with `since`, if it had one)
+  // after the seconds the refusal named, if the sub and its socket are still there.
+  RealtimeClient.prototype._retryLater = function (message) {
+    var self = this;
+    var socket = this.socket;
+    this.subs.forEach(function (sub) {
+      if (sub.ref === null || sub.ref !== message.ref) return;
+      var delay = (message.retry_after || 1) * 1000 * (1 + Math.random() / 2);
+      setTimeout(function () {
+        if (self.subs.get(sub.channel) === sub && self.socket === socket && self._isOpen()) {
+          self._sendSubscribe(sub);
+        }
+      }, delay);
+    });
   };
 
   RealtimeClient.prototype._startPing = function () {
