@@ -72,6 +72,6 @@ async def clinic_hours(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 async def expire_guest_sessions(conn: asyncpg.Connection, *, idle: timedelta, batch: int) -> int:
     """Delete up to `batch` guest sessions untouched for longer than `idle` (system claims;
-    the app role has no DELETE: migration 0004's function does it); how many went."""
+    the app role has no DELETE: migration 0007's function does it); how many went."""
     expired = await conn.fetchval("SELECT expire_guest_chat_sessions($1, $2)", idle, batch)
     return int(expired or 0)

@@ -5,7 +5,7 @@ name, e-mail, phone, what hurts). Guest sessions nobody has touched for
 `chat_retention_days` are deleted, when the service starts and every
 `chat_retention_interval_seconds` after, in batches, each batch one short unit of work
 under the service's own claims. Patients' conversations stay with their account (they go
-when it does). The app role has no DELETE on chat_sessions; migration 0004's
+when it does). The app role has no DELETE on chat_sessions; migration 0007's
 `expire_guest_chat_sessions()` is the whole permission (why: see that migration). Several
 processes may run the job at once: a row another one is deleting is skipped.
 """

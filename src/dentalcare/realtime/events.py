@@ -24,7 +24,7 @@ from dentalcare.realtime.frames import text_frame
 APPOINTMENT_TABLES = ("appointments",)
 AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
 DENTIST_TABLES = ("dentists",)
-# Events that revoke a principal (migration 0006): no channel carries them; the hub
+# Events that revoke a principal (migration 0005): no channel carries them; the hub
 # closes the sockets they name.
 USERS_TABLE = "users"
 REVOKED_SESSIONS_TABLE = "revoked_tokens"

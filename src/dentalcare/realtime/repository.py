@@ -68,7 +68,7 @@ async def events_after(
     return rows
 
 
-# One statement per shape of channel, each matching an index of migration 0005 (one
+# One statement per shape of channel, each matching an index of migration 0008 (one
 # statement with `($5 IS NULL OR dentist_id = $5)` could use none of them).
 _VISIBLE = f"""SELECT {COLUMNS} FROM realtime_events
     WHERE {{narrow}} AND seq > $1 AND seq <= $2 AND table_name = ANY($3::text[])

@@ -14,15 +14,15 @@ Plain CREATE INDEX (the migration runs in a transaction): the table holds the re
 period's events only (7 days by default), so the build is short, but it does hold
 event-producing commits back while it runs.
 
-Revision ID: 0005
-Revises: 0004 (written on 0003; chained after 0004 when rebased on main)
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-08
 """
 
 from dentalcare.db.migrate import run_script
 
-revision = "0005"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ touched for `chat_retention_days`. The service's role still has no DELETE on
 chat_sessions; instead it may call `expire_guest_chat_sessions(idle, batch)`, which can
 do exactly one thing: delete up to `batch` guest sessions (`user_id IS NULL`) idle for
 longer than `idle`, only under the service's own claims (`app.role = 'system'`) and with
-`idle` of at least a day. It belongs to the definer role of migration 0007 (NOLOGIN,
+`idle` of at least a day. It belongs to the definer role of migration 0004 (NOLOGIN,
 not the tables' owner), which may read and delete guest sessions and nothing else of
 chat_sessions; the table keeps FORCE ROW LEVEL SECURITY.
 
@@ -15,12 +15,8 @@ future job with a bug, an injected query) delete any conversation, including one
 progress, and a policy cannot name the configured retention. The function is the whole
 permission, as `auth_principal()` is for reading users.
 
-Numbered 0004 as planned for issue 11's chat work, but chained after the head it found
-when rebased on main (0003 → 0007 → 0006 → 0008, merged first; it uses 0007's definer
-role): a database already at 0008 gets it on its next upgrade.
-
-Revision ID: 0004
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -28,8 +24,8 @@ from alembic import context
 
 from dentalcare.db.migrate import run_script
 
-revision = "0004"
-down_revision = "0008"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -13,12 +13,12 @@ that close a revoked principal's sockets on every process.
   listener reads them in commit order like any other change, so its hub closes the
   sockets concerned (4001) within a listener round.
 
-As 0007 has it: the two SECURITY DEFINER functions belong to the NOLOGIN definer role,
+As 0004 has it: the two SECURITY DEFINER functions belong to the NOLOGIN definer role,
 which a policy of its own lets read revocations; the table forces row-level security;
 every function pins its search_path.
 
-Revision ID: 0006
-Revises: 0007 (written on 0003 alongside 0007; chained after it when rebased on main)
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-08
 """
 
@@ -26,8 +26,8 @@ from alembic import context
 
 from dentalcare.db.migrate import run_script
 
-revision = "0006"
-down_revision = "0007"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -5,11 +5,11 @@ names. The service caps a guest's upcoming bookings per e-mail address, per phon
 and per client address; row-level security hides other guests' bookings from the guest
 asking, so the counts come from a SECURITY DEFINER function that returns numbers only.
 The address is written once, by the booking's own statement, and is readable by nobody
-through the service (INSERT is its only grant; the definer role of 0007, which owns the
+through the service (INSERT is its only grant; the definer role of 0004, which owns the
 counting function, reads it).
 
-Revision ID: 0008
-Revises: 0006 (written on 0007; chained after 0006 when rebased on main)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from alembic import context
 
 from dentalcare.db.migrate import run_script
 
-revision = "0008"
-down_revision = "0006"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

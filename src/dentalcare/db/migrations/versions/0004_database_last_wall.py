@@ -13,7 +13,7 @@ search_path.
 - Every function a policy or trigger calls runs with `search_path = pg_catalog, public`:
   no object placed earlier in a caller's search_path can stand in for ours.
 
-Revision ID: 0007
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 """
@@ -22,7 +22,7 @@ from alembic import context
 
 from dentalcare.db.migrate import run_script
 
-revision = "0007"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
