@@ -135,3 +135,31 @@ def test_the_admin_dentist_table_fits_its_card_and_says_what_its_columns_hold(
         assert "APPOINTMENTS" not in headers and "SCHEDULE" in headers
         if width == 1280:
             screenshot(page, "admin-dentists-1280")
+
+
+def test_a_name_too_long_says_the_limit_and_the_field_stops_at_it(
+    clinic: Clinic, open_page: Callable[..., Page]
+) -> None:
+    """The field holds at most 200 characters; a longer one sent anyway is told the limit,
+    not "enter the full name"."""
+    page = open_page()
+    page.goto(f"/dentists/{clinic.dentist_id}")
+    field = page.get_by_label("Full name")
+    assert field.get_attribute("maxlength") == "200"
+    field.fill("A" * 425)
+    assert len(field.input_value()) == 200  # the browser stops at the limit
+    token = page.locator("meta[name=csrf-token]").get_attribute("content") or ""
+    refused = page.request.post(
+        f"/dentists/{clinic.dentist_id}/book",
+        form={
+            "appointment_date": "2031-03-10",
+            "appointment_time": "09:00",
+            "patient_name": "A" * 425,
+            "patient_email": "long@example.com",
+            "patient_phone": "+1 555 0111",
+        },
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert refused.status == 422
+    assert "Use at most 200 characters." in refused.text()
+    assert "Enter the full name" not in refused.text()

@@ -53,6 +53,11 @@ def errors_of(exc: pydantic.ValidationError) -> dict[str, str]:
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ())]
         field = loc[0] if loc else "__all__"
+        limit = (error.get("ctx") or {}).get("max_length")
+        if error.get("type") == "string_too_long" and limit is not None:
+            # Too long is not "missing": say the limit rather than ask for the field again.
+            errors.setdefault(field, f"Use at most {limit} characters.")
+            continue
         errors.setdefault(field, _message(field, str(error.get("msg", "is not valid"))))
     return errors
 
