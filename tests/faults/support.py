@@ -35,6 +35,7 @@ import orjson
 
 from dentalcare.db.embedded import EmbeddedDatabase
 from tests.fixtures.rows import add_weekly_hours, make_dentists, make_users
+from tests.fixtures.servers import spawn_serve, stop_serve
 from tests.fixtures.settings import service_environment, token_settings
 from tests.fixtures.tokens import role_token
 from tests.fixtures.waiting import wait_until
@@ -213,32 +214,14 @@ def _start_service(
         }
     )
     log_path = workdir / f"serve-{port}.log"
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "dentalcare.cli", "serve"),
-                *("--port", str(port), "--log-level", log_level),
-            ],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # signals from the terminal reach only the test
-        )
+    process = spawn_serve(
+        "--port", str(port), "--log-level", log_level, workdir=workdir, env=env, log_path=log_path
+    )
     return Service(process=process, port=port, log_path=log_path)
 
 
 def _stop_service(service: Service) -> None:
-    process = service.process
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    stop_serve(service.process)
 
 
 async def _healthy_service(

@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import httpx
 import orjson
 
 from tests.faults.support import free_port, running_services, seed_clinic, status_of
+from tests.fixtures.servers import spawn_serve
 from tests.fixtures.settings import TEST_SECRET
 from tests.fixtures.waiting import wait_until
 
@@ -182,21 +182,6 @@ async def test_a_flood_on_a_tiny_pool_gets_answers_and_sigterm_still_stops_it(
         assert stopped_in < STOP_WITHIN, service.log_tail()
 
 
-def _serve_embedded(
-    port: int, workdir: Path, env: dict[str, str], log_path: Path
-) -> subprocess.Popen[bytes]:
-    with open(log_path, "wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dentalcare.cli", "serve", "--demo", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # signals from the terminal reach only the test
-        )
-
-
 async def test_sigterm_with_stuck_chat_turns_stops_the_service_and_its_embedded_database(
     tmp_path: Path,
 ) -> None:
@@ -213,7 +198,12 @@ async def test_sigterm_with_stuck_chat_turns_stops_the_service_and_its_embedded_
         }
     )
     log_path = tmp_path / "serve.log"
-    process = await asyncio.to_thread(_serve_embedded, port, tmp_path, env, log_path)
+    process = await asyncio.to_thread(
+        partial(spawn_serve, "--demo", "--port", str(port)),
+        workdir=tmp_path,
+        env=env,
+        log_path=log_path,
+    )
     base_url = f"http://127.0.0.1:{port}"
     pid_file = tmp_path / "data" / "pgdata" / "postmaster.pid"
     try:

@@ -9,10 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ import pytest
 
 from dentalcare.logs import RedactTokens, redact
 from tests.fixtures.clinic import Clinic
+from tests.fixtures.servers import spawn_serve, stop_serve
 from tests.fixtures.settings import service_environment
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -40,17 +38,9 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DENTALCARE_")}
     env.update(service_environment(database_url=database_url, data_dir=tmp_path / "data"))
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dentalcare.cli", "serve", "--port", str(port)]
-            + ["--log-level", "info"],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_serve(
+        "--port", str(port), "--log-level", "info", workdir=tmp_path, env=env, log_path=log_path
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -65,12 +55,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             time.sleep(0.1)
         yield base_url, log_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_serve(process)
 
 
 def test_look_ups_leave_no_reference_or_e_mail_in_the_access_log(
