@@ -2,6 +2,13 @@
 
     .venv/bin/python -m bench.booking              # full run (20 s of booking)
     .venv/bin/python -m bench.booking --quick      # 5 s smoke run
+    .venv/bin/python -m bench.booking --chairs 4 --treatment-minutes 90   # issue 12
+
+`--chairs N`: N chairs (dentist i's default chair is chair i mod N); the seed's bookings
+go through the occupancy trigger and those that find no chair are skipped; the seed tries
+0.5 x N / 50 of the dentists' slots (about half the chairs' day), see `--seed-share`.
+`--treatment-minutes M`: a treatment type of M minutes all dentists perform; the slot
+queries ask for it (treatment_type_id) and the bookings book it.
 
 Self-contained: a throw-away embedded PostgreSQL, migrated and seeded with 50 dentists
 (weekly windows every day 08:00-20:00, 30-minute slots), and the real service started
@@ -37,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -77,9 +84,23 @@ _B32 = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 # ============================================================================ set-up (SQL)
 
 
-async def _seed(url: str, *, timezone: str, booked_days: int, booked_share: float) -> dict:
+async def _seed(
+    url: str,
+    *,
+    timezone: str,
+    booked_days: int,
+    booked_share: float,
+    chairs: int = 0,
+    treatment_minutes: int | None = None,
+) -> dict:
     """50 dentists with every-day 08:00-20:00 windows; `booked_share` of the slots of the
-    first `booked_days` local days (from today) booked, straight through SQL as the owner."""
+    first `booked_days` local days (from today) booked, straight through SQL as the owner.
+
+    `chairs`: that many chairs, dentist i's default chair being chair i mod N, and the
+    booked appointments go through the occupancy trigger like any other insert: it picks
+    their chairs, and one that finds no free chair is skipped (`app.when_taken` = skip),
+    not seeded. `treatment_minutes`: a treatment type of that length every dentist
+    performs (one treatment_dentists row each)."""
     from dentalcare.db.pool import connect
 
     conn = await connect(url, app_role=None)
@@ -103,29 +124,85 @@ async def _seed(url: str, *, timezone: str, booked_days: int, booked_share: floa
                FROM unnest($1::uuid[]) AS d, generate_series(0, 6) AS dow""",
             dentist_ids,
         )
+        chair_ids = [
+            row["id"]
+            for row in await conn.fetch(
+                """INSERT INTO chairs (name)
+                   SELECT 'Chair ' || lpad(n::text, 2, '0') FROM generate_series(1, $1) AS n
+                   RETURNING id""",
+                chairs,
+            )
+        ]
+        chair_ids.sort(key=str)  # any fixed order: dentist i -> chair i mod N
+        if chair_ids:
+            await conn.execute(
+                """UPDATE dentists d SET default_chair_id = ($2::uuid[])[(x.i - 1) % $3 + 1]
+                   FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i) WHERE d.id = x.id""",
+                dentist_ids,
+                chair_ids,
+                len(chair_ids),
+            )
+        treatment_id = None
+        if treatment_minutes is not None:
+            treatment_id = await conn.fetchval(
+                """INSERT INTO treatment_types (name, duration_minutes)
+                   VALUES ('Bench treatment ' || $1::integer || ' min', $1::integer)
+                   RETURNING id""",
+                treatment_minutes,
+            )
+            await conn.execute(
+                """INSERT INTO treatment_dentists (treatment_type_id, dentist_id)
+                   SELECT $1, d FROM unnest($2::uuid[]) AS d""",
+                treatment_id,
+                dentist_ids,
+            )
         today = datetime.now(ZoneInfo(timezone)).date()
-        await conn.execute("SELECT setseed(0.4242)")
-        booked = await conn.fetchval(
-            """WITH ins AS (
-                 INSERT INTO appointments (booking_reference, dentist_id, patient_name,
-                        patient_email, patient_phone, appointment_date, appointment_time,
-                        duration_minutes, booking_source)
-                 SELECT 'DC-S' || lpad((row_number() OVER ())::text, 8, '0'), d, 'Seed Patient',
-                        'seed-' || (row_number() OVER ()) || '@example.com', '+1 555 0100',
-                        day::date, time '08:00' + make_interval(mins => 30 * k), 30, 'manual'
-                 FROM unnest($1::uuid[]) AS d,
-                      generate_series($2::date, $3::date, interval '1 day') AS day,
-                      generate_series(0, 23) AS k
-                 WHERE random() < $4
-                 RETURNING 1)
-               SELECT count(*) FROM ins""",
-            dentist_ids,
-            today,
-            today + timedelta(days=booked_days - 1),
-            booked_share,
+        async with conn.transaction():
+            await conn.execute("SELECT setseed(0.4242)")
+            # A seed booking that finds the dentist or every chair taken inserts nothing.
+            await conn.execute("SELECT set_config('app.when_taken', 'skip', true)")
+            seed = await conn.fetchrow(
+                """WITH wanted AS MATERIALIZED (
+                     SELECT row_number() OVER () AS n, d, day::date AS day, k
+                     FROM unnest($1::uuid[]) AS d,
+                          generate_series($2::date, $3::date, interval '1 day') AS day,
+                          generate_series(0, 23) AS k
+                     WHERE random() < $4),
+                   ins AS (
+                     INSERT INTO appointments (booking_reference, dentist_id, patient_name,
+                            patient_email, patient_phone, appointment_date, appointment_time,
+                            duration_minutes, booking_source)
+                     SELECT 'DC-S' || lpad(n::text, 8, '0'), d, 'Seed Patient',
+                            'seed-' || n || '@example.com', '+1 555 0100',
+                            day, time '08:00' + make_interval(mins => 30 * k), 30, 'manual'
+                     FROM wanted ORDER BY day, k, d
+                     RETURNING 1)
+                   SELECT (SELECT count(*) FROM wanted) AS wanted,
+                          (SELECT count(*) FROM ins) AS booked""",
+                dentist_ids,
+                today,
+                today + timedelta(days=booked_days - 1),
+                booked_share,
+            )
+        # Share of the chairs' opening hours (12 h a day) the seed occupies.
+        chair_minutes = await conn.fetchval(
+            """SELECT coalesce(sum(extract(epoch FROM upper(during) - lower(during)) / 60), 0)
+               FROM occupancy WHERE chair_id IS NOT NULL"""
         )
         await conn.execute("ANALYZE")
-        return {"dentist_ids": [str(d) for d in dentist_ids], "today": today, "booked": booked}
+        return {
+            "dentist_ids": [str(d) for d in dentist_ids],
+            "chair_ids": [str(c) for c in chair_ids],
+            "treatment_type_id": str(treatment_id) if treatment_id else None,
+            "today": today,
+            "wanted": seed["wanted"],
+            "booked": seed["booked"],
+            "chair_share_booked": (
+                round(float(chair_minutes) / (len(chair_ids) * 12 * 60 * booked_days), 3)
+                if chair_ids
+                else None
+            ),
+        }
     finally:
         await conn.close()
 
@@ -145,25 +222,43 @@ def _reference(prefix: str, index: int) -> str:
 class SlotSpace:
     """Distinct free slots by index: i -> (dentist, local date, local time).
 
-    Consecutive indices go to different dentists, then fill a day, then the next day.
+    Without chairs, consecutive indices go to different dentists at the same time, then
+    fill a day, then the next day. With N chairs only N visits fit at one time: each
+    time takes N dentists with N different default chairs (dentist i's is chair i mod
+    N), so no two bookings in flight want the same chair, as no two want the same
+    dentist. Starts are `length` minutes apart (a 90-minute treatment: 8 a day).
     """
 
-    def __init__(self, dentist_ids: list[str], first_day: date, days: int) -> None:
+    def __init__(
+        self,
+        dentist_ids: list[str],
+        first_day: date,
+        days: int,
+        *,
+        chairs: int = 0,
+        length: int = SLOT_MINUTES,
+    ) -> None:
         self.dentist_ids = dentist_ids
         self.first_day = first_day
         self.days = days
-        self.capacity = len(dentist_ids) * SLOTS_PER_DAY * days
+        self.per_time = min(chairs, len(dentist_ids)) if chairs else len(dentist_ids)
+        # Dentists by default chair (dentist i's is chair i mod N).
+        self.groups = [dentist_ids[r :: self.per_time] for r in range(self.per_time)]
+        step = -(-length // SLOT_MINUTES) * SLOT_MINUTES  # on the dentists' grid
         start = DAY_START.hour * 60 + DAY_START.minute
         self.times = [
-            f"{(start + SLOT_MINUTES * k) // 60:02d}:{(start + SLOT_MINUTES * k) % 60:02d}"
-            for k in range(SLOTS_PER_DAY)
+            f"{(start + m) // 60:02d}:{(start + m) % 60:02d}"
+            for m in range(0, SLOTS_PER_DAY * SLOT_MINUTES - length + 1, step)
         ]
+        self.per_day = self.per_time * len(self.times)
+        self.capacity = self.per_day * days
         self.dates = [(first_day + timedelta(days=d)).isoformat() for d in range(days)]
 
     def slot(self, index: int) -> tuple[str, str, str]:
-        n = len(self.dentist_ids)
-        j = index // n
-        return self.dentist_ids[index % n], self.dates[j // SLOTS_PER_DAY], self.times[j % 24]
+        j, r = divmod(index, self.per_time)
+        group = self.groups[r]
+        day, at = divmod(j, len(self.times))
+        return group[j % len(group)], self.dates[day], self.times[at]
 
 
 # ============================================================================ load workers
@@ -181,7 +276,13 @@ def _worker(spec: dict, ready: Any, go: Any, start_at: Any, results: Any) -> Non
 
 
 async def _worker_main(spec: dict, ready: Any, go: Any, start_at: Any) -> dict:
-    space = SlotSpace(spec["dentist_ids"], date.fromisoformat(spec["first_day"]), spec["days"])
+    space = SlotSpace(
+        spec["dentist_ids"],
+        date.fromisoformat(spec["first_day"]),
+        spec["days"],
+        chairs=spec["chairs"],
+        length=spec["length"],
+    )
     mode = spec["mode"]
     conns: list[Any] = []
     if mode == "http":
@@ -274,6 +375,8 @@ def _http_call(spec: dict, space: SlotSpace, conn: HttpConnection) -> Callable[[
         + conn.host_header
         + b"Content-Type: application/json\r\nContent-Length: "
     )
+    chosen = spec["treatment_type_id"]
+    treatment = {"treatment_type_id": chosen} if chosen else {}
 
     async def call(index: int) -> tuple[str, str]:
         dentist_id, on, at = space.slot(index)
@@ -285,6 +388,7 @@ def _http_call(spec: dict, space: SlotSpace, conn: HttpConnection) -> Callable[[
                 "patient_name": f"Bench Guest {index}",
                 "patient_email": f"bench-http-{index}@example.com",
                 "patient_phone": "+1 555 0100",
+                **treatment,
             }
         )
         status, payload = await conn.send(head + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -305,6 +409,8 @@ def _sql_call(spec: dict, space: SlotSpace, conn: Any) -> Callable[[int], Any]:
         f"VALUES ({', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))}) RETURNING *"
     )
     checked = spec["mode"] == "sql_checked"
+    # None: the trigger gives the clinic's default type, as the service's insert names it.
+    treatment_id = UUID(spec["treatment_type_id"]) if spec["treatment_type_id"] else None
     prefix = "Q" if checked else "R"
 
     async def call(index: int) -> tuple[str, str]:
@@ -312,6 +418,7 @@ def _sql_call(spec: dict, space: SlotSpace, conn: Any) -> Callable[[int], Any]:
         email = f"bench-{spec['mode']}-{index}@example.com"
         day = date.fromisoformat(on)
         values = {
+            "id": uuid4(),
             "booking_reference": _reference(prefix, index),
             "dentist_id": UUID(dentist_id),
             "patient_name": f"Bench Guest {index}",
@@ -319,7 +426,10 @@ def _sql_call(spec: dict, space: SlotSpace, conn: Any) -> Callable[[int], Any]:
             "patient_phone": "+1 555 0100",
             "appointment_date": day,
             "appointment_time": dtime.fromisoformat(at),
-            "duration_minutes": SLOT_MINUTES,
+            "duration_minutes": spec["length"],
+            "buffer_before_minutes": 0,
+            "buffer_after_minutes": 0,
+            "treatment_type_id": treatment_id,
             "booking_source": "manual",
         }
         async with conn.transaction():
@@ -333,6 +443,7 @@ def _sql_call(spec: dict, space: SlotSpace, conn: Any) -> Callable[[int], Any]:
                     last=day,
                     busy_from=midnight - timedelta(days=1),
                     busy_to=midnight + timedelta(days=2),
+                    now=datetime.now(UTC),
                 )
             await conn.fetchrow(insert_sql, *(values.get(c) for c in INSERTABLE))
         return "ok", ""
@@ -498,18 +609,22 @@ async def slots_phase(
     requests: int,
     sweeps: int,
     concurrency: int,
+    treatment: tuple[str, int] | None = None,
     reference_only_one: bool = False,
 ) -> dict:
-    """62-day queries for one dentist, directory sweeps, and the same-run references."""
-    from dentalcare.availability.service import _engine_inputs, slot_json
-    from dentalcare.availability.slots import free_slots
+    """62-day queries for one dentist, directory sweeps, and the same-run references
+    (`treatment`: (type id, minutes) to ask for; None: the clinic's default type)."""
+    from dentalcare.availability.service import slot_json, snapshot
+    from dentalcare.availability.slots import Treatment, free_slots
     from dentalcare.db.pool import connect
     from dentalcare.timezones import zone
 
     port = service.port
     conn = await HttpConnection.open("127.0.0.1", port)
     last = today + timedelta(days=SLOTS_RANGE_DAYS - 1)
-    paths = [f"/api/dentists/{d}/slots?from={today}&to={last}" for d in dentist_ids]
+    query = f"&treatment_type_id={treatment[0]}" if treatment else ""
+    kind = Treatment(treatment[1]) if treatment else None
+    paths = [f"/api/dentists/{d}/slots?from={today}&to={last}{query}" for d in dentist_ids]
     raws = [conn.raw_request("GET", p) for p in paths]
 
     async def timed(raw: bytes, c: HttpConnection = conn) -> tuple[float, int, bytes]:
@@ -567,30 +682,31 @@ async def slots_phase(
         for i in range(requests):
             did = UUID(dentist_ids[i % len(dentist_ids)])
             began = time.perf_counter()
-            row, weekly, exceptions, busy = await _engine_inputs(
-                db, dentist_id=did, start=today, end=last
-            )
+            row, engine_inputs = await snapshot(db, dentist_id=did, start=today, end=last, now=now)
             sql_lat.append((time.perf_counter() - began) * 1000.0)
             if i < len(dentist_ids):
-                inputs.append((row, weekly, exceptions, busy))
+                inputs.append((row, engine_inputs))
     finally:
         await db.close()
     engine_lat: list[float] = []
     render_lat: list[float] = []
     for i in range(requests):
-        row, weekly, exceptions, busy = inputs[i % len(inputs)]
+        row, engine_inputs = inputs[i % len(inputs)]
         now = datetime.now(UTC)
         began = time.perf_counter()
         slots = free_slots(
-            weekly=weekly,
-            exceptions=exceptions,
-            busy=busy,
+            weekly=engine_inputs.weekly,
+            exceptions=engine_inputs.exceptions,
+            busy=engine_inputs.busy,
             timezone=zone(row["timezone"]),
             slot_minutes=row["slot_minutes"],
             start=today,
             end=last,
             now=now,
             min_notice=timedelta(0),
+            treatment=kind,
+            closures=engine_inputs.closures,
+            chairs=engine_inputs.chairs,
         )
         middle = time.perf_counter()
         orjson.dumps(
@@ -608,7 +724,7 @@ async def slots_phase(
     # --- the directory: 50 dentists x 14 days, sequentially and over `concurrency` connections
     dir_last = today + timedelta(days=DIRECTORY_DAYS - 1)
     dir_raws = [
-        conn.raw_request("GET", f"/api/dentists/{d}/slots?from={today}&to={dir_last}")
+        conn.raw_request("GET", f"/api/dentists/{d}/slots?from={today}&to={dir_last}{query}")
         for d in dentist_ids
     ]
     seq_sweeps: list[float] = []
@@ -666,7 +782,11 @@ async def slots_phase(
 # ============================================================================ main
 
 
-def _count_rows(url: str) -> dict[str, int]:
+def _count_rows(url: str, *, clear: bool = False) -> dict[str, int]:
+    """Bookings the load phases wrote, by kind (http, sql, sql_checked), and with chairs
+    how many sit in their dentist's default chair and how many elsewhere; `clear`: then
+    delete them (their occupancy goes with them), so that the next phase books the same
+    slots again."""
     import asyncpg
 
     async def count() -> dict[str, int]:
@@ -674,8 +794,18 @@ def _count_rows(url: str) -> dict[str, int]:
         try:
             rows = await conn.fetch(
                 """SELECT split_part(patient_email, '-', 2) AS kind, count(*) AS n
-                   FROM appointments WHERE patient_email LIKE 'bench-%' GROUP BY 1"""
+                   FROM appointments WHERE patient_email LIKE 'bench-%' GROUP BY 1
+                   UNION ALL
+                   -- With chairs: did each booking get its dentist's default chair?
+                   SELECT CASE WHEN a.chair_id = d.default_chair_id THEN 'in_default_chair'
+                               ELSE 'in_another_chair' END, count(*)
+                   FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+                   WHERE a.patient_email LIKE 'bench-%' AND d.default_chair_id IS NOT NULL
+                   GROUP BY 1"""
             )
+            if clear:
+                await conn.execute("DELETE FROM appointments WHERE patient_email LIKE 'bench-%'")
+                await conn.execute("VACUUM (ANALYZE) appointments, occupancy")
             return {r["kind"]: r["n"] for r in rows}
         finally:
             await conn.close()
@@ -702,20 +832,52 @@ def benchmark(args: argparse.Namespace) -> dict:
             "timezone": args.timezone,
             "service_workers": args.workers,
             "quick": args.quick,
+            "chairs": args.chairs,
+            "treatment_minutes": args.treatment_minutes,
+            "seed_share": args.seed_share,
         },
     }
+    from dentalcare.availability.service import DAYS_AHEAD
+
     profile_dir = Path(args.py_spy) if args.py_spy else None
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(embedded_postgres())
         result["postgres"] = pg.settings()
         seeded = run(
-            _seed(pg.url, timezone=args.timezone, booked_days=SLOTS_RANGE_DAYS, booked_share=0.5)
+            _seed(
+                pg.url,
+                timezone=args.timezone,
+                booked_days=SLOTS_RANGE_DAYS,
+                booked_share=args.seed_share,
+                chairs=args.chairs,
+                treatment_minutes=args.treatment_minutes,
+            )
         )
         total_slots = DENTISTS * SLOTS_PER_DAY * SLOTS_RANGE_DAYS
-        log(f"seeded {DENTISTS} dentists; {seeded['booked']}/{total_slots} slots booked (62 days)")
+        result["seed"] = {
+            "dentists": DENTISTS,
+            "chairs": args.chairs,
+            "dentist_slots": total_slots,
+            "attempted": seeded["wanted"],
+            "booked": seeded["booked"],
+            "skipped_no_chair": seeded["wanted"] - seeded["booked"],
+            "chair_share_booked": seeded["chair_share_booked"],
+        }
+        log(
+            f"seeded {DENTISTS} dentists, {args.chairs} chairs; {seeded['booked']} of "
+            f"{seeded['wanted']} attempted bookings in {total_slots} dentist slots (62 days); "
+            f"chairs {seeded['chair_share_booked']} booked"
+        )
+        treatment = (
+            (seeded["treatment_type_id"], args.treatment_minutes)
+            if args.treatment_minutes is not None
+            else None
+        )
         extra_env = {"DENTALCARE_CLINIC_TIMEZONE": args.timezone}
         if args.pool_max:
             extra_env["DENTALCARE_DB_POOL_MAX_SIZE"] = str(args.pool_max)
+        if args.no_email:
+            extra_env["DENTALCARE_EMAIL_ENABLED"] = "false"  # no outbox (bench/outbox.py)
         service = stack.enter_context(
             running_service(
                 pg.url,
@@ -744,6 +906,7 @@ def benchmark(args: argparse.Namespace) -> dict:
                     requests=args.slots_requests,
                     sweeps=args.sweeps,
                     concurrency=8,
+                    treatment=treatment,
                 )
             )
         result.update(slots)
@@ -752,23 +915,56 @@ def benchmark(args: argparse.Namespace) -> dict:
         # ---------------------------------------------------------------- booking
         # Bookings go after the 62 half-booked days, on days nobody else touches.
         first_day = today + timedelta(days=SLOTS_RANGE_DAYS + 1)
+        length = args.treatment_minutes or SLOT_MINUTES
+        one_day = SlotSpace(dentist_ids, first_day, 1, chairs=args.chairs, length=length)
         needed = (
             MAX_SERVICE_RATE * (args.warmup + args.duration + 0.5 + args.serial_duration)
             + 2 * MAX_REFERENCE_RATE * (1 + args.ref_duration)
             + MAX_REFERENCE_RATE * (0.5 + args.serial_duration)
         )
-        days = -(-int(needed) // (DENTISTS * SLOTS_PER_DAY)) + 2
+        days = -(-int(needed) // one_day.per_day) + 2
+        # The service books at most DAYS_AHEAD days ahead. A clinic of a few chairs holds
+        # few visits a day (4 chairs, 90 minutes: 32): when every phase's slots do not fit
+        # one after another, each phase books the same days again, after the last
+        # phase's bookings are deleted (and counted).
+        bookable_days = DAYS_AHEAD - SLOTS_RANGE_DAYS - 3
+        reuse = days > bookable_days
+        days = min(days, bookable_days)
         spec = {
             "dentist_ids": dentist_ids,
             "first_day": first_day.isoformat(),
             "days": days,
             "port": service.port,
             "url": pg.url,
+            "chairs": args.chairs,
+            "length": length,
+            "treatment_type_id": seeded["treatment_type_id"],
         }
+        result["booking_slot_space"] = {
+            "first_day": first_day.isoformat(),
+            "days": days,
+            "visits_per_day": one_day.per_day,
+            "distinct_slots": one_day.per_day * days,
+            "visit_minutes": length,
+            "phases_reuse_the_days": reuse,
+            "chairs_in_flight": (
+                "each time's bookings go to dentists with different default chairs"
+                if args.chairs
+                else None
+            ),
+        }
+        rows_written: Counter[str] = Counter()
+
+        def next_offset(phase: dict) -> int:
+            if not reuse:
+                return int(phase["max_index"]) + 1
+            rows_written.update(_count_rows(pg.url, clear=True))
+            return 0
+
         log(
             f"booking: {args.clients} clients in {args.procs} processes for {args.duration} s "
-            f"(+{args.warmup} s warm-up); {DENTISTS * SLOTS_PER_DAY * days} distinct slots "
-            f"over {days} days from {first_day}"
+            f"(+{args.warmup} s warm-up); {one_day.per_day * days} distinct slots "
+            f"over {days} days from {first_day}" + (" (every phase)" if reuse else "")
         )
         booking = load_phase(
             mode="http",
@@ -786,7 +982,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         result["booking"]["server_rss_mb"] = round(service.rss_bytes() / 2**20, 1)
         log(f"booking: {_short(result['booking'])}")
 
-        offset = booking["max_index"] + 1
+        offset = next_offset(booking)
         log("booking: one client alone (the latency floor, no queueing)")
         serial = load_phase(
             mode="http",
@@ -802,7 +998,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         result["booking_1_client"] = serial["figures"]
         log(f"booking, 1 client: {_short(result['booking_1_client'])}")
 
-        offset = serial["max_index"] + 1
+        offset = next_offset(serial)
         log(f"reference: asyncpg INSERTs, {args.clients} connections, {args.ref_duration} s")
         ref = load_phase(
             mode="sql",
@@ -817,11 +1013,22 @@ def benchmark(args: argparse.Namespace) -> dict:
         )
         result["reference_asyncpg"] = {
             "what": "BEGIN; set claims (anonymous guest); INSERT ... RETURNING *; COMMIT",
+            "reference_note": (
+                "the INSERT goes into the same appointments table as the service's, so the "
+                "same appointments_occupy trigger takes the dentist's interval in occupancy "
+                + (
+                    f"and picks one of the {args.chairs} chairs (occupy(), the dentist's "
+                    "default chair first, both exclusion constraints)"
+                    if args.chairs
+                    else "(no chairs: chair_id NULL, the dentist's exclusion constraint)"
+                )
+                + ": that cost is in both, and the ratio is the service's own overhead"
+            ),
             **ref["figures"],
         }
         log(f"reference: {_short(result['reference_asyncpg'])}")
 
-        offset = ref["max_index"] + 1
+        offset = next_offset(ref)
         log("reference: asyncpg INSERTs plus the schedule snapshot query the service runs")
         ref2 = load_phase(
             mode="sql_checked",
@@ -840,7 +1047,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         }
         log(f"reference+check: {_short(result['reference_asyncpg_with_slot_check'])}")
 
-        offset = ref2["max_index"] + 1
+        offset = next_offset(ref2)
         log("reference: asyncpg INSERTs, one connection alone")
         ref1 = load_phase(
             mode="sql",
@@ -866,11 +1073,13 @@ def benchmark(args: argparse.Namespace) -> dict:
                 requests=max(50, args.slots_requests // 2),
                 sweeps=0,
                 concurrency=1,
+                treatment=treatment,
                 reference_only_one=True,
             )
         )
         result["slots_62d_after_booking"] = after["slots_62d"]
-        result["rows_written"] = _count_rows(pg.url)
+        rows_written.update(_count_rows(pg.url))
+        result["rows_written"] = dict(rows_written)
 
     b, r = result["booking"], result["reference_asyncpg"]
     result["ratio"] = {
@@ -915,7 +1124,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timezone", default="Europe/Berlin", help="the dentists' time zone")
     parser.add_argument("--pool-max", type=int, default=None, help="DENTALCARE_DB_POOL_MAX_SIZE")
     parser.add_argument("--workers", type=int, default=1, help="dentalcare serve --workers (1)")
+    parser.add_argument(
+        "--chairs", type=int, default=0, help="chairs in the clinic (0: none, today's workload)"
+    )
+    parser.add_argument(
+        "--treatment-minutes",
+        type=int,
+        default=None,
+        metavar="M",
+        help="a treatment type of M minutes every dentist performs: slots ask for it, "
+        "bookings book it (default: the clinic's default type, 30 minutes here)",
+    )
+    parser.add_argument(
+        "--seed-share",
+        type=float,
+        default=None,
+        help="share of the dentists' slots of the 62 days the seed tries to book (0.5; "
+        "with N chairs 0.5 x N / 50, about half the chairs' time: 50 dentists cannot all "
+        "be half booked in 4 chairs)",
+    )
     parser.add_argument("--quick", action="store_true", help="a 5 s smoke run")
+    parser.add_argument(
+        "--no-email", action="store_true", help="DENTALCARE_EMAIL_ENABLED=false: no outbox"
+    )
     parser.add_argument("--output", default=str(RESULTS / "booking.json"), help="JSON file")
     parser.add_argument(
         "--serve-wrapper",
@@ -925,6 +1156,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--py-spy", default=None, metavar="DIR", help="profile the server")
     args = parser.parse_args(argv)
+    if args.chairs < 0:
+        parser.error("--chairs must not be negative")
+    if args.treatment_minutes is not None and not 5 <= args.treatment_minutes <= 12 * 60:
+        parser.error("--treatment-minutes must be between 5 and 720")
+    if args.seed_share is None:
+        args.seed_share = 0.5 * min(1.0, args.chairs / DENTISTS) if args.chairs else 0.5
     if args.quick:
         args.duration = min(args.duration, 5.0)
         args.ref_duration = min(args.ref_duration, 3.0)

@@ -1,9 +1,11 @@
 """Booking-assistant evaluation: scripted conversations with expected outcomes.
 
-Runs every conversation of a JSONL file (default `bench/conversations.jsonl`, format in
-`dentalcare.chatbot.evaluation`) and prints ONE JSON line: the task success rate (a
-conversation succeeds when every turn and its outcome match) and the turn latency
-(median, p99) beside a reference measured on the same turns in the same run — the
+Runs every conversation of the given JSONL files (default: `bench/conversations.jsonl`
+and the sets in `tests/chatbot/conversations/`; format in `dentalcare.chatbot.evaluation`)
+and prints ONE JSON line: the task success rate (a conversation succeeds when every turn,
+its outcome and the safety invariants hold) overall, per set and per category — the
+held-out sets, written before the rules were run and never tuned on, apart — and the turn
+latency (median, p99) beside a reference measured on the same turns in the same run: the
 understanding alone (rules + dateparser + RapidFuzz), so `ratio` says what the dialogue,
 the slot search and the clinic add on top.
 
@@ -40,6 +42,8 @@ from dentalcare.chatbot.memory import DEMO_DENTISTS
 from dentalcare.chatbot.when import warm_up
 
 HERE = Path(__file__).resolve().parent
+SETS = HERE.parent / "tests" / "chatbot" / "conversations"
+DEFAULT_FILES = [HERE / "conversations.jsonl", *sorted(SETS.glob("*.jsonl"))]
 FRIDAY_MORNING = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
 
 
@@ -204,6 +208,12 @@ class ServiceDriver:
         """The real clock."""
         return datetime.now(UTC)
 
+    def facts(self) -> Any:
+        """What the settings publish about the clinic."""
+        from dentalcare.chatbot.clinic import facts_from_settings
+
+        return facts_from_settings(self.settings)
+
 
 @contextmanager
 def embedded_database() -> Iterator[str]:
@@ -223,10 +233,42 @@ def embedded_database() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def seed_treatments(owner: Any, dentist_ids: list[UUID]) -> None:
+    """The demo clinic's treatment types (lengths, buffers and performers; no prices, as
+    the in-memory facts' prices are the memory clinic's), Check-up the default."""
+    from dentalcare.demo.service import DEFAULT_TREATMENT, DENTISTS, TREATMENTS
+
+    by_name = {d[0]: dentist_ids[i] for i, d in enumerate(DENTISTS)}
+    for name, minutes, before, after, recall, _price, who, description in TREATMENTS:
+        treatment_id = await owner.fetchval(
+            """INSERT INTO treatment_types (name, description, duration_minutes,
+                   buffer_before_minutes, buffer_after_minutes, recall_months)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+            name,
+            description,
+            minutes,
+            before,
+            after,
+            recall,
+        )
+        await owner.execute(
+            """INSERT INTO treatment_dentists (treatment_type_id, dentist_id)
+               SELECT $1, d FROM unnest($2::uuid[]) AS d""",
+            treatment_id,
+            [by_name[w] for w in who],
+        )
+        if name == DEFAULT_TREATMENT:
+            await owner.execute(
+                "UPDATE clinic_settings SET default_treatment_type_id = $1", treatment_id
+            )
+
+
 async def run_service(
-    url: str, specs: list[dict[str, Any]], rounds: int
+    url: str, specs: list[dict[str, Any]], rounds: int, *, treatments: bool = True
 ) -> tuple[list[Result], list[float], list[float]]:
-    """Every conversation `rounds` times through the real services."""
+    """Every conversation `rounds` times through the real services (with the demo
+    clinic's treatment types unless `treatments` is false: then every visit is the
+    migrated standard type)."""
     from dentalcare.auth.tokens import Principal
     from dentalcare.config import Settings
     from dentalcare.db.claims import ANONYMOUS
@@ -238,6 +280,7 @@ async def run_service(
     owner = await connect(url, app_role=None)
     db = await Database.open(url, app_role=settings.app_db_role, min_size=2, max_size=10)
     try:
+        seeded = []
         for name, specialization in DEMO_DENTISTS:
             email = name.lower().replace(" ", ".").replace("dr.", "dr.") + "@example.com"
             dentist = await owner.fetchval(
@@ -247,6 +290,7 @@ async def run_service(
                 email,
                 specialization,
             )
+            seeded.append(dentist)
             for day in range(7):
                 await owner.execute(
                     """INSERT INTO dentist_availability (dentist_id, day_of_week, start_time,
@@ -256,6 +300,8 @@ async def run_service(
                     clock(9),
                     clock(17),
                 )
+        if treatments:
+            await seed_treatments(owner, seeded)
         user = await owner.fetchrow(
             """INSERT INTO users (email, password_hash, role, full_name, phone)
                VALUES ('alice@example.com', 'x', 'patient', 'Alice Patient', '+1 555 0101')
@@ -295,6 +341,20 @@ async def run_service(
 # ----------------------------------------------------------------------------- main
 
 
+def _rates(results: list[Result], key: Any) -> dict[str, dict[str, Any]]:
+    """Success per group: {group: {conversations, success_rate}}."""
+    groups: dict[str, list[Result]] = {}
+    for result in results:
+        groups.setdefault(key(result), []).append(result)
+    return {
+        name: {
+            "runs": len(members),
+            "success_rate": round(sum(r.ok for r in members) / len(members), 4),
+        }
+        for name, members in sorted(groups.items())
+    }
+
+
 def summary(
     args: argparse.Namespace,
     specs: list[dict[str, Any]],
@@ -305,13 +365,23 @@ def summary(
     turns = [ms for r in results for ms in r.turn_ms]
     succeeded = sum(r.ok for r in results)
     failed = sorted({r.name for r in results if not r.ok})
+    set_of = {spec["name"]: spec["_set"] for spec in specs}
     out: dict[str, Any] = {
         "benchmark": "chatbot_eval",
         "clinic": args.clinic,
         "conversations": len(specs),
         "rounds": args.rounds,
+        "treatment_types": (
+            None
+            if args.clinic == "memory"
+            else "standard only"
+            if args.no_treatments
+            else "demo clinic's"
+        ),
         "turns": len(turns),
         "task_success_rate": round(succeeded / len(results), 4) if results else 0.0,
+        "by_set": _rates(results, lambda r: set_of[r.name]),
+        "by_category": _rates(results, lambda r: r.category),
         "failed": failed,
         "turn": figures(turns),
         "reference": {"what": "understanding only, same turns", **figures(reference)},
@@ -334,11 +404,20 @@ def summary(
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=HERE / "conversations.jsonl")
+    parser.add_argument(
+        "--file", type=Path, action="append", help="a JSONL file of conversations (repeatable)"
+    )
     parser.add_argument("--clinic", choices=("memory", "service"), default="memory")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--no-treatments",
+        action="store_true",
+        help="service clinic: only the migrated standard treatment type",
+    )
     args = parser.parse_args(argv)
-    specs = load(args.file)
+    specs = []
+    for path in args.file or DEFAULT_FILES:
+        specs += [{**spec, "_set": path.stem} for spec in load(path)]
     warm_up()
     log(f"{len(specs)} conversations, {args.rounds} rounds, clinic: {args.clinic}")
     if args.clinic == "memory":
@@ -346,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         out = summary(args, specs, results, reference)
     else:
         with embedded_database() as url:
-            results, reference, round_trips = asyncio.run(run_service(url, specs, args.rounds))
+            results, reference, round_trips = asyncio.run(
+                run_service(url, specs, args.rounds, treatments=not args.no_treatments)
+            )
         out = summary(args, specs, results, reference)
         out["db_round_trip"] = {"what": "SELECT 1 on the pool", **figures(round_trips)}
     print(json.dumps(out))

@@ -24,6 +24,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import statistics
 import tempfile
@@ -352,6 +353,8 @@ def one_run(args: argparse.Namespace, profile: Profile, number: int) -> dict[str
             drive, reference_load = run(drive_with_probe(pg.url, clinic, args))
             wall = time.monotonic() - wall_began
         gc_pauses = realtime_gcprobe.read(gc_log, drive_began, time.time()) if gc_log else None
+        if gc_log and args.output:  # every pass, for a closer look
+            shutil.copyfile(gc_log, f"{args.output}.gc-{number}.log")
         cpu = {
             "server": service.cpu_seconds() - cpu_before["server"],
             "postgres": pg.cpu_seconds() - cpu_before["postgres"],

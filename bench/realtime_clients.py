@@ -10,6 +10,8 @@ The parent talks to a process over a `multiprocessing` pipe:
   child → ("ready", {...})          every socket is subscribed (or failed)
   parent → ("expect", {topic: [seq, ...]}, settle_seconds)
   child → ("result", {...})         counts and the latencies (array of doubles, as bytes)
+  parent → ("reset",)               forget what was received (the next step of a sweep)
+  child → ("reset", {"sockets": n})
   parent → ("stop",)
 """
 
@@ -191,6 +193,15 @@ async def serve(pipe: Connection, config: dict[str, Any]) -> None:
             _, by_topic, settle = command
             expected = {topic: array("q", seqs) for topic, seqs in by_topic.items()}
             pipe.send(("result", await settle_and_count(feeds, expected, totals, settle)))
+        elif command[0] == "reset":
+            # The order check goes on across steps (last_seq stays); the counts start over.
+            for feed in feeds:
+                feed.seqs = array("q")
+                feed.out_of_order = 0
+            totals.latencies_ms = array("d")
+            totals.received_at = array("d")
+            totals.errors = []
+            pipe.send(("reset", {"sockets": len(feeds), "disconnects": totals.disconnects}))
     for feed in feeds:
         if feed.transport is not None:
             with contextlib.suppress(Exception):

@@ -8,8 +8,10 @@ experiment behind `--gc-freeze`."""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import time
+from collections import Counter
 from typing import Any, TextIO
 
 SITECUSTOMIZE = """\
@@ -25,26 +27,41 @@ if os.environ.get("DENTALCARE_BENCH_STAGGER_PINGS"):
 
 def install(path: str) -> None:
     """Log `wall_time generation wall_ms cpu_ms collected tracked_objects` for each pass of
-    generation 1 or 2 (and generation-0 passes over 2 ms); tracked objects only for gen 2."""
+    generation 1 or 2 (and generation-0 passes over 2 ms); tracked objects only for the
+    full pass asked for by SIGUSR1 (counting them is itself a pause of its own)."""
     log: TextIO = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
     began = [0.0, 0.0]
+    asked = [False]
+
+    young: list[str] = [""]
 
     def timed(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
+            if os.environ.get("DENTALCARE_BENCH_GC_YOUNG"):  # what a pass walks, by type
+                objects = gc.get_objects(info["generation"])
+                kinds = Counter(type(o).__name__ for o in objects).most_common(4)
+                young[0] = f"{len(objects)}:" + ",".join(f"{k}={n}" for k, n in kinds)
+                del objects
             began[:] = [time.perf_counter(), time.thread_time()]
             return
         wall = (time.perf_counter() - began[0]) * 1000.0
         cpu = (time.thread_time() - began[1]) * 1000.0
         generation = info["generation"]
         if generation or wall > 2.0:
-            tracked = len(gc.get_objects()) if generation == 2 else -1
+            tracked = len(gc.get_objects()) if generation == 2 and asked[0] else -1
+            asked[0] = False
             log.write(
                 f"{time.time():.3f} {generation} {wall:.3f} {cpu:.3f} "
-                f"{info['collected']} {tracked}\n"
+                f"{info['collected']} {tracked}{' ' + young[0] if young[0] else ''}\n"
             )
 
     gc.callbacks.append(timed)
-    signal.signal(signal.SIGUSR1, lambda signum, frame: gc.collect())
+
+    def full_pass(signum: int, frame: object) -> None:
+        asked[0] = True
+        gc.collect()
+
+    signal.signal(signal.SIGUSR1, full_pass)
 
     def freeze(signum: int, frame: object) -> None:
         gc.freeze()
@@ -63,7 +80,7 @@ def read(path: str, start: float, end: float | None = None) -> dict[str, Any]:
     except OSError:
         return {"error": "no gc log"}
     for line in lines:
-        at, generation, wall, cpu, _, tracked = line.split()
+        at, generation, wall, cpu, _, tracked = line.split()[:6]
         if float(at) < start or (end is not None and float(at) > end):
             continue
         if generation == "F":  # gc.freeze(): `tracked` objects moved out of the collector's way

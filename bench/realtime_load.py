@@ -180,6 +180,7 @@ class Driver:
         self.next_slot = [0] * len(clinic.dentists)
         self.active: list[UUID] = []
         self.report = DriveReport()
+        self.changes_made = 0  # over every run: the next one goes on numbering from here
 
     def _slot(self, dentist: int) -> tuple[date, clock]:
         index = self.next_slot[dentist]
@@ -224,7 +225,8 @@ class Driver:
         pool = await asyncpg.create_pool(self.url, min_size=self.workers, max_size=self.workers)
         assert pool is not None
         loop = asyncio.get_running_loop()
-        numbers = itertools.count()
+        first = self.changes_made
+        numbers = itertools.count(first)
         start = loop.time()
         end = start + self.seconds
         report = self.report
@@ -232,7 +234,7 @@ class Driver:
         async def work(conn: asyncpg.Connection) -> None:
             while True:
                 number = next(numbers)
-                due = start + number / self.rate
+                due = start + (number - first) / self.rate
                 if due >= end:
                     return
                 if due > loop.time():
@@ -255,6 +257,7 @@ class Driver:
         finally:
             pool.terminate()  # after an error or Ctrl-C: do not wait for busy connections
         report.seconds = loop.time() - start
+        self.changes_made = next(numbers)  # past every number a worker took
         return report
 
 

@@ -355,8 +355,45 @@ def commit_order_figures(raw: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def realtime_capacity_figures(raw: dict[str, Any]) -> list[Figure]:
+    """Capacity at the SLO (changes/s with commit→client p99 < 50 ms, nothing lost) of our
+    server and of the bare fan-out floor in the same run, per pinning mode; the longest GC
+    pass of ours while driving."""
+    capacity = raw.get("capacity_per_s") or {}
+    profile = raw.get("profile", "?")
+    out: list[Figure] = []
+    for name, value in capacity.items():
+        if not name.startswith("ours"):
+            continue
+        mode = name.split("/", 1)[1]
+        out.append(
+            figure(
+                f"capacity_{name.replace('/', '_').replace('-', '_')}",
+                f"realtime capacity at SLO, {name} ({profile})",
+                "changes/s",
+                value,
+                capacity.get(f"floor/{mode}"),
+                f"bare fan-out floor ({mode}), same sockets, same run",
+                op=">=",
+                target=0.8 * (_number(capacity.get(f"floor/{mode}")) or 0.0) or None,
+            )
+        )
+    out.append(
+        figure(
+            "gc_pass_max_ms_while_driving",
+            f"realtime longest GC pass while driving ({profile})",
+            "ms",
+            raw.get("gc_pass_max_ms_while_driving"),
+            op="<=",
+            target=10.0,
+        )
+    )
+    return out
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "booking": booking_figures,
+    "realtime_capacity": realtime_capacity_figures,
     "booking_workers2": booking_workers2_figures,
     "realtime": realtime_figures,
     "chatbot": chatbot_figures,

@@ -110,6 +110,15 @@ BENCHES = (
         aliases=("realtime", "chain-10k"),
     ),
     Bench(
+        "realtime_capacity",
+        "realtime_capacity",
+        "bench.realtime_capacity",
+        ("--profile", "chain-10k", "--workers", "1,2"),
+        ("--profile", "chain-1k", "--rates", "50,100", "--duration", "3", "--modes", "unpinned"),
+        output_flag=True,
+        aliases=("realtime", "capacity"),
+    ),
+    Bench(
         "chatbot_memory",
         "chatbot",
         "bench.chatbot_eval",

@@ -23,7 +23,7 @@ from dentalcare.clock import ManualClock
 from dentalcare.db.embedded import start_embedded
 from dentalcare.db.pool import connect
 from tests.fixtures.clinic import Clinic, build_clinic
-from tests.fixtures.database import TABLES, create_database, drop_database
+from tests.fixtures.database import create_database, drop_database, empty_tables
 from tests.fixtures.servers import RunningServer, make_app, start_server
 
 TEST_DB_NAME = f"dentalcare_test_{os.getpid()}"
@@ -54,8 +54,8 @@ def database_url() -> Iterator[str]:
 async def owner_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection as the database owner (bypasses RLS): for set-up and for checking."""
     conn = await connect(database_url, app_role=None)
-    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     try:
+        await empty_tables(conn)
         yield conn
     finally:
         await conn.close()
@@ -63,8 +63,10 @@ async def owner_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[RunningServer]:
-    """The application served over real HTTP for the whole run."""
-    running = start_server(make_app(database_url))
+    """The application served over real HTTP for the whole run. It sends no mail: the
+    delivery tests start servers of their own with an SMTP server, and a worker here
+    would take their messages first."""
+    running = start_server(make_app(database_url, outbox_workers=0))
     try:
         yield running
     finally:
@@ -96,4 +98,5 @@ async def clinic(
     admin, and one booking each (plus a guest's), with the rate limits' counts forgotten."""
     live_server.app.state.login_limiter.reset()
     live_server.app.state.booking_limiter.reset()
+    live_server.app.state.hold_limiter.reset()
     return await build_clinic(client, owner_conn, live_server.app.state.settings)

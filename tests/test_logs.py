@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from dentalcare.logs import RedactTokens, uvicorn_log_config
 
 
@@ -27,3 +29,22 @@ def test_every_uvicorn_handler_redacts() -> None:
     config = uvicorn_log_config()
     assert config["handlers"]
     assert all("redact_tokens" in h["filters"] for h in config["handlers"].values())
+
+
+def test_json_lines_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from dentalcare.logs import JsonFormatter
+
+    monkeypatch.setenv("DENTALCARE_LOG_FORMAT", "json")
+    config = uvicorn_log_config()
+    assert all(f["()"] == "dentalcare.logs.JsonFormatter" for f in config["formatters"].values())
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, "GET %s", ("/api/realtime?token=abc",), None
+    )
+    RedactTokens().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "info" and line["logger"] == "uvicorn.access"
+    assert line["message"] == "GET /api/realtime?token=[redacted]"
+    monkeypatch.setenv("DENTALCARE_LOG_FORMAT", "text")
+    assert uvicorn_log_config()["formatters"]["default"]["()"] != "dentalcare.logs.JsonFormatter"

@@ -11,7 +11,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from dentalcare import __version__
+from dentalcare.accounts.endpoints import router as accounts_router
+from dentalcare.accounts.service import AccountMailLimits
 from dentalcare.appointments.endpoints import router as appointments_router
+from dentalcare.audit.endpoints import router as audit_router
 from dentalcare.auth.endpoints import router as auth_router
 from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.availability.endpoints import dentist_slots_router
@@ -19,16 +22,31 @@ from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
 from dentalcare.chatbot.retention import ChatRetention
 from dentalcare.chatbot.service import TurnLimiter
+from dentalcare.clinic.endpoints import chairs_router
+from dentalcare.clinic.endpoints import router as clinic_router
 from dentalcare.clock import Clock, SystemClock
 from dentalcare.config import Settings
 from dentalcare.db.pool import Database
 from dentalcare.dentists.endpoints import router as dentists_router
 from dentalcare.error_handlers import install_handlers
 from dentalcare.health.endpoints import router as health_router
+from dentalcare.holds.endpoints import router as holds_router
+from dentalcare.holds.service import HoldSweeper
+from dentalcare.messages.endpoints import router as messages_router
+from dentalcare.metrics.endpoints import router as metrics_router
+from dentalcare.metrics.instruments import Metrics, MetricsMiddleware
 from dentalcare.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from dentalcare.outbox.worker import workers_from_settings
+from dentalcare.patients.endpoints import router as patients_router
 from dentalcare.ratelimit import ChatLimiters, LoginLimiter, RateLimiter
 from dentalcare.realtime.endpoints import router as realtime_router
 from dentalcare.realtime.service import RealtimeService
+from dentalcare.reports.endpoints import router as reports_router
+from dentalcare.staff.endpoints import router as staff_router
+from dentalcare.treatments.endpoints import router as treatments_router
+from dentalcare.waitlist.endpoints import recalls_router, stats_router
+from dentalcare.waitlist.endpoints import router as waitlist_router
+from dentalcare.waitlist.offers import RecallSender, WaitlistOfferer
 from dentalcare.web import install as install_web
 
 log = logging.getLogger(__name__)
@@ -60,11 +78,40 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             idle=timedelta(days=settings.chat_retention_days),
             interval=settings.chat_retention_interval_seconds,
         )
+        hold_sweeper = HoldSweeper(
+            unit_of_work=db.unit_of_work,
+            clock=clock,
+            interval=settings.hold_sweep_interval_seconds,
+        )
+        app.state.hold_sweeper = hold_sweeper
+        outbox_workers = workers_from_settings(settings, db.unit_of_work)
+        app.state.outbox_workers = outbox_workers
+        waitlist_offerer = WaitlistOfferer(
+            unit_of_work=db.unit_of_work,
+            settings=settings,
+            clock=clock,
+            interval=settings.waitlist_interval_seconds,
+        )
+        recall_sender = RecallSender(
+            unit_of_work=db.unit_of_work, clock=clock, interval=settings.recall_interval_seconds
+        )
+        app.state.waitlist_offerer = waitlist_offerer
+        app.state.recall_sender = recall_sender
         try:
             await realtime.start()
             chat_retention.start()
+            hold_sweeper.start()
+            for worker in outbox_workers:
+                worker.start()
+            waitlist_offerer.start()
+            recall_sender.start()
             yield
         finally:
+            await recall_sender.stop()
+            await waitlist_offerer.stop()
+            for worker in outbox_workers:
+                await worker.stop()
+            await hold_sweeper.stop()
             await chat_retention.stop()
             try:
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
@@ -102,13 +149,22 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         enabled=settings.rate_limits_enabled,
         clock=clock.monotonic,
     )
+    app.state.hold_limiter = RateLimiter(
+        limit=settings.holds_per_minute,
+        what="held times",
+        enabled=settings.rate_limits_enabled,
+        clock=clock.monotonic,
+    )
     app.state.lookup_limiter = RateLimiter(
         limit=settings.lookups_per_minute,
         what="booking look-ups",
         enabled=settings.rate_limits_enabled,
         clock=clock.monotonic,
     )
+    app.state.account_mail_limits = AccountMailLimits.from_settings(settings, clock=clock.monotonic)
     install_handlers(app)
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.include_router(health_router)
@@ -118,7 +174,21 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     app.include_router(dentist_slots_router)
     app.include_router(availability_router)
     app.include_router(appointments_router)
+    app.include_router(holds_router)
+    app.include_router(treatments_router)
+    app.include_router(clinic_router)
+    app.include_router(chairs_router)
     app.include_router(chat_router)
+    app.include_router(messages_router)
+    app.include_router(accounts_router)
+    app.include_router(waitlist_router)
+    app.include_router(recalls_router)
+    app.include_router(staff_router)
+    app.include_router(audit_router)
+    app.include_router(patients_router)
+    app.include_router(reports_router)
+    app.include_router(metrics_router)
+    app.include_router(stats_router)
     install_web(app)
     return app
 

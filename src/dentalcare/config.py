@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     clinic_timezone: str = "UTC"
+    # The clinic's country (ISO 3166 code, e.g. "GB"): phone numbers typed without their
+    # country code belong to it. Unset: the country of clinic_timezone (none for UTC).
+    clinic_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     # The clinic as calendar files name it (LOCATION: "name, address"), until the clinic
     # settings of API.md v2 have a table of their own.
     clinic_name: str = Field(default="DentalCareConnect", max_length=200)
@@ -43,6 +46,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     login_attempts_per_minute: int = Field(default=10, ge=1)
     bookings_per_minute: int = Field(default=20, ge=1)
+    # Picking a time on the booking page holds it: more clicks than bookings.
+    holds_per_minute: int = Field(default=60, ge=1)
+    hold_sweep_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Waitlist: how long an offered slot is held for the offeree (longer than a booking
+    # form's hold: the offer goes by e-mail/SMS), how often freed slots are looked for,
+    # and how often due recalls are sent.
+    waitlist_offer_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    waitlist_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    recall_interval_seconds: float = Field(default=300, gt=0)
     # Guest look-ups (reference + e-mail) per address and per reference.
     lookups_per_minute: int = Field(default=10, ge=1)
     # Upcoming (pending or confirmed) bookings a guest may hold per e-mail address, per
@@ -101,8 +113,28 @@ class Settings(BaseSettings):
     ws_address_messages_per_second: float = Field(default=200, gt=0)
     ws_address_message_burst: int = Field(default=2000, ge=1)
     realtime_poll_seconds: float = Field(default=1.0, gt=0)
+    # Account e-mails (password reset, "e-mail me my bookings") per address and per hour.
+    account_emails_per_hour: int = Field(default=5, ge=1)
     event_retention_days: float = Field(default=7, gt=0)
     event_prune_interval_seconds: float = Field(default=3600, gt=0)
+    # The outbox (e-mail and SMS). smtp://[user:pass@]host[:port], smtps://… (TLS) or
+    # smtp+starttls://…; unset: mail is captured for /admin/mail (refused in production
+    # unless email_enabled is false, which starts no delivery workers at all).
+    smtp_url: SecretStr | None = None
+    mail_from: str = Field(default="DentalCareConnect <no-reply@localhost>", max_length=300)
+    # Links in messages start with it (and Message-IDs end in its host).
+    public_url: str = Field(default="http://127.0.0.1:8000", max_length=300)
+    email_enabled: bool = True
+    # An HTTP endpoint taking {"to", "text"} as JSON; unset: no SMS is created.
+    sms_url: str | None = None
+    # Delivery workers per service process (any number of processes may run them).
+    outbox_workers: int = Field(default=1, ge=0, le=32)
+    outbox_batch: int = Field(default=50, ge=1, le=1000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # A claimed message not reported within this long (its worker died) goes again.
+    outbox_lease_seconds: float = Field(default=120, gt=0)
+    outbox_retry_base_seconds: float = Field(default=30, gt=0)
+    outbox_retry_max_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -140,6 +172,11 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "DENTALCARE_COOKIE_SECURE must be true when DENTALCARE_ENV=production "
                 "(serve behind HTTPS)"
+            )
+        if self.env == "production" and self.email_enabled and self.smtp_url is None:
+            raise RuntimeError(
+                "DENTALCARE_SMTP_URL must be set when DENTALCARE_ENV=production "
+                "(or DENTALCARE_EMAIL_ENABLED=false to send no e-mail at all)"
             )
 
     @property

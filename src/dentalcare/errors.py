@@ -73,6 +73,20 @@ class TooManyBookings(Conflict):
     """A guest already holds as many upcoming bookings as a guest may."""
 
 
+class PolicyViolation(Conflict):
+    """The clinic's cancellation policy forbids this change (too close to the start)."""
+
+
+class HoldExpired(Conflict):
+    """The hold lapsed before it was used: the slot may be someone else's now."""
+
+
+class LinkExpired(DentalCareError):
+    """A link from a message that was used already, has expired, or was never issued."""
+
+    status_code = 410
+
+
 class PayloadTooLarge(DentalCareError):
     status_code = 413
 

@@ -9,8 +9,11 @@ query string and the reference in a booking page's path are redacted too.
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import os
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
@@ -40,10 +43,48 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration, with RedactTokens on every handler."""
+def json_logs() -> bool:
+    """Whether DENTALCARE_LOG_FORMAT asks for one JSON object per line."""
+    return os.environ.get("DENTALCARE_LOG_FORMAT", "").strip().lower() == "json"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message (redacted as
+    the text format is, by the same filter), and the exception when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def uvicorn_log_config(*, json_format: bool | None = None) -> dict[str, Any]:
+    """uvicorn's own logging configuration, with RedactTokens on every handler (and JSON
+    lines when `json_format`, by default when DENTALCARE_LOG_FORMAT=json)."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_tokens"] = {"()": "dentalcare.logs.RedactTokens"}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_tokens")
+    if json_logs() if json_format is None else json_format:
+        for formatter in config["formatters"].values():
+            formatter.clear()
+            formatter["()"] = "dentalcare.logs.JsonFormatter"
     return config
+
+
+def configure_root(level: int = logging.INFO) -> None:
+    """The service's own loggers: text lines, or JSON lines when DENTALCARE_LOG_FORMAT=json."""
+    if not json_logs():
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactTokens())
+    logging.basicConfig(level=level, handlers=[handler])

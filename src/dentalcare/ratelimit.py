@@ -271,6 +271,7 @@ class Throttle:
     address: str
     lookup_limiter: RateLimiter
     chat: ChatLimiters
+    hold_limiter: RateLimiter
 
     def registration(self) -> None:
         """Count a sign-up against the caller's address; RateLimited when over the limit."""
@@ -284,6 +285,10 @@ class Throttle:
     def booking(self, user_id: UUID | None) -> None:
         """Count a booking attempt; RateLimited when over the limit."""
         self.booking_limiter.hit(f"user:{user_id}" if user_id else f"ip:{self.address}")
+
+    def hold(self, user_id: UUID | None) -> None:
+        """Count a hold (a slot picked on a booking page); RateLimited when over the limit."""
+        self.hold_limiter.hit(f"user:{user_id}" if user_id else f"ip:{self.address}")
 
     def lookup(self, reference: str) -> None:
         """Count a guest look-up by reference and e-mail; RateLimited when over the limit.
@@ -314,6 +319,7 @@ UNLIMITED = Throttle(
     address="",
     lookup_limiter=RateLimiter(limit=1, what="booking look-ups", enabled=False),
     chat=ChatLimiters.disabled(),
+    hold_limiter=RateLimiter(limit=1, what="holds", enabled=False),
 )
 
 
@@ -327,6 +333,7 @@ async def request_throttle(request: Request) -> Throttle:
         address=client_bucket(request.client.host if request.client else None),
         lookup_limiter=request.app.state.lookup_limiter,
         chat=request.app.state.chat_limiters,
+        hold_limiter=request.app.state.hold_limiter,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal, TypeGuard, get_args
 
 Status = Literal["pending", "confirmed", "completed", "cancelled", "no_show"]
-BookingSource = Literal["manual", "chatbot", "admin"]
+BookingSource = Literal["manual", "chatbot", "admin", "front_desk"]
 Urgency = Literal["routine", "urgent", "emergency"]
 PaymentMethod = Literal["cash", "card", "insurance"]
 PaymentStatus = Literal["pending", "paid", "refunded"]
@@ -26,6 +26,16 @@ BOOKING_SOURCES: tuple[BookingSource, ...] = get_args(BookingSource)
 URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
 PAYMENT_STATUSES: tuple[PaymentStatus, ...] = get_args(PaymentStatus)
+
+# Clinic staff: who sees every appointment and patient and books for callers (API.md v2,
+# roles). `front_desk` arrives with issue 15; the rules already count it as staff.
+STAFF_ROLES: frozenset[str] = frozenset({"admin", "front_desk"})
+
+
+def is_staff(role: str | None) -> bool:
+    """Whether a role is clinic staff (admins and the front desk)."""
+    return role in STAFF_ROLES
+
 
 # Active appointments hold their slot (the no-double-booking constraint, busy times);
 # terminal ones are over and never change status again.

@@ -1,9 +1,10 @@
 """Every endpoint × every kind of caller, with exact status codes.
 
-Callers: anonymous, patient A, patient B, dentist X, dentist Y, admin. The resource is
-always A's appointment with dentist X (or dentist X's profile and schedule): "own" for A,
-X and the admin, "someone else's" for B and Y. Someone else's appointment is a 404,
-never a 403; a refused request writes nothing.
+Callers: anonymous, patient A, patient B, dentist X, dentist Y, the front desk, admin.
+The resource is always A's appointment with dentist X (or dentist X's profile and
+schedule): "own" for A, X and the staff, "someone else's" for B and Y. Someone else's
+appointment is a 404, never a 403; a refused request writes nothing. The front desk
+manages every appointment like an admin but no dentist, schedule or clinic setting.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from tests.fixtures.clinic import Clinic
 
-CALLERS = ("anon", "patient_a", "patient_b", "dentist_x", "dentist_y", "admin")
+CALLERS = ("anon", "patient_a", "patient_b", "dentist_x", "dentist_y", "front_desk", "admin")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Case:
     method: str
     path: str
     body: Any
-    expected: tuple[int, int, int, int, int, int]
+    expected: tuple[int, int, int, int, int, int, int]
 
 
 CASES = [
@@ -34,136 +35,146 @@ CASES = [
         "GET",
         "/api/appointments/{appt_a}",
         None,
-        (401, 200, 404, 200, 404, 200),
+        (401, 200, 404, 200, 404, 200, 200),
     ),
     Case(
-        "export ics", "GET", "/api/appointments/{appt_a}/ics", None, (401, 200, 404, 200, 404, 200)
+        "export ics",
+        "GET",
+        "/api/appointments/{appt_a}/ics",
+        None,
+        (401, 200, 404, 200, 404, 200, 200),
     ),
     Case(
         "edit notes",
         "PUT",
         "/api/appointments/{appt_a}",
         {"notes": "Bring X-rays"},
-        (401, 200, 404, 200, 404, 200),
+        (401, 200, 404, 200, 404, 200, 200),
     ),
     Case(
         "confirm",
         "PUT",
         "/api/appointments/{appt_a}",
         {"status": "confirmed"},
-        (401, 403, 404, 200, 404, 200),
+        (401, 403, 404, 200, 404, 200, 200),
     ),
     Case(
         "cancel by status",
         "PUT",
         "/api/appointments/{appt_a}",
         {"status": "cancelled"},
-        (401, 200, 404, 200, 404, 200),
+        (401, 200, 404, 200, 404, 200, 200),
     ),
     Case(
         "reschedule",
         "PUT",
         "/api/appointments/{appt_a}",
         {"appointment_date": "{day}", "appointment_time": "15:00"},
-        (401, 200, 404, 403, 404, 200),
+        (401, 200, 404, 403, 404, 200, 200),
     ),
     Case(
         "payment",
         "PUT",
         "/api/appointments/{appt_a}",
         {"payment_status": "paid"},
-        (401, 403, 404, 403, 404, 200),
+        (401, 403, 404, 403, 404, 200, 200),
     ),
     Case(
         "cancel by DELETE",
         "DELETE",
         "/api/appointments/{appt_a}",
         None,
-        (401, 200, 404, 200, 404, 200),
+        (401, 200, 404, 200, 404, 200, 200),
     ),
-    Case("list appointments", "GET", "/api/appointments", None, (401, 200, 200, 200, 200, 200)),
-    Case("book", "POST", "/api/appointments", "booking", (201, 201, 201, 403, 403, 201)),
+    Case(
+        "list appointments", "GET", "/api/appointments", None, (401, 200, 200, 200, 200, 200, 200)
+    ),
+    Case("book", "POST", "/api/appointments", "booking", (201, 201, 201, 403, 403, 201, 201)),
     Case(
         "guest lookup",
         "GET",
         "/api/appointments/lookup?reference={ref_guest}&email=guest@example.com",
         None,
-        (200, 200, 200, 200, 200, 200),
+        (200, 200, 200, 200, 200, 200, 200),
     ),
     Case(
         "lookup of a patient's booking",
         "GET",
         "/api/appointments/lookup?reference={ref_a}&email={email_a}",
         None,
-        (404, 404, 404, 404, 404, 404),
+        (404, 404, 404, 404, 404, 404, 404),
     ),
-    Case("me", "GET", "/api/auth/me", None, (401, 200, 200, 200, 200, 200)),
-    Case("directory", "GET", "/api/dentists", None, (200, 200, 200, 200, 200, 200)),
+    Case("me", "GET", "/api/auth/me", None, (401, 200, 200, 200, 200, 200, 200)),
+    Case("directory", "GET", "/api/dentists", None, (200, 200, 200, 200, 200, 200, 200)),
     Case(
-        "dentist profile", "GET", "/api/dentists/{dentist_x}", None, (200, 200, 200, 200, 200, 200)
+        "dentist profile",
+        "GET",
+        "/api/dentists/{dentist_x}",
+        None,
+        (200, 200, 200, 200, 200, 200, 200),
     ),
     Case(
         "create dentist",
         "POST",
         "/api/dentists",
         {"name": "Dr New", "email": "dr.new@example.com"},
-        (401, 403, 403, 403, 403, 201),
+        (401, 403, 403, 403, 403, 403, 201),
     ),
     Case(
         "edit dentist",
         "PATCH",
         "/api/dentists/{dentist_x}",
         {"bio": "Hello"},
-        (401, 403, 403, 200, 403, 200),
+        (401, 403, 403, 200, 403, 403, 200),
     ),
     Case(
         "change dentist e-mail",
         "PATCH",
         "/api/dentists/{dentist_x}",
         {"email": "dr.changed@example.com"},
-        (401, 403, 403, 403, 403, 200),
+        (401, 403, 403, 403, 403, 403, 200),
     ),
     Case(
         "remove dentist",
         "DELETE",
         "/api/dentists/{dentist_x}",
         None,
-        (401, 403, 403, 403, 403, 204),
+        (401, 403, 403, 403, 403, 403, 204),
     ),
     Case(
         "read schedule",
         "GET",
         "/api/availability/{dentist_x}",
         None,
-        (200, 200, 200, 200, 200, 200),
+        (200, 200, 200, 200, 200, 200, 200),
     ),
     Case(
         "replace schedule",
         "PUT",
         "/api/availability/{dentist_x}",
         {"weekly": [{"day_of_week": 0, "start_time": "09:00", "end_time": "12:00"}]},
-        (401, 403, 403, 200, 403, 200),
+        (401, 403, 403, 200, 403, 403, 200),
     ),
     Case(
         "add time off",
         "POST",
         "/api/availability/{dentist_x}/exceptions",
         {"date": "{day}", "is_available": False, "reason": "Conference"},
-        (401, 403, 403, 201, 403, 201),
+        (401, 403, 403, 201, 403, 403, 201),
     ),
     Case(
         "delete time off",
         "DELETE",
         "/api/availability/{dentist_x}/exceptions/{exception_x}",
         None,
-        (401, 403, 403, 204, 403, 204),
+        (401, 403, 403, 204, 403, 403, 204),
     ),
     Case(
         "free slots",
         "GET",
         "/api/dentists/{dentist_x}/slots?from={day}&to={day}",
         None,
-        (200, 200, 200, 200, 200, 200),
+        (200, 200, 200, 200, 200, 200, 200),
     ),
 ]
 
@@ -232,6 +243,7 @@ async def test_someone_elses_appointment_looks_exactly_like_a_missing_one(
         ("patient_b", {"b"}),
         ("dentist_x", {"a", "guest"}),
         ("dentist_y", {"b"}),
+        ("front_desk", {"a", "b", "guest"}),
         ("admin", {"a", "b", "guest"}),
     ],
 )
@@ -250,6 +262,7 @@ async def test_only_admins_and_the_dentist_see_a_dentists_email(clinic: Clinic) 
         ("anon", False),
         ("patient_a", False),
         ("dentist_y", False),
+        ("front_desk", False),
         ("dentist_x", True),
         ("admin", True),
     ):

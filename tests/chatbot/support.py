@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 
+from dentalcare.chatbot.clinic import facts_from_settings
+from dentalcare.chatbot.ports import ClinicFacts
+from dentalcare.config import Settings
 from tests.fixtures.clinic import CHAT_PATIENT_EMAIL, ChatClinic
 from tests.fixtures.rows import make_appointment
 
@@ -18,6 +21,7 @@ class HttpDriver:
 
     http: httpx.AsyncClient
     clinic: ChatClinic
+    settings: Settings
     session_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -74,3 +78,7 @@ class HttpDriver:
     def clock(self) -> datetime:
         """The server's clock is the real one."""
         return datetime.now(UTC)
+
+    def facts(self) -> ClinicFacts:
+        """What the server's settings publish about the clinic."""
+        return facts_from_settings(self.settings)

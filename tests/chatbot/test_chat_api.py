@@ -56,7 +56,7 @@ async def test_session_shapes(chat_http: httpx.AsyncClient, chat_clinic: ChatCli
     assert set(turn) == {"messages", "state", "appointment"}
     assert turn["appointment"] is None
     assert turn["state"]["stage"] == "preference"
-    assert turn["state"]["collected"]["complaint"] == "I need a check-up"
+    assert turn["state"]["collected"]["complaint"] == "check-up"
     assert all(m["role"] == "assistant" for m in turn["messages"])
 
     transcript = await chat_http.get(f"/api/chat/sessions/{body['session_id']}")
@@ -72,7 +72,9 @@ async def test_booking_through_chat_is_a_chatbot_booking(
     chat_http: httpx.AsyncClient, chat_clinic: ChatClinic
 ) -> None:
     session = await _session(chat_http)
-    offer = await _say(chat_http, session, "I broke my front tooth and it hurts when I bite")
+    screened = await _say(chat_http, session, "I broke my front tooth and it hurts when I bite")
+    assert screened["state"]["stage"] == "screen"
+    offer = await _say(chat_http, session, "no, none of these")
     await _say(chat_http, session, _offer(offer))
     await _say(chat_http, session, DETAILS)
     done = await _say(chat_http, session, "yes")
@@ -84,6 +86,7 @@ async def test_booking_through_chat_is_a_chatbot_booking(
     assert row["booking_source"] == "chatbot"
     assert row["urgency"] == "urgent"
     assert row["chief_complaint"] == "I broke my front tooth and it hurts when I bite"
+    assert "no" not in row["chief_complaint"].split()  # the screen's answer is not the reason
     assert "broken tooth" in row["symptoms"]
     assert row["patient_id"] is None and row["patient_email"] == "jane@example.com"
     assert row["status"] == "pending"
@@ -244,3 +247,36 @@ async def test_emergency_never_books(chat_http: httpx.AsyncClient, chat_clinic: 
     for text in ("book me in anyway", "anyone tomorrow", "1", DETAILS, "yes"):
         assert (await _say(chat_http, session, text))["appointment"] is None
     assert await chat_clinic.conn.fetchval("SELECT count(*) FROM appointments") == 0
+
+
+async def test_questions_are_answered_from_the_settings_and_are_not_the_reason(
+    chat_http: httpx.AsyncClient, chat_clinic: ChatClinic, chat_server: RunningServer
+) -> None:
+    settings = chat_server.app.state.settings
+    session = await _session(chat_http)
+    price = await _say(chat_http, session, "how much does a filling cost?")
+    said = " ".join(m["text"] for m in price["messages"])
+    # the database clinic publishes no prices yet: the patient is sent to the clinic
+    assert f"call {settings.clinic_name}" in said and "60 minutes" in said
+    assert price["state"]["stage"] == "complaint"
+    assert price["state"]["collected"]["complaint"] is None
+    booked_for = await _say(chat_http, session, "ok book me in for that")
+    assert booked_for["state"]["collected"]["treatment"] == "Filling"
+    assert booked_for["state"]["stage"] == "preference"
+
+
+async def test_an_emergency_told_mid_booking_stops_it_over_http(
+    chat_http: httpx.AsyncClient, chat_clinic: ChatClinic
+) -> None:
+    session = await _session(chat_http)
+    await _say(chat_http, session, "I need a check-up")
+    offer = await _say(chat_http, session, "anyone, next week")
+    assert offer["state"]["collected"]["offered"]
+    stopped = await _say(chat_http, session, "wait my face is swelling up to my eye")
+    assert stopped["state"]["stage"] == "emergency"
+    assert stopped["state"]["collected"]["offered"] == []
+    assert "999" in stopped["messages"][-1]["text"]
+    still = await _say(chat_http, session, f"{_offer(offer)}")
+    assert still["state"]["stage"] == "emergency" and still["appointment"] is None
+    count = await chat_clinic.conn.fetchval("SELECT count(*) FROM appointments")
+    assert count == 0

@@ -1,23 +1,29 @@
-"""Every scripted conversation, through the real HTTP endpoints, services and database."""
+"""Every conversation set, through the real HTTP endpoints, services and database."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from dentalcare.chatbot.evaluation import load, run_conversation
+from dentalcare.chatbot.evaluation import run_conversation
 from tests.chatbot.support import HttpDriver
+from tests.chatbot.test_conversation_sets import CONVERSATIONS
 from tests.fixtures.clinic import ChatClinic
+from tests.fixtures.servers import RunningServer
 
-CONVERSATIONS = load(Path(__file__).parents[2] / "bench" / "conversations.jsonl")
 
-
-@pytest.mark.parametrize("spec", CONVERSATIONS, ids=lambda s: s["name"])
+@pytest.mark.parametrize(
+    ("kind", "spec"), CONVERSATIONS, ids=[spec["name"] for _, spec in CONVERSATIONS]
+)
 async def test_conversation(
-    spec: dict[str, Any], chat_http: httpx.AsyncClient, chat_clinic: ChatClinic
+    kind: str,
+    spec: dict[str, Any],
+    chat_http: httpx.AsyncClient,
+    chat_clinic: ChatClinic,
+    chat_server: RunningServer,
 ) -> None:
-    result = await run_conversation(HttpDriver(chat_http, chat_clinic), spec)
+    driver = HttpDriver(chat_http, chat_clinic, chat_server.app.state.settings)
+    result = await run_conversation(driver, spec)
     assert result.ok, "\n".join(result.failures)

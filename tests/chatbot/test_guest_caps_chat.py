@@ -29,7 +29,8 @@ def capped_chat(database_url: str) -> Iterator[RunningServer]:
 
 
 async def _book_by_chat(http: httpx.AsyncClient) -> dict[str, Any]:
-    """A guest conversation to its last turn: complaint, first offer, details, yes."""
+    """A guest conversation to its last turn: complaint, no red flags, first offer,
+    details, yes."""
     session = (await http.post("/api/chat/sessions")).json()["session_id"]
 
     async def say(text: str) -> dict[str, Any]:
@@ -38,7 +39,9 @@ async def _book_by_chat(http: httpx.AsyncClient) -> dict[str, Any]:
         body: dict[str, Any] = response.json()
         return body
 
-    offer = await say("I broke my front tooth and it hurts when I bite")
+    screened = await say("I broke my front tooth and it hurts when I bite")
+    assert screened["state"]["stage"] == "screen"  # the red-flag questions come first
+    offer = await say("no")
     values = [q["value"] for m in offer["messages"] for q in m["quick_replies"]]
     await say([v for v in values if v != "other times"][0])
     await say(DETAILS)

@@ -1,92 +1,47 @@
-"""Triage: the rule table against many phrasings, including negations."""
+"""Triage and the red-flag screen: the message corpus by category, negations, invariants."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dentalcare.chatbot.triage import RULES, more_urgent, triage
+from dentalcare.chatbot import screen
+from dentalcare.chatbot.treatments import kind_for, named_kind, who
+from dentalcare.chatbot.triage import FLAG_REASONS, RED_FLAGS, RULES, more_urgent, normalise, triage
+from tests.chatbot.corpus import ALL, M
 
-EMERGENCY = [
-    ("My face is swollen right up to my eye", "swelling spreading to the eye or neck"),
-    ("the swelling has spread down my neck", "swelling spreading to the eye or neck"),
-    ("my jaw is swollen and it's hard to swallow", "difficulty breathing, swallowing or speaking"),
-    ("I can't breathe properly since my cheek swelled up", None),
-    ("swelling under my tongue, I'm struggling to speak", None),
-    ("my gum is bleeding and it won't stop", "bleeding that will not stop"),
-    ("It hasn't stopped bleeding for an hour", "bleeding that will not stop"),
-    ("the socket keeps bleeding even with pressure", "bleeding that will not stop"),
-    ("there's heavy bleeding from my mouth", "bleeding that will not stop"),
-    ("I was in a car accident and my face is badly cut", "serious face or jaw injury"),
-    ("I think I broke my jaw", "serious face or jaw injury"),
-    ("my jaw might be dislocated", "serious face or jaw injury"),
-    (
-        "I hit my head and passed out, now a tooth is loose",
-        "head injury with loss of consciousness, vomiting or double vision",
-    ),
-    ("banged my head on the pool edge and I've been sick twice", None),
-    ("he hit his head, now seeing double and his tooth is chipped", None),
-]
-
-URGENT = [
-    ("my tooth got knocked out playing rugby", "knocked-out tooth"),
-    ("my son's front tooth fell out when he fell off his bike", "knocked-out tooth"),
-    ("I lost a tooth in a fight", "knocked-out tooth"),
-    ("I broke my front tooth", "broken tooth"),
-    ("cracked a molar on a nut", "broken tooth"),
-    ("severe pain and painkillers don't help", "severe pain not eased by painkillers"),
-    ("the ibuprofen isn't working at all", "severe pain not eased by painkillers"),
-    ("unbearable toothache", "severe pain"),
-    ("I can't sleep with this toothache", "severe pain"),
-    ("my gum is swollen", "swelling"),
-    ("there's a swelling on my gum above the tooth", "swelling"),
-    ("toothache and I have a fever", "toothache with a fever"),
-    ("my tooth hurts and I've got a temperature", "toothache with a fever"),
-    ("I had a tooth out yesterday and it's still bleeding", None),
-    ("pain after my extraction", "bleeding or severe pain after an extraction"),
-    ("I think I have a dry socket", "bleeding or severe pain after an extraction"),
-    ("I think I have an abscess", "possible infection or abscess"),
-    ("I fell and hit my face and my front tooth is broken", "broken tooth"),
-    ("I hit my head and knocked out a tooth", "knocked-out tooth"),
-]
-
-ROUTINE = [
-    "I need a check-up",
-    "I'd like a cleaning",
-    "my filling fell out",
-    "my crown came off",
-    "it has hurt for 3 days",
-    "a dull ache when I drink something cold",
-    "no swelling, no fever, just a dull ache",
-    "doesn't hurt, no bleeding",
-    "I'm not in severe pain, just sensitive teeth",
-    "I'd like my teeth whitened",
-    "braces consultation for my daughter",
-    "my gums bleed a little when I brush",
-    "",
-]
+CASES = [(category, m) for category, messages in ALL.items() for m in messages]
 
 
-@pytest.mark.parametrize(("text", "reason"), EMERGENCY)
-def test_emergency(text: str, reason: str | None) -> None:
-    result = triage(text)
-    assert result.urgency == "emergency"
-    if reason:
-        assert reason in result.reasons
+def test_the_corpus_is_large_and_covers_every_level() -> None:
+    assert len(CASES) >= 150
+    assert {m.urgency for _, m in CASES} == {"routine", "urgent", "emergency"}
 
 
-@pytest.mark.parametrize(("text", "reason"), URGENT)
-def test_urgent(text: str, reason: str | None) -> None:
-    result = triage(text)
-    assert result.urgency == "urgent"
-    if reason:
-        assert reason in result.reasons
-    assert result.reasons
-
-
-@pytest.mark.parametrize("text", ROUTINE)
-def test_routine(text: str) -> None:
-    assert triage(text).urgency == "routine"
-    assert triage(text).reasons == ()
+@pytest.mark.parametrize(
+    ("category", "m"), CASES, ids=lambda v: v if isinstance(v, str) else v.text[:60]
+)
+def test_message(category: str, m: M) -> None:
+    found = triage(m.text)
+    assert found.urgency == m.urgency, (category, found)
+    assert bool(found.reasons) == (m.urgency != "routine")
+    findings = screen.take(screen.Findings(), found)
+    if m.opens is not None:
+        assert screen.pending(findings) == m.opens, found
+    text = normalise(m.text)
+    patient = who(text)
+    if m.child is not None:
+        assert patient.child is m.child
+    if m.kind is not None:
+        kind = kind_for(
+            named_kind(text),
+            urgency=findings.urgency,
+            pain="pain" in findings.mentions,
+            child=bool(patient.child),
+            knocked_out=findings.knocked_out,
+        )
+        assert kind == m.kind
 
 
 def test_most_urgent_level_wins_and_only_its_reasons_are_given() -> None:
@@ -104,9 +59,68 @@ def test_every_rule_has_a_reason_and_a_known_level() -> None:
         assert rule.reason
         assert rule.urgency in ("urgent", "emergency")
         assert rule.all_of
+    assert set(FLAG_REASONS) == set(RED_FLAGS)
 
 
 def test_more_urgent() -> None:
     assert more_urgent("routine", "urgent") == "urgent"
     assert more_urgent("emergency", "urgent") == "emergency"
     assert more_urgent("routine", "routine") == "routine"
+
+
+def test_a_blow_told_before_makes_later_vomiting_an_emergency() -> None:
+    fall = screen.take(screen.Findings(), triage("my son fell off the climbing frame"))
+    assert fall.urgency != "emergency"
+    assert screen.pending(fall) == ("unconscious", "vomiting", "vision", "jaw")
+    sick = screen.take(fall, triage("he's been sick twice since he got home"))
+    assert sick.urgency == "emergency"
+    assert FLAG_REASONS["vomiting"] in sick.reasons
+    # without a blow, being sick is not a dental red flag
+    alone = screen.take(screen.Findings(), triage("he's been sick twice since he got home"))
+    assert alone.urgency == "routine"
+
+
+def test_answers_to_the_screen() -> None:
+    pain = screen.take(screen.Findings(), triage("my tooth aches"))
+    asked = screen.pending(pain)
+    assert asked == ("spreading_swelling", "airway", "fever")
+    cleared = screen.answer(pain, asked, yes=False)
+    assert screen.pending(cleared) == () and cleared.urgency == "routine"
+    alarmed = screen.answer(pain, asked, yes=True)
+    assert alarmed.urgency == "emergency" and alarmed.reasons
+    assert screen.pending(alarmed) == ()
+    one = screen.answer(pain, ("fever",), yes=True)
+    assert one.reasons == (FLAG_REASONS["fever"],)
+
+
+def test_a_denial_answers_its_question_and_an_affirmation_cannot_be_taken_back() -> None:
+    denied = screen.take(screen.Findings(), triage("toothache, no fever"))
+    assert "fever" in denied.no and "fever" not in screen.pending(denied)
+    affirmed = screen.take(denied, triage("oh I do have a temperature actually"))
+    assert affirmed.urgency == "emergency" and "fever" in affirmed.yes
+    again = screen.take(affirmed, triage("no fever now"))
+    assert again.urgency == "emergency" and "fever" in again.yes and "fever" not in again.no
+
+
+MESSAGES = [m.text for _, m in CASES]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(MESSAGES), min_size=1, max_size=8), st.data())
+def test_urgency_never_drops_and_red_flags_stay(texts: list[str], data: st.DataObject) -> None:
+    """Over any sequence of messages (and yes/no answers in between), urgency only rises,
+    an affirmed red flag stays affirmed, and an emergency has nothing pending."""
+    findings = screen.Findings()
+    for text in texts:
+        before = findings
+        findings = screen.take(findings, triage(text))
+        asked = screen.pending(findings)
+        if asked and data.draw(st.booleans()):
+            findings = screen.answer(findings, asked, yes=data.draw(st.booleans()))
+        assert more_urgent(findings.urgency, before.urgency) == findings.urgency
+        assert before.yes <= findings.yes
+        assert not (findings.yes & findings.no)
+        if findings.urgency == "emergency":
+            assert screen.pending(findings) == () and findings.reasons
+        if findings.yes - {"unconscious", "vomiting", "vision"}:
+            assert findings.urgency == "emergency"

@@ -193,6 +193,7 @@ async def test_availability_and_dentist_channels_carry_no_patient_data(
         "date": booked["appointment_date"].isoformat(),
         "time": "09:00",
         "duration_minutes": 30,
+        "chair_id": None,  # the clinic has no chairs
     }
     assert {e.channel for e in own} == {f"availability:{xavier['id']}"}
     assert [(e.table, e.record and e.record["dentist_id"]) for e in every] == [

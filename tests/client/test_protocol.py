@@ -280,3 +280,32 @@ async def test_a_callback_may_close_the_client(open_client: ClientFactory) -> No
         await client.subscribe_to_global_availability(on_changed=stop)
         await wait_for(lambda: closed and not client.connected)
         assert len(server.received) == 1  # and it did not reconnect
+
+
+OPS = [(2, "HELD"), (3, "RELEASED"), (4, "HELD"), (5, "TAKEN")]
+
+
+async def test_slot_events_with_an_op_it_does_not_know_are_delivered_as_they_are(
+    open_client: ClientFactory,
+) -> None:
+    """`slots` events grow new ops (HELD, beside TAKEN and RELEASED): the SDK passes any op
+    through to `on_changed`, in order, and keeps its position."""
+
+    def script(server: ScriptedServer) -> Script:
+        async def run(ws: ServerConnection, n: int) -> None:
+            request = await server.next_message(ws, n)
+            reply = {"type": "subscribed", "ref": request["ref"], "channel": CHANNEL, "head": 1}
+            await ws.send(orjson.dumps(reply).decode())
+            for seq, op in OPS:
+                await ws.send(orjson.dumps({**event(seq), "op": op}).decode())
+
+        return run
+
+    seen: list[RealtimeEvent] = []
+    async with scripted(script) as (base_url, _server):
+        client = await open_client(base_url)
+        await client.subscribe_to_global_availability(on_changed=seen.append)
+        await wait_for(lambda: len(seen) == 4)
+
+    assert [(e.seq, e.op) for e in seen] == OPS
+    assert client.positions() == {CHANNEL: 5}

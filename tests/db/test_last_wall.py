@@ -103,7 +103,9 @@ def test_production_refuses_cookies_without_secure() -> None:
     settings = Settings(env="production", secret_key="s" * 40, cookie_secure=False)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="COOKIE_SECURE"):
         settings.check()
-    Settings(env="production", secret_key="s" * 40, cookie_secure=True).check()  # type: ignore[arg-type]
+    Settings(  # type: ignore[arg-type]
+        env="production", secret_key="s" * 40, cookie_secure=True, smtp_url="smtp://mail:25"
+    ).check()
 
 
 async def test_hsts_is_sent_once_cookies_are_secure(database_url: str) -> None:
@@ -112,7 +114,11 @@ async def test_hsts_is_sent_once_cookies_are_secure(database_url: str) -> None:
             make_settings(database_url, cookie_secure=secure), database_url=database_url
         )
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        # The lifespan opens the pool: pages read the clinic's settings for their chrome.
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
             response = await http.get("/docs")
         assert response.status_code == 200
         assert ("strict-transport-security" in response.headers) is secure

@@ -366,7 +366,13 @@ async def test_event_commits_with_its_change_and_a_rollback_writes_none(
             await make_appointment(writer, dentist_id=dentist["id"], on=DAY, at=time(9))
             await make_appointment(writer, dentist_id=dentist["id"], on=DAY, at=time(10))
         events = await _events(owner_conn, head)
-        assert [e["table_name"] for e in events] == ["appointments", "slots"] * 2
+        # Each booking's row and the interval it took (different channels: their
+        # relative order is not a promise, each channel's own order is).
+        assert sorted(e["table_name"] for e in events) == ["appointments"] * 2 + ["slots"] * 2
+        assert [e["record"]["time"] for e in events if e["table_name"] == "slots"] == [
+            "09:00",
+            "10:00",
+        ]
         assert len({e["txid"] for e in events}) == 1
     finally:
         await writer.close()
@@ -507,5 +513,11 @@ async def test_slot_events_follow_bookings_cancellations_and_reschedules(
     ]
     for event in slots:
         assert event["patient_id"] is None and event["old_record"] is None
-        assert set(event["record"]) == {"dentist_id", "date", "time", "duration_minutes"}
+        assert set(event["record"]) == {
+            "dentist_id",
+            "date",
+            "time",
+            "duration_minutes",
+            "chair_id",
+        }
         assert event["record"]["date"] == DAY.isoformat()

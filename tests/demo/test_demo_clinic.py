@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from dentalcare.db.pool import Database
-from dentalcare.demo.service import load_demo
+from dentalcare.demo.service import TREATMENTS, load_demo
 from dentalcare.demo.week import DemoDentist, plan_week
 from tests.fixtures.database import app_pool
 
@@ -71,7 +71,8 @@ async def test_the_demo_clinic_has_a_lived_in_week_and_restarting_adds_nothing(
 ) -> None:
     now = datetime.now(UTC)
     logins = await load_demo(app_db, timezone="UTC", now=now)
-    assert len(logins) == 8
+    assert len(logins) == 9
+    assert [lg.email for lg in logins if lg.role == "front_desk"] == ["desk@example.com"]
     rows = await owner_conn.fetch(
         "SELECT status, booking_source, appointment_date, starts_at FROM appointments"
     )
@@ -106,3 +107,23 @@ async def test_the_banner_does_not_offer_logins_that_no_longer_work(
     logins = await load_demo(app_db, timezone="UTC")
     assert "dr.patel@example.com" not in {login.email for login in logins}
     assert "dr.smith@example.com" in {login.email for login in logins}
+
+
+async def test_the_demo_clinic_offers_its_ten_treatments_and_books_a_check_up_by_default(
+    app_db: Database, owner_conn: asyncpg.Connection
+) -> None:
+    await load_demo(app_db, timezone="UTC")
+    online = await owner_conn.fetch(
+        "SELECT name FROM treatment_types WHERE active AND bookable_online ORDER BY name"
+    )
+    assert [r["name"] for r in online] == sorted(t[0] for t in TREATMENTS)
+    default = await owner_conn.fetchval(
+        """SELECT t.name FROM clinic_settings s
+           JOIN treatment_types t ON t.id = s.default_treatment_type_id"""
+    )
+    assert default == "Check-up"
+    assert await owner_conn.fetchval("SELECT count(*) FROM chairs WHERE active") == 4
+    without_chair = await owner_conn.fetchval(
+        "SELECT count(*) FROM dentists WHERE active AND default_chair_id IS NULL"
+    )
+    assert without_chair == 0

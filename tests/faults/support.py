@@ -339,6 +339,8 @@ async def seed_clinic(url: str, *, dentists: int, patients: int, admins: int) ->
         )
         patient_rows = await make_users(conn, role="patient", count=patients)
         admin_rows = await make_users(conn, role="admin", count=admins)
+        # The patients here cancel visits of the coming days: no cancellation notice.
+        await conn.execute("UPDATE clinic_settings SET cancellation_notice_hours = 0")
     finally:
         await conn.close()
     return Clinic(

@@ -202,6 +202,7 @@ async def test_replay_from_memory_equals_replay_from_the_log(
     of channel."""
     from dentalcare.auth.tokens import Principal
     from dentalcare.realtime import protocol, repository
+    from dentalcare.realtime.events import EventEncoder, LogEvent
 
     hub = live_server.app.state.realtime.hub
     patient, other = await make_user(owner_conn), await make_user(owner_conn)
@@ -246,6 +247,12 @@ async def test_replay_from_memory_equals_replay_from_the_log(
             patient_id=spec.patient_id,
             limit=10_000,
         )
-        assert [e.seq for e in from_memory] == [r["seq"] for r in rows], spec.channel
-        assert from_memory, spec.channel  # every channel saw something here
+        assert from_memory.seqs == [r["seq"] for r in rows], spec.channel
+        assert from_memory.seqs, spec.channel  # every channel saw something here
+        # Byte for byte what a replay from the log sends (framed once, shared by every socket).
+        from_log = [EventEncoder(LogEvent.from_row(r)).frame_for(spec.channel) for r in rows]
+        assert from_memory.frames == from_log, spec.channel
+        again = hub.recent_between(start, head, spec=spec)
+        assert again is not None
+        assert all(a is b for a, b in zip(again.frames, from_memory.frames, strict=True))
     assert hub.recent_between(hub.recent_floor - 1, head, spec=specs[0]) is None

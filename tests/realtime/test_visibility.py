@@ -12,7 +12,7 @@ from tests.fixtures.servers import RunningServer, caught_up
 from tests.realtime.conftest import open_feed
 
 DAY = date(2031, 3, 10)
-SLOT_KEYS = {"dentist_id", "date", "time", "duration_minutes"}
+SLOT_KEYS = {"dentist_id", "date", "time", "duration_minutes", "chair_id"}
 
 
 async def test_patients_and_dentists_see_only_their_own_appointments(

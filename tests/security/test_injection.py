@@ -94,7 +94,12 @@ async def test_login_with_injection_gets_nobody_in(clinic: Clinic) -> None:
         )
         assert response.status_code == 401, (email, response.text)
     roles = await clinic.conn.fetch("SELECT role, count(*) AS n FROM users GROUP BY role")
-    assert {r["role"]: r["n"] for r in roles} == {"patient": 2, "dentist": 2, "admin": 1}
+    assert {r["role"]: r["n"] for r in roles} == {
+        "patient": 2,
+        "dentist": 2,
+        "admin": 1,
+        "front_desk": 1,
+    }
 
 
 async def test_every_booking_text_field_is_stored_verbatim(clinic: Clinic) -> None:

@@ -65,6 +65,7 @@ def clinic(web_db: Database, server: RunningServer) -> Clinic:
     """A fresh clinic for each test."""
     server.app.state.login_limiter.reset()
     server.app.state.booking_limiter.reset()
+    server.app.state.hold_limiter.reset()
     return build_clinic(web_db)
 
 
@@ -73,7 +74,7 @@ def open_page(browser: Browser, server: RunningServer) -> Iterator[Callable[...,
     """Open a page in a new browser context (one per person), closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def make(*, phone: bool = False) -> Page:
+    def make(*, phone: bool = False, javascript: bool = True) -> Page:
         viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
         context = browser.new_context(
             base_url=server.base_url,
@@ -81,6 +82,7 @@ def open_page(browser: Browser, server: RunningServer) -> Iterator[Callable[...,
             device_scale_factor=1,
             locale="en-GB",
             timezone_id="UTC",
+            java_script_enabled=javascript,
         )
         context.add_init_script(CSP_REPORTER)
         contexts.append(context)

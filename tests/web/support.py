@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from dentalcare.db.pool import connect
 from dentalcare.realtime.listener import CHANNEL as LISTENER_CHANNEL
 from tests.fixtures.clinic import login_of, working_dentist
-from tests.fixtures.database import TABLES
+from tests.fixtures.database import empty_tables
 from tests.fixtures.rows import DEFAULT_PASSWORD, make_user
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ class Database:
 
     def clean(self) -> None:
         """Empty every table (keeping `seq` growing, so running listeners stay in step)."""
-        self.execute(f"TRUNCATE {TABLES} CASCADE")
+        self._submit(empty_tables(self.conn, restart_identity=False))
 
     def close(self) -> None:
         """Close the connection and stop the loop."""
@@ -128,6 +128,68 @@ def build_clinic(db: Database) -> Clinic:
 def add_dentist(db: Database, **kwargs: Any) -> asyncpg.Record:
     """A dentist with a login, working every day 08:00-18:00."""
     return db.call(working_dentist, **kwargs)
+
+
+async def _insert_treatment(
+    conn: asyncpg.Connection,
+    *,
+    name: str,
+    duration_minutes: int,
+    dentist_ids: list[Any],
+    price: float | None,
+    buffer_before_minutes: int,
+    buffer_after_minutes: int,
+    bookable_online: bool,
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        """INSERT INTO treatment_types (name, duration_minutes, price, buffer_before_minutes,
+                                        buffer_after_minutes, bookable_online)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+        name,
+        duration_minutes,
+        price,
+        buffer_before_minutes,
+        buffer_after_minutes,
+        bookable_online,
+    )
+    await conn.execute(
+        """INSERT INTO treatment_dentists (treatment_type_id, dentist_id)
+           SELECT $1, d FROM unnest($2::uuid[]) AS d""",
+        row["id"],
+        dentist_ids,
+    )
+    return row
+
+
+def add_treatment(
+    db: Database,
+    name: str,
+    duration_minutes: int,
+    *,
+    dentists: list[asyncpg.Record] | None = None,
+    price: float | None = None,
+    buffer_before_minutes: int = 0,
+    buffer_after_minutes: int = 0,
+    bookable_online: bool = True,
+) -> asyncpg.Record:
+    """A treatment type (performed by `dentists`; none = every dentist)."""
+    return db.call(
+        _insert_treatment,
+        name=name,
+        duration_minutes=duration_minutes,
+        dentist_ids=[d["id"] for d in dentists or []],
+        price=price,
+        buffer_before_minutes=buffer_before_minutes,
+        buffer_after_minutes=buffer_after_minutes,
+        bookable_online=bookable_online,
+    )
+
+
+def add_chair(db: Database, name: str) -> asyncpg.Record:
+    """A chair in use."""
+    row = db.fetchrow("INSERT INTO chairs (name) VALUES ($1) RETURNING *", name)
+    assert row is not None
+    return row
 
 
 def next_week(weekday: int) -> date:

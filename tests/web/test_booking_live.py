@@ -37,7 +37,7 @@ def test_guest_booking_appears_for_dentist_and_admin(
     screenshot(patient, "patient-directory")
     patient.get_by_role("link", name="Dr Sarah Smith", exact=True).click()
     wait_live(patient)
-    patient.get_by_role("button", name="Next 7 days").click()
+    patient.get_by_role("link", name="Next 7 days").click()
     wednesday = next_week(2).isoformat()
     slot = patient.locator(f'[data-testid=slot][data-date="{wednesday}"][data-time="10:30"]')
     slot.click()

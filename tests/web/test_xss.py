@@ -33,7 +33,7 @@ def test_script_in_a_name_renders_as_text(clinic: Clinic, open_page: Callable[..
     patient.on("dialog", record)
     patient.goto(f"/dentists/{clinic.dentist_id}")
     wait_live(patient)
-    patient.get_by_role("button", name="Next 7 days").click()
+    patient.get_by_role("link", name="Next 7 days").click()
     thursday = next_week(3).isoformat()
     patient.locator(f'[data-testid=slot][data-date="{thursday}"][data-time="14:00"]').click()
     patient.get_by_label("Full name").fill(PAYLOAD)

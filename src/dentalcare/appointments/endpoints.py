@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from dentalcare.appointments import service
 from dentalcare.appointments.ics import appointment_ics, clinic_location
@@ -16,13 +16,15 @@ from dentalcare.appointments.schemas import (
     AppointmentRead,
     AppointmentUpdate,
 )
-from dentalcare.auth.deps import CurrentUser, OptionalUser
+from dentalcare.auth.deps import CurrentUser, OptionalUser, StaffUser
 from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import (
     BadRequest,
     Forbidden,
+    HoldExpired,
     InvalidTransition,
     NotFound,
+    PolicyViolation,
     RateLimited,
     SlotUnavailable,
     TooManyBookings,
@@ -43,6 +45,8 @@ router = APIRouter(prefix="/api/appointments", tags=["appointments"])
     response_model=AppointmentRead,
     responses=responses(
         SlotUnavailable,
+        HoldExpired,
+        NotFound,
         TooManyBookings,
         ValidationError,
         Unauthorized,
@@ -58,11 +62,20 @@ async def book(
     settings: AppSettings,
     limits: Limits,
     clock: AppClock,
+    hold_token: Annotated[str | None, Header(alias="X-Hold-Token", max_length=100)] = None,
 ) -> Any:
-    """Book a free slot (guest, patient or admin); 409 with alternatives if it is taken,
-    409 TooManyBookings when a guest already holds as many upcoming bookings as allowed."""
+    """Book a free slot (guest, patient or admin), or exactly the caller's hold (`hold_id`;
+    a guest sends the hold's token as `X-Hold-Token`); 409 with alternatives if it is
+    taken, 409 HoldExpired for a lapsed hold, 409 TooManyBookings when a guest already
+    holds as many upcoming bookings as allowed."""
     appointment = await service.book_appointment(
-        uow=uow, settings=settings, throttle=limits, caller=user, request=body, now=clock.now()
+        uow=uow,
+        settings=settings,
+        throttle=limits,
+        caller=user,
+        request=body,
+        now=clock.now(),
+        hold_token=hold_token,
     )
     return JSON(appointment, status_code=status.HTTP_201_CREATED)
 
@@ -121,15 +134,31 @@ async def lookup(
     responses=responses(NotFound, Unauthorized),
 )
 async def get_appointment(appointment_id: UUID, user: CurrentUser, uow: Uow) -> Any:
-    """One appointment: its patient, its dentist or an admin."""
-    return JSON(await service.get_appointment(uow=uow, appointment_id=appointment_id))
+    """One appointment: its patient, its dentist or staff (whose read is audited)."""
+    return JSON(await service.get_appointment(uow=uow, appointment_id=appointment_id, caller=user))
+
+
+@router.post(
+    "/{appointment_id}/check-in",
+    response_model=AppointmentRead,
+    responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition),
+)
+async def check_in(appointment_id: UUID, user: StaffUser, uow: Uow, clock: AppClock) -> Any:
+    """The patient is here (staff): sets `arrived_at`; the dentist sees "waiting"."""
+    return JSON(await service.check_in(uow=uow, appointment_id=appointment_id, now=clock.now()))
 
 
 @router.put(
     "/{appointment_id}",
     response_model=AppointmentRead,
     responses=responses(
-        NotFound, Unauthorized, Forbidden, InvalidTransition, SlotUnavailable, ValidationError
+        NotFound,
+        Unauthorized,
+        Forbidden,
+        InvalidTransition,
+        SlotUnavailable,
+        PolicyViolation,
+        ValidationError,
     ),
 )
 async def update_appointment(
@@ -156,7 +185,7 @@ async def update_appointment(
 @router.delete(
     "/{appointment_id}",
     response_model=AppointmentRead,
-    responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition),
+    responses=responses(NotFound, Unauthorized, Forbidden, InvalidTransition, PolicyViolation),
 )
 async def cancel_appointment(
     appointment_id: UUID, user: CurrentUser, uow: Uow, settings: AppSettings, clock: AppClock

@@ -9,43 +9,82 @@ from uuid import UUID
 import asyncpg
 
 from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate
-from dentalcare.vocabulary import Status
+from dentalcare.vocabulary import ACTIVE_SQL, Status
 
 # Every column plus the dentist's name, as the contract's `appointment` has it.
 SELECT_APPOINTMENT = """
-    SELECT a.*, d.name AS dentist_name
+    SELECT a.*, d.name AS dentist_name, t.name AS treatment_name, c.name AS chair_name
     FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+    LEFT JOIN treatment_types t ON t.id = a.treatment_type_id
+    LEFT JOIN chairs c ON c.id = a.chair_id
 """
 
 # A booking writes what its body carries plus what the server decides; the database's
 # defaults and trigger fill in the rest (status, starts_at/ends_at, timestamps).
-SET_BY_SERVER = ("booking_reference", "patient_id", "booking_source", "urgency", "duration_minutes")
+SET_BY_SERVER = (
+    # Drawn by the service, so that a booking whose reference collided can let go of the
+    # interval its trigger took (see try_insert_appointment).
+    "id",
+    "booking_reference",
+    "patient_id",
+    "booking_source",
+    "urgency",
+    "duration_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    # The chair to try first (a converted hold's); the database assigns the one it gets.
+    "chair_id",
+)
 INSERTABLE = (*AppointmentCreate.model_fields, *SET_BY_SERVER)
 # A change writes only what PUT /api/appointments/{id} may carry.
-UPDATABLE = frozenset(AppointmentUpdate.model_fields)
+# A reschedule also writes the length and chair time of the treatment with the new
+# dentist, and the chair to try first.
+UPDATABLE = frozenset(AppointmentUpdate.model_fields) | {
+    "duration_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "chair_id",
+}
 _INSERT_SQL = (
     f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))}) RETURNING *"
 )
 
 
-# A booking that collides with another (the exclusion constraint) or draws a reference
-# in use inserts nothing instead of failing: no error, so no savepoint is needed to
-# answer it, and concurrent inserts wait for each other without deadlocking.
-_TRY_INSERT_SQL = _INSERT_SQL.replace(" RETURNING *", " ON CONFLICT DO NOTHING RETURNING *")
-# A guest's booking also notes the address it came from, in the same statement (nothing
-# when the booking inserts nothing).
+# A booking that collides with another (its trigger finds the interval taken and
+# inserts nothing) or draws a reference in use (ON CONFLICT DO NOTHING) inserts nothing
+# instead of failing: no error, so no savepoint is needed to answer it, and concurrent
+# inserts wait for each other without deadlocking. A guest's booking also notes the
+# address it came from, in the same statement (nothing when the booking inserts nothing).
+# The row comes from a SELECT whose FROM sets `app.when_taken` first (migration 0009).
+_TRY_INSERT = (
+    f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "
+    f"SELECT {', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))} "
+    "FROM (SELECT set_config('app.when_taken', 'skip', true)) AS skip_when_taken "
+    "ON CONFLICT DO NOTHING RETURNING *"
+)
+_WITH_NAMES = (
+    "SELECT booked.*, c.name AS chair_name FROM booked LEFT JOIN chairs c ON c.id = booked.chair_id"
+)
+_TRY_INSERT_SQL = f"WITH booked AS ({_TRY_INSERT}) {_WITH_NAMES}"
 _TRY_INSERT_GUEST_SQL = (
-    f"WITH booked AS ({_TRY_INSERT_SQL}), "
+    f"WITH booked AS ({_TRY_INSERT}), "
     "origin AS (INSERT INTO guest_bookings (appointment_id, address) "
-    f"SELECT id, ${len(INSERTABLE) + 1} FROM booked) "
-    "SELECT * FROM booked"
+    f"SELECT id, ${len(INSERTABLE) + 1} FROM booked) {_WITH_NAMES}"
 )
 
 
 async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
     """Insert an appointment (columns from INSERTABLE) and return the row."""
     return await conn.fetchrow(_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
+
+
+async def queue_for_dentist(conn: asyncpg.Connection, dentist_id: UUID) -> None:
+    """Wait for the dentist's other bookings in flight to commit (a transaction-level
+    advisory lock, released at this transaction's end)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(7216013, hashtext(CAST($1::uuid AS text)))", dentist_id
+    )
 
 
 async def try_insert_appointment(
@@ -58,6 +97,18 @@ async def try_insert_appointment(
     if guest_address is None:
         return await conn.fetchrow(_TRY_INSERT_SQL, *arguments)
     return await conn.fetchrow(_TRY_INSERT_GUEST_SQL, *arguments, guest_address)
+
+
+async def release_interval(conn: asyncpg.Connection, appointment_id: UUID) -> None:
+    """Let go of the interval a booking's trigger took when the insert itself then did
+    nothing (its reference collided)."""
+    await conn.execute("SELECT release_occupancy($1)", appointment_id)
+
+
+async def release_expired_holds(conn: asyncpg.Connection, *, now: datetime) -> int:
+    """Delete holds expired by `now` (their intervals with them); how many."""
+    rows = await conn.fetch("SELECT id FROM release_expired_holds($1, 1000)", now)
+    return len(rows)
 
 
 async def reference_taken(conn: asyncpg.Connection, reference: str) -> bool:
@@ -85,6 +136,11 @@ async def appointment_by_id(
     return await conn.fetchrow(f"{SELECT_APPOINTMENT} WHERE a.id = $1{suffix}", appointment_id)
 
 
+async def mark_arrived(conn: asyncpg.Connection, appointment_id: UUID, *, at: datetime) -> None:
+    """Note the patient's arrival."""
+    await conn.execute("UPDATE appointments SET arrived_at = $2 WHERE id = $1", appointment_id, at)
+
+
 async def appointment_by_reference(
     conn: asyncpg.Connection, reference: str
 ) -> asyncpg.Record | None:
@@ -101,7 +157,10 @@ async def update_appointment(
     columns = [c for c in changes if c in UPDATABLE]
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
     return await conn.fetchrow(
-        f"UPDATE appointments SET {assignments} WHERE id = $1 RETURNING *",
+        f"WITH changed AS (UPDATE appointments SET {assignments} WHERE id = $1 RETURNING *) "
+        "SELECT changed.*, t.name AS treatment_name, c.name AS chair_name FROM changed "
+        "LEFT JOIN treatment_types t ON t.id = changed.treatment_type_id "
+        "LEFT JOIN chairs c ON c.id = changed.chair_id",
         appointment_id,
         *(changes[c] for c in columns),
     )
@@ -135,3 +194,46 @@ async def list_appointments(
         after[1] if after else None,
         limit,
     )
+
+
+_OVERLAPPING = f"""
+SELECT a.id, a.booking_reference, a.dentist_id, d.name AS dentist_name, a.appointment_date,
+       a.appointment_time, a.starts_at, a.ends_at
+FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+WHERE a.status IN ({ACTIVE_SQL}) AND a.starts_at < $2 AND a.ends_at > $1 AND """
+
+
+async def patients_overlapping(
+    conn: asyncpg.Connection,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    patient_id: UUID | None,
+    email: str,
+    guests_only: bool,
+) -> list[asyncpg.Record]:
+    """The patient's active appointments overlapping [starts_at, ends_at), with any
+    dentist: those of the account `patient_id`, else those booked under `email` (only
+    guest bookings if `guests_only`), first to start first."""
+    if patient_id is not None:
+        return await conn.fetch(
+            _OVERLAPPING + "a.patient_id = $3 ORDER BY a.starts_at LIMIT 3",
+            starts_at,
+            ends_at,
+            patient_id,
+        )
+    return await conn.fetch(
+        _OVERLAPPING
+        + "lower(a.patient_email) = lower($3) AND (a.patient_id IS NULL OR NOT $4)"
+        + " ORDER BY a.starts_at LIMIT 3",
+        starts_at,
+        ends_at,
+        email,
+        guests_only,
+    )
+
+
+async def lock_patient(conn: asyncpg.Connection, key: str) -> None:
+    """Hold a transaction-scoped lock on one patient (an account id or a guest's e-mail):
+    two bookings of theirs at once check for overlaps one after the other."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))", key)

@@ -16,6 +16,7 @@ _OWN_BOOKING = frozenset(
         "status",
         "appointment_date",
         "appointment_time",
+        "dentist_id",
         "notes",
         "patient_phone",
         "cancellation_reason",
@@ -26,6 +27,7 @@ EDITABLE = {
     "guest": _OWN_BOOKING,
     "dentist": frozenset({"status", "notes", "cancellation_reason"}),
     "admin": frozenset(AppointmentUpdate.model_fields),
+    "front_desk": frozenset(AppointmentUpdate.model_fields),
 }
 _STAFF_MAY_SET: frozenset[Status] = frozenset(STATUSES) - {"pending"}
 STATUSES_SET_BY: dict[str, frozenset[Status]] = {
@@ -33,6 +35,7 @@ STATUSES_SET_BY: dict[str, frozenset[Status]] = {
     "guest": frozenset({"cancelled"}),
     "dentist": _STAFF_MAY_SET,
     "admin": _STAFF_MAY_SET,
+    "front_desk": _STAFF_MAY_SET,
 }
 
 

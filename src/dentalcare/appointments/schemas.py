@@ -46,6 +46,10 @@ class AppointmentCreate(BaseModel):
     allergies: str | None = ShortText
     notes: str | None = ShortText
     payment_method: PaymentMethod | None = None
+    # v2: what is being done (the clinic's default type when absent) and the hold that
+    # kept the slot while the form was filled in.
+    treatment_type_id: UUID | None = None
+    hold_id: UUID | None = None
 
     @field_validator("appointment_time")
     @classmethod
@@ -63,6 +67,8 @@ class AppointmentUpdate(BaseModel):
     status: Status | None = None
     appointment_date: date | None = None
     appointment_time: time | None = None
+    # A reschedule may move the visit to another dentist who performs its treatment.
+    dentist_id: UUID | None = None
     notes: str | None = ShortText
     cancellation_reason: str | None = Field(default=None, max_length=1000)
     payment_status: PaymentStatus | None = None
@@ -117,11 +123,20 @@ class AppointmentRead(BaseModel):
     confirmed_at: Instant | None
     cancelled_at: Instant | None
     completed_at: Instant | None
+    treatment_type_id: TextId | None
+    treatment_name: str | None
+    chair_id: TextId | None
+    chair_name: str | None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
+    attendance_confirmed_at: Instant | None
+    arrived_at: Instant | None
+    hold_id: TextId | None
 
 
 # Fields of AppointmentRead that are not columns of `appointments` (the repository joins
 # them in).
-JOINED_FIELDS = frozenset({"dentist_name"})
+JOINED_FIELDS = frozenset({"dentist_name", "treatment_name", "chair_name"})
 
 
 class AppointmentList(BaseModel):

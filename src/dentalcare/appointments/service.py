@@ -6,7 +6,7 @@ import base64
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -17,10 +17,10 @@ from dentalcare.appointments.schemas import (
     appointment_json,
     guest_appointment_json,
 )
+from dentalcare.audit import service as audit
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
-from dentalcare.availability.slots import Slot, is_free
-from dentalcare.availability.slots import free_slots as engine_free_slots
+from dentalcare.clinic import service as clinic
 from dentalcare.config import Settings
 from dentalcare.db.claims import Claims
 from dentalcare.db.unit_of_work import UnitOfWork
@@ -29,19 +29,20 @@ from dentalcare.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
+    PolicyViolation,
     SlotUnavailable,
     TooManyBookings,
     Unauthorized,
     ValidationError,
 )
-from dentalcare.jsonshape import iso_instant
+from dentalcare.holds import service as holds
+from dentalcare.outbox import bookings as messages
 from dentalcare.ratelimit import Throttle
 from dentalcare.timezones import zone
-from dentalcare.vocabulary import BookingSource, Status
+from dentalcare.treatments.service import BookedTreatment
+from dentalcare.vocabulary import BookingSource, Status, is_staff
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
-ALTERNATIVES = 5
-ALTERNATIVES_HORIZON_DAYS = 21
 DEADLOCK_RETRIES = 5
 REFERENCE_ATTEMPTS = 5
 _TRANSITION_SQLSTATE = "DCT01"
@@ -51,9 +52,10 @@ class _NotOffered(Exception):
     """Raised inside a savepoint (rolling it back) when a slot is not free; the 409 and
     its alternatives are computed once the savepoint is gone."""
 
-    def __init__(self, dentist: Any, *, taken: bool) -> None:
+    def __init__(self, dentist: Any, treatment: BookedTreatment, *, taken: bool) -> None:
         super().__init__("slot not offered")
         self.dentist = dentist
+        self.treatment = treatment
         self.taken = taken
 
 
@@ -63,8 +65,15 @@ def new_reference() -> str:
     return "DC-" + "".join(REFERENCE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(7))
 
 
-def _actor(caller: Principal | None, guest_email: str | None) -> tuple[str, Claims]:
-    """The rules' name for the caller and the claims their transactions run with."""
+def _actor(
+    caller: Principal | None, guest_email: str | None, owner: Claims | None = None
+) -> tuple[str, Claims]:
+    """The rules' name for the caller and the claims their transactions run with.
+
+    `owner`: a one-click link from a message acts for the appointment's own patient (or
+    guest), under the same rules as they do."""
+    if owner is not None:
+        return ("patient" if owner.role == "patient" else "guest"), owner
     if caller is not None:
         return caller.role, caller.claims
     if guest_email:
@@ -76,87 +85,78 @@ def _describe(name: str, on: date, at: Any) -> str:
     return f"{name} at {at.hour:02d}:{at.minute:02d} on {on.isoformat()}"
 
 
-async def alternatives(
-    *, uow: UnitOfWork, settings: Settings, dentist_id: UUID, after: datetime, now: datetime
-) -> list[dict[str, Any]]:
-    """The next free slots of the dentist after `after` (up to five)."""
-    start_at = max(after, now)
-    first = start_at.date() - timedelta(days=1)
-    slots: list[Slot] = await availability.free_slots(
-        uow=uow,
-        settings=settings,
-        dentist_id=dentist_id,
-        start=first,
-        end=first + timedelta(days=ALTERNATIVES_HORIZON_DAYS),
-        now=now,
-    )
-    later = [s for s in slots if s.starts_at >= start_at][:ALTERNATIVES]
-    return [
-        {
-            "date": s.date.isoformat(),
-            "time": f"{s.time:%H:%M}",
-            "starts_at": iso_instant(s.starts_at),
-        }
-        for s in later
-    ]
-
-
 async def _slot_unavailable(
     *,
     uow: UnitOfWork,
     settings: Settings,
     dentist: Any,
+    treatment: BookedTreatment | None,
     on: date,
     at: Any,
     now: datetime,
     taken: bool,
 ) -> SlotUnavailable:
     requested = datetime.combine(on, at, zone(dentist["timezone"]))
-    options = await alternatives(
-        uow=uow, settings=settings, dentist_id=dentist["id"], after=requested, now=now
+    options = await availability.alternatives(
+        uow=uow,
+        settings=settings,
+        dentist_id=dentist["id"],
+        treatment=treatment,
+        after=requested,
+        now=now,
     )
     what = _describe(dentist["name"], on, at)
     detail = (
         f"{dentist['name']} is already booked at {at:%H:%M} on {on.isoformat()}."
         if taken
-        else f"{what} is not a free slot."
+        else f"{what} is not a free slot"
+        + (f" for {treatment.name}." if treatment is not None else ".")
     )
     return SlotUnavailable(detail, alternatives=options)
 
 
 async def _check_slot(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     *,
     settings: Settings,
     dentist_id: UUID,
+    treatment_id: UUID | None,
+    staff: bool,
     on: date,
     at: Any,
     now: datetime,
     ignore_appointment: UUID | None = None,
-) -> tuple[asyncpg.Record, bool, bool]:
-    """(dentist, slot offered?, slot blocked only by a booking?) for (on, at)."""
+) -> tuple[asyncpg.Record, BookedTreatment, bool, bool]:
+    """(dentist, treatment, slot offered?, slot blocked only by bookings or holds?) for
+    a booking of the treatment at (on, at)."""
     try:
-        row, weekly, exceptions, busy = await availability._engine_inputs(
-            conn, dentist_id=dentist_id, start=on, end=on, ignore_appointment=ignore_appointment
+        row, inputs = await availability.snapshot(
+            await uow.connection(),
+            dentist_id=dentist_id,
+            start=on,
+            end=on,
+            now=now,
+            ignore_appointment=ignore_appointment,
         )
     except NotFound as exc:
         raise ValidationError(
             "dentist_id: no such dentist.",
             fields=[{"loc": ["body", "dentist_id"], "msg": "no such dentist"}],
         ) from exc
-    common = {
-        "weekly": weekly,
-        "exceptions": exceptions,
-        "timezone": zone(row["timezone"]),
-        "slot_minutes": row["slot_minutes"],
-        "now": now,
-        "min_notice": timedelta(minutes=settings.min_notice_minutes),
-    }
-    if is_free(busy=busy, on=on, at=at, **common):
-        return row, True, False
-    unbooked = engine_free_slots(busy=[], start=on, end=on, **common)
-    taken = any(s.time == at for s in unbooked)
-    return row, False, taken
+    treatment = await availability.treatment_for(
+        uow=uow, dentist=row, treatment_id=treatment_id, staff=staff
+    )
+    kind = availability.engine_treatment(treatment)
+
+    def offers(*, booked: bool) -> bool:
+        free = inputs.free(
+            row, treatment=kind, settings=settings, start=on, end=on, now=now, booked=booked
+        )
+        return any(s.time == at for s in free)
+
+    if offers(booked=True):
+        return row, treatment, True, False
+    return row, treatment, False, offers(booked=False)
 
 
 async def book_appointment(
@@ -169,16 +169,19 @@ async def book_appointment(
     source: BookingSource | None = None,
     urgency: str | None = None,
     now: datetime | None = None,
+    hold_token: str | None = None,
 ) -> dict[str, Any]:
-    """Book a slot that /slots offers; exactly one of two concurrent bookings of it wins."""
+    """Book a slot that /slots offers (or exactly the caller's hold); exactly one of two
+    concurrent bookings of it wins."""
     now = now or datetime.now(UTC)
     if caller is None:
         claims = Claims("anonymous", guest_email=str(request.patient_email))
         patient_id, default_source = None, "manual"
     elif caller.role == "patient":
         claims, patient_id, default_source = caller.claims, caller.user_id, "manual"
-    elif caller.role == "admin":
-        claims, patient_id, default_source = caller.claims, None, "admin"
+    elif is_staff(caller.role):
+        claims, patient_id = caller.claims, None
+        default_source = "front_desk" if caller.role == "front_desk" else "admin"
     else:
         raise Forbidden("Dentists cannot book appointments; ask the clinic's admin.")
     availability.check_bookable_date(
@@ -195,11 +198,20 @@ async def book_appointment(
     on, at = request.appointment_date, request.appointment_time
     # A guest's booking is noted with the client address it came from (the caps count it).
     guest_address = throttle.address[:100] if caller is None else None
+    staff = caller is not None and is_staff(caller.role)
+    preferred_chair: UUID | None = None
     async with uow.acting_as(claims):
         if guest_address is not None and settings.rate_limits_enabled:
             await _check_guest_cap(
                 uow=uow, settings=settings, request=request, address=guest_address, now=now
             )
+        if request.hold_id is not None:
+            hold = await holds.claim_hold(
+                uow=uow, caller=caller, hold_id=request.hold_id, token=hold_token, now=now
+            )
+            _check_matches_hold(request, hold)
+            values["treatment_type_id"] = hold["treatment_type_id"]
+            preferred_chair = hold["chair_id"]
         return await _insert_booking(
             uow=uow,
             settings=settings,
@@ -208,6 +220,27 @@ async def book_appointment(
             at=at,
             now=now,
             guest_address=guest_address,
+            staff=staff,
+            preferred_chair=preferred_chair,
+        )
+
+
+def _check_matches_hold(request: AppointmentCreate, hold: asyncpg.Record) -> None:
+    """A booking with a hold books exactly the held slot (422 when the body says another)."""
+    mismatched = [
+        name
+        for name, given, held in (
+            ("dentist_id", request.dentist_id, hold["dentist_id"]),
+            ("appointment_date", request.appointment_date, hold["appointment_date"]),
+            ("appointment_time", request.appointment_time, hold["appointment_time"]),
+            ("treatment_type_id", request.treatment_type_id, hold["treatment_type_id"]),
+        )
+        if given is not None and given != held
+    ]
+    if mismatched:
+        raise ValidationError(
+            f"hold_id: the hold is for another {mismatched[0].replace('_', ' ')}.",
+            fields=[{"loc": ["body", m], "msg": "differs from the hold"} for m in mismatched],
         )
 
 
@@ -249,32 +282,96 @@ async def _insert_booking(
     at: Any,
     now: datetime,
     guest_address: str | None,
+    staff: bool,
+    preferred_chair: UUID | None,
 ) -> dict[str, Any]:
-    dentist, offered, taken = await _check_slot(
-        await uow.connection(),
+    dentist, treatment, offered, taken = await _check_slot(
+        uow,
         settings=settings,
         dentist_id=values["dentist_id"],
+        treatment_id=values.get("treatment_type_id"),
+        staff=staff,
         on=on,
         at=at,
         now=now,
     )
     if not offered:
         raise await _slot_unavailable(
-            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=taken
+            uow=uow,
+            settings=settings,
+            dentist=dentist,
+            treatment=treatment,
+            on=on,
+            at=at,
+            now=now,
+            taken=taken,
         )
-    values["duration_minutes"] = dentist["slot_minutes"]
+    values.update(
+        treatment_type_id=treatment.id,
+        duration_minutes=treatment.duration_minutes,
+        buffer_before_minutes=treatment.buffer_before_minutes,
+        buffer_after_minutes=treatment.buffer_after_minutes,
+        chair_id=preferred_chair,
+    )
+    warnings = await check_patient_overlap(
+        uow=uow,
+        settings=settings,
+        dentist=dentist,
+        treatment=treatment,
+        values=values,
+        on=on,
+        at=at,
+        now=now,
+    )
     conn = await uow.connection()
+    swept = False
     for _ in range(REFERENCE_ATTEMPTS):
+        values["id"] = uuid4()
         values["booking_reference"] = new_reference()
         # Two bookings racing for the slot both pass the check above; the insert of the
-        # second waits for the first and then inserts nothing (ON CONFLICT DO NOTHING).
-        row = await repository.try_insert_appointment(conn, values, guest_address=guest_address)
+        # second waits for the first and then inserts nothing (its trigger finds the
+        # dentist or every chair taken).
+        try:
+            # A savepoint: two inserts that each find the other's in-progress row in an
+            # exclusion index wait for each other, and PostgreSQL's deadlock detector
+            # aborts one; the victim rolls back to here and tries again (it then waits
+            # for the winner and finds the interval taken).
+            async with uow.savepoint() as conn:
+                # Bookings for one dentist queue here until the one ahead commits (with
+                # chairs, occupy() queues every chair-picking writer): a flood for one
+                # dentist otherwise deadlocks in the exclusion index over and over.
+                await repository.queue_for_dentist(conn, values["dentist_id"])
+                row = await repository.try_insert_appointment(
+                    conn, values, guest_address=guest_address
+                )
+                if row is not None:
+                    await messages.booked(
+                        conn, settings=settings, appointment_id=row["id"], now=now
+                    )
+        except asyncpg.DeadlockDetectedError:
+            continue
         if row is not None:
-            return appointment_json({**row, "dentist_name": dentist["name"]})
+            booked = {**row, "dentist_name": dentist["name"], "treatment_name": treatment.name}
+            return {**appointment_json(booked), **warnings}
         if await repository.reference_taken(conn, values["booking_reference"]):
-            continue  # a reference collision (35 random bits): draw another
+            # A reference collision (35 random bits): the trigger took the interval
+            # before the insert gave up; give it back and draw another.
+            await repository.release_interval(conn, values["id"])
+            continue
+        if not swept and await repository.release_expired_holds(conn, now=now):
+            # A hold that lapsed moments ago still held the interval (the sweeper runs
+            # every second): it is gone now, try once more.
+            swept = True
+            continue
         raise await _slot_unavailable(
-            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+            uow=uow,
+            settings=settings,
+            dentist=dentist,
+            treatment=treatment,
+            on=on,
+            at=at,
+            now=now,
+            taken=True,
         )
     raise RuntimeError("could not book after several attempts")
 
@@ -323,12 +420,40 @@ async def list_appointments(
     }
 
 
-async def get_appointment(*, uow: UnitOfWork, appointment_id: UUID) -> dict[str, Any]:
-    """One appointment the unit of work's claims can see (404 otherwise, never 403)."""
+async def get_appointment(
+    *, uow: UnitOfWork, appointment_id: UUID, caller: Principal | None = None
+) -> dict[str, Any]:
+    """One appointment the unit of work's claims can see (404 otherwise, never 403).
+
+    With a clinic `caller` (a dentist or staff) it carries the patient's medical fields,
+    and the read is written to the audit log in the same transaction."""
+    audited = caller is not None and (caller.role == "dentist" or is_staff(caller.role))
+    if audited:
+        await uow.writable()
     conn = await uow.connection()
     row = await repository.appointment_by_id(conn, appointment_id)
     if row is None:
         raise NotFound("No such appointment.")
+    if audited:
+        await audit.record_read(
+            conn, entity="appointment", entity_id=appointment_id, fields=audit.MEDICAL_FIELDS
+        )
+    return appointment_json(row)
+
+
+async def check_in(
+    *, uow: UnitOfWork, appointment_id: UUID, now: datetime | None = None
+) -> dict[str, Any]:
+    """The patient has arrived: `arrived_at` is set (once; a second check-in keeps it)."""
+    conn = await uow.connection()
+    row = await repository.appointment_by_id(conn, appointment_id, lock=True)
+    if row is None:
+        raise NotFound("No such appointment.")
+    rules.check_still_open(row["status"], what="checked in")
+    if row["arrived_at"] is None:
+        await repository.mark_arrived(conn, appointment_id, at=now or datetime.now(UTC))
+        row = await repository.appointment_by_id(conn, appointment_id)
+        assert row is not None
     return appointment_json(row)
 
 
@@ -355,6 +480,7 @@ async def update_appointment(
     request: AppointmentUpdate,
     guest_email: str | None = None,
     now: datetime | None = None,
+    owner: Claims | None = None,
 ) -> dict[str, Any]:
     """Change status, time (reschedule), notes, payment or phone, by the role rules."""
     now = now or datetime.now(UTC)
@@ -362,7 +488,7 @@ async def update_appointment(
         availability.check_bookable_date(
             request.appointment_date, now=now, loc=("body", "appointment_date")
         )
-    actor, claims = _actor(caller, guest_email)
+    actor, claims = _actor(caller, guest_email, owner)
     for _ in range(DEADLOCK_RETRIES):
         try:
             async with uow.acting_as(claims):
@@ -401,6 +527,7 @@ async def _update_once(
     target = changes.get("status")
     current: asyncpg.Record | None = None
     dentist: Any = None
+    treatment: BookedTreatment | None = None
     try:
         # A savepoint: a refused move leaves the request's transaction usable for the
         # 409's alternatives, and a deadlock victim can try again.
@@ -420,23 +547,48 @@ async def _update_once(
                 rules.check_still_open(current["status"], what="changed")
             on = changes.get("appointment_date", current["appointment_date"])
             at = changes.get("appointment_time", current["appointment_time"])
-            moving = (on, at) != (current["appointment_date"], current["appointment_time"])
+            dentist_id = changes.get("dentist_id") or current["dentist_id"]
+            moving = (on, at, dentist_id) != (
+                current["appointment_date"],
+                current["appointment_time"],
+                current["dentist_id"],
+            )
+            if moving or target == "cancelled":
+                await _check_notice(
+                    uow=uow,
+                    settings=settings,
+                    actor=actor,
+                    starts_at=current["starts_at"],
+                    now=now,
+                    what="rescheduled" if moving else "cancelled",
+                )
             if moving:
                 rules.check_still_open(target or current["status"], what="rescheduled")
-                dentist, offered, taken = await _check_slot(
-                    conn,
+                dentist, treatment, offered, taken = await _check_slot(
+                    uow,
                     settings=settings,
-                    dentist_id=current["dentist_id"],
+                    dentist_id=dentist_id,
+                    treatment_id=current["treatment_type_id"],
+                    staff=True,  # a booked treatment stays bookable for its patient
                     on=on,
                     at=at,
                     now=now,
                     ignore_appointment=appointment_id,
                 )
                 if not offered:
-                    raise _NotOffered(dentist, taken=taken)
+                    raise _NotOffered(dentist, treatment, taken=taken)
+                changes.update(
+                    appointment_date=on,
+                    appointment_time=at,
+                    dentist_id=dentist_id,
+                    duration_minutes=treatment.duration_minutes,
+                    buffer_before_minutes=treatment.buffer_before_minutes,
+                    buffer_after_minutes=treatment.buffer_after_minutes,
+                )
             else:
                 changes.pop("appointment_date", None)
                 changes.pop("appointment_time", None)
+                changes.pop("dentist_id", None)
             if not changes:
                 return appointment_json(current)
             row = await repository.update_appointment(conn, appointment_id, changes)
@@ -445,6 +597,7 @@ async def _update_once(
             uow=uow,
             settings=settings,
             dentist=refused.dentist,
+            treatment=refused.treatment,
             on=on,
             at=at,
             now=now,
@@ -453,14 +606,88 @@ async def _update_once(
     except asyncpg.ExclusionViolationError:
         assert dentist is not None
         raise await _slot_unavailable(
-            uow=uow, settings=settings, dentist=dentist, on=on, at=at, now=now, taken=True
+            uow=uow,
+            settings=settings,
+            dentist=dentist,
+            treatment=treatment,
+            on=on,
+            at=at,
+            now=now,
+            taken=True,
         ) from None
     except asyncpg.PostgresError as exc:
         if exc.sqlstate == _TRANSITION_SQLSTATE:
             raise InvalidTransition(str(exc)) from exc
         raise
     assert row is not None and current is not None
-    return appointment_json({**row, "dentist_name": current["dentist_name"]})
+    await _tell_patient(
+        uow, settings=settings, actor=actor, current=current, row=row, moving=moving, now=now
+    )
+    name = dentist["name"] if dentist is not None else current["dentist_name"]
+    return appointment_json({**row, "dentist_name": name})
+
+
+def _cancelled_by(actor: str) -> messages.CancelledBy:
+    if actor in ("patient", "guest"):
+        return "patient"
+    return "dentist" if actor == "dentist" else "clinic"
+
+
+async def _tell_patient(
+    uow: UnitOfWork,
+    *,
+    settings: Settings,
+    actor: str,
+    current: asyncpg.Record,
+    row: asyncpg.Record,
+    moving: bool,
+    now: datetime,
+) -> None:
+    """The messages the change causes, in its transaction (outbox.bookings)."""
+    conn = await uow.connection()
+    if row["status"] == "cancelled" and current["status"] != "cancelled":
+        await messages.cancelled(
+            conn,
+            settings=settings,
+            appointment_id=row["id"],
+            by=_cancelled_by(actor),
+            reason=row["cancellation_reason"],
+            now=now,
+        )
+    elif moving:
+        await messages.rescheduled(
+            conn,
+            settings=settings,
+            appointment_id=row["id"],
+            previous_starts_at=current["starts_at"],
+            previous_dentist_id=current["dentist_id"],
+            now=now,
+        )
+    elif row["status"] == "confirmed" and current["status"] == "pending":
+        await messages.confirmed(conn, settings=settings, appointment_id=row["id"], now=now)
+
+
+async def _check_notice(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    actor: str,
+    starts_at: datetime,
+    now: datetime,
+    what: str,
+) -> None:
+    """PolicyViolation when a patient or guest cancels or moves a visit within the
+    clinic's cancellation notice (staff and dentists may)."""
+    if actor not in ("patient", "guest"):
+        return
+    facts = await clinic.clinic_facts(uow=uow, settings=settings)
+    hours = facts.cancellation_notice_hours
+    if hours and starts_at - now < timedelta(hours=hours):
+        call = f"call {facts.name} on {facts.phone}" if facts.phone else f"call {facts.name}"
+        raise PolicyViolation(
+            f"This appointment starts in less than {hours} hours, so it can no longer be "
+            f"{what} online; please {call}."
+        )
 
 
 async def cancel_appointment(
@@ -472,6 +699,7 @@ async def cancel_appointment(
     reason: str | None = None,
     guest_email: str | None = None,
     now: datetime | None = None,
+    owner: Claims | None = None,
 ) -> dict[str, Any]:
     """Cancel (the row is kept); cancelling a cancelled appointment changes nothing."""
     cancelled: Status = "cancelled"
@@ -486,4 +714,87 @@ async def cancel_appointment(
         request=AppointmentUpdate(**fields),
         guest_email=guest_email,
         now=now,
+        owner=owner,
     )
+
+
+# ---------------------------------------------------------------- one patient, one place
+#
+# A patient cannot be in two chairs at once (issue 18). Kept apart from the booking flow
+# above: one call, in _insert_booking, once the slot itself is known to be free. The
+# patient's time is the treatment's, without the buffers (those are the chair's).
+
+# Sources whose bookings are made by the clinic's staff: warned, not refused.
+STAFF_SOURCES: frozenset[str] = frozenset({"admin", "front_desk"})
+
+
+async def check_patient_overlap(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    dentist: Any,
+    treatment: BookedTreatment,
+    values: dict[str, Any],
+    on: date,
+    at: Any,
+    now: datetime,
+) -> dict[str, Any]:
+    """Refuse (409 SlotUnavailable) an online booking that overlaps another active
+    appointment of the same patient (the same account, or for a guest the same e-mail
+    address) with any dentist; let a staff booking through with `{"warnings": [...]}` to
+    add to the 201 body. Nothing to add: `{}`."""
+    starts_at = datetime.combine(on, at, zone(dentist["timezone"]))
+    ends_at = starts_at + timedelta(minutes=values["duration_minutes"])
+    staff = values["booking_source"] in STAFF_SOURCES
+    patient_id: UUID | None = values["patient_id"]
+    email = str(values["patient_email"])
+    conn = await uow.connection()
+    if not staff:
+        # Two bookings of one patient at once would each miss the other: one at a time.
+        await repository.lock_patient(conn, str(patient_id) if patient_id else email.lower())
+    clashes = await repository.patients_overlapping(
+        conn,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        patient_id=patient_id,
+        email=email,
+        guests_only=not staff,
+    )
+    if not clashes:
+        return {}
+
+    def said(clash: asyncpg.Record) -> str:
+        on_day = _describe(
+            clash["dentist_name"], clash["appointment_date"], clash["appointment_time"]
+        )
+        return f"{on_day} ({clash['booking_reference']})"
+
+    if staff:
+        warnings = [
+            {
+                "warning": "PatientOverlap",
+                "detail": f"{values['patient_name']} already has an appointment then: {said(c)}.",
+                "appointment_id": str(c["id"]),
+                "booking_reference": c["booking_reference"],
+            }
+            for c in clashes
+        ]
+        return {"warnings": warnings}
+    first = clashes[0]
+    # A guest proved nothing but an e-mail address: say there is a clash, not its details.
+    detail = (
+        f"You already have an appointment then: {said(first)}. "
+        "Choose a time that does not overlap it."
+        if patient_id is not None
+        else "This e-mail address already has an appointment at that time. "
+        "Choose a time that does not overlap it."
+    )
+    options = await availability.alternatives(
+        uow=uow,
+        settings=settings,
+        dentist_id=dentist["id"],
+        treatment=treatment,
+        after=first["ends_at"],
+        now=now,
+    )
+    raise SlotUnavailable(detail, alternatives=options)

@@ -67,3 +67,5 @@ Hashing = Annotated[PasswordHashing, Depends(password_hashing)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(require_role("admin"))]
+# Clinic staff: admins and the front desk (vocabulary.STAFF_ROLES).
+StaffUser = Annotated[Principal, Depends(require_role("admin", "front_desk"))]

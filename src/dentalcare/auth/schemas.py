@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from dentalcare.text import PersonName
 
 # An account's role (the users table's CHECK says the same; tests/db/test_vocabulary.py).
-Role = Literal["patient", "dentist", "admin"]
+Role = Literal["patient", "dentist", "admin", "front_desk"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 

@@ -17,6 +17,7 @@ from dentalcare.db.claims import SYSTEM, Claims
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import AlreadyExists, ServiceUnavailable, Unauthorized
 from dentalcare.jsonshape import text_id
+from dentalcare.outbox import accounts as messages
 from dentalcare.ratelimit import Throttle
 
 
@@ -139,6 +140,16 @@ async def register(
             )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    # In the same transaction: the link proving the address is the patient's.
+    async with uow.acting_as(SYSTEM):
+        await messages.email_verification(
+            await uow.connection(),
+            user_id=row["id"],
+            email=row["email"],
+            full_name=row["full_name"],
+            settings=settings,
+            now=now,
+        )
     return session_json(settings, row, now=now)
 
 

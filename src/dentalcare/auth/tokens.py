@@ -27,7 +27,7 @@ ALGORITHM = "HS256"
 
 # The roles a user account has (the `users.role` check constraint): claims' roles
 # without `anonymous` and `system`.
-UserRole = Literal["patient", "dentist", "admin"]
+UserRole = Literal["patient", "dentist", "admin", "front_desk"]
 
 
 @dataclass(frozen=True, slots=True)

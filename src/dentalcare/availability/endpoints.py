@@ -13,8 +13,8 @@ from dentalcare.availability import service
 from dentalcare.availability.schemas import (
     AvailabilityRead,
     AvailabilityReplaced,
+    ExceptionAdded,
     ExceptionCreate,
-    ExceptionRead,
     SlotsRead,
     WeeklyScheduleUpdate,
 )
@@ -68,13 +68,14 @@ async def replace_weekly(
 @router.post(
     "/{dentist_id}/exceptions",
     status_code=status.HTTP_201_CREATED,
-    response_model=ExceptionRead,
+    response_model=ExceptionAdded,
     responses=responses(NotFound, Unauthorized, Forbidden, ValidationError),
 )
 async def add_exception(
     dentist_id: UUID, body: ExceptionCreate, user: CurrentUser, uow: Uow, clock: AppClock
 ) -> Any:
-    """Add time off (is_available false) or extra hours (true) on a date."""
+    """Add time off (is_available false; `until` for a range of dates) or extra hours
+    (true) on a date; the bookings the time off now covers are kept and listed."""
     return await service.add_exception(
         uow=uow, caller=user, dentist_id=dentist_id, request=body, now=clock.now()
     )
@@ -99,24 +100,29 @@ async def delete_exception(
 @dentist_slots_router.get(
     "/{dentist_id}/slots",
     response_model=SlotsRead,
-    responses=responses(NotFound, BadRequest),
+    responses=responses(NotFound, BadRequest, ValidationError, Unauthorized),
 )
 async def free_slots(
     dentist_id: UUID,
     uow: Uow,
     settings: AppSettings,
     clock: AppClock,
+    user: OptionalUser,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
+    treatment_type_id: UUID | None = None,
 ) -> Any:
-    """Free slots between two dates (at most 62 days), in the dentist's time zone."""
+    """Free start times of a treatment (the clinic's default type when none is given)
+    between two dates (at most 62 days), in the dentist's time zone."""
     return JSON(
         await service.slots_response(
             uow=uow,
             settings=settings,
+            caller=user,
             dentist_id=dentist_id,
             start=from_,
             end=to,
+            treatment_id=treatment_type_id,
             now=clock.now(),
         )
     )

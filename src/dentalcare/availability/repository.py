@@ -52,7 +52,8 @@ async def exceptions_from(
 ) -> list[asyncpg.Record]:
     """A dentist's exceptions on or after `start`, by date."""
     return await conn.fetch(
-        """SELECT * FROM availability_exceptions WHERE dentist_id = $1 AND date >= $2
+        """SELECT * FROM availability_exceptions
+           WHERE dentist_id = $1 AND coalesce(until, date) >= $2
            ORDER BY date, start_time NULLS FIRST""",
         dentist_id,
         start,
@@ -68,18 +69,20 @@ async def insert_exception(
     end: time | None,
     is_available: bool,
     reason: str | None,
+    until: date | None = None,
 ) -> asyncpg.Record:
-    """Add an exception and return it."""
+    """Add an exception (time off from `on` to `until` for a range) and return it."""
     return await conn.fetchrow(
         """INSERT INTO availability_exceptions
-               (dentist_id, date, start_time, end_time, is_available, reason)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+               (dentist_id, date, start_time, end_time, is_available, reason, until)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
         dentist_id,
         on,
         start,
         end,
         is_available,
         reason,
+        until,
     )
 
 
@@ -95,26 +98,52 @@ async def delete_exception(
     return result != "DELETE 0"
 
 
-# Everything the slot engine needs, in one round trip. Busy times come as two plain
-# arrays (decoding rows of records costs twice as much) and are bounded by the local
-# date, which the partial index appointments_active_by_day serves: the cost of a check
-# does not grow with a dentist's history.
-_SCHEDULE_SELECT = """
-SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active,
+# Everything the slot engine needs, in one round trip. Busy times are the dentist's
+# occupancy rows (appointments and live holds, buffers included) as two plain arrays
+# (decoding rows of records costs twice as much), bounded by the GiST index on
+# `during`: the cost does not grow with a dentist's history. The chairs' occupancy and
+# the clinic's closures do not depend on the dentist: PostgreSQL computes them once per
+# statement (an InitPlan), however many dentists it returns.
+# $1 dentist(s), $2..$3 local dates, $4..$5 instants, $6 appointment and $7 hold to
+# leave out (the one being moved, the caller's own hold), $8 now (holds expired by then
+# are not busy, even before the sweeper deletes them).
+_OCCUPIED = """
+    o.during && tstzrange($4, $5)
+    AND ($6::uuid IS NULL OR o.appointment_id IS DISTINCT FROM $6)
+    AND ($7::uuid IS NULL OR o.hold_id IS DISTINCT FROM $7)
+    AND NOT EXISTS (SELECT FROM holds h WHERE h.id = o.hold_id AND h.expires_at <= $8)
+"""
+_SCHEDULE_SELECT = f"""
+SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active, d.default_chair_id,
        ARRAY(SELECT ROW(w.day_of_week, w.start_time, w.end_time, w.is_available)
              FROM dentist_availability w WHERE w.dentist_id = d.id) AS weekly,
-       ARRAY(SELECT ROW(e.date, e.start_time, e.end_time, e.is_available)
+       ARRAY(SELECT ROW(e.date, e.start_time, e.end_time, e.is_available, e.until)
              FROM availability_exceptions e
-             WHERE e.dentist_id = d.id AND e.date BETWEEN $2 AND $3) AS exceptions,
-       coalesce(busy.starts, '{}') AS busy_starts,
-       coalesce(busy.ends, '{}') AS busy_ends
+             WHERE e.dentist_id = d.id AND e.date <= $3
+               AND coalesce(e.until, e.date) >= $2) AS exceptions,
+       coalesce(busy.starts, '{{}}') AS busy_starts,
+       coalesce(busy.ends, '{{}}') AS busy_ends,
+       ARRAY(SELECT c.id FROM chairs c WHERE c.active ORDER BY c.name, c.id) AS chair_ids,
+       chair_busy.ids AS chair_busy_ids,
+       chair_busy.starts AS chair_busy_starts,
+       chair_busy.ends AS chair_busy_ends,
+       ARRAY(SELECT x.date FROM clinic_closures x WHERE x.date BETWEEN $2 AND $3) AS closures
 FROM dentists d
+-- The occupancy look-ups use the exclusion constraints' own index expressions
+-- (uuid_range(...) && ..., during && ...): GiST index scans, not scans of the table.
+CROSS JOIN (
+    SELECT coalesce(array_agg(o.chair_id ORDER BY lower(o.during)), '{{}}') AS ids,
+           coalesce(array_agg(lower(o.during) ORDER BY lower(o.during)), '{{}}') AS starts,
+           coalesce(array_agg(upper(o.during) ORDER BY lower(o.during)), '{{}}') AS ends
+    FROM occupancy o JOIN chairs c ON c.id = o.chair_id
+    WHERE o.chair_id IS NOT NULL AND c.active AND {_OCCUPIED}
+) AS chair_busy
 LEFT JOIN LATERAL (
-    SELECT array_agg(b.starts_at ORDER BY b.starts_at, b.id) AS starts,
-           array_agg(b.ends_at ORDER BY b.starts_at, b.id) AS ends
-    FROM appointment_busy b
-    WHERE b.dentist_id = d.id AND b.appointment_date BETWEEN $2::date - 2 AND $3::date + 2
-      AND b.starts_at < $5 AND b.ends_at > $4 AND b.id IS DISTINCT FROM $6
+    SELECT array_agg(lower(o.during) ORDER BY lower(o.during)) AS starts,
+           array_agg(upper(o.during) ORDER BY lower(o.during)) AS ends
+    FROM occupancy o
+    WHERE uuid_range(o.dentist_id, o.dentist_id, '[]') && uuid_range(d.id, d.id, '[]')
+      AND {_OCCUPIED}
 ) AS busy ON true
 """
 _SCHEDULE_SQL = _SCHEDULE_SELECT + "WHERE d.id = $1"
@@ -129,11 +158,22 @@ async def schedule_snapshot(
     last: date,
     busy_from: datetime,
     busy_to: datetime,
+    now: datetime,
     ignore_appointment: UUID | None = None,
+    ignore_hold: UUID | None = None,
 ) -> asyncpg.Record | None:
-    """The dentist, their windows, the exceptions in [first, last] and busy intervals."""
+    """The dentist, their windows, the exceptions in [first, last], the busy intervals of
+    the dentist and of every active chair, and the clinic's closures."""
     return await conn.fetchrow(
-        _SCHEDULE_SQL, dentist_id, first, last, busy_from, busy_to, ignore_appointment
+        _SCHEDULE_SQL,
+        dentist_id,
+        first,
+        last,
+        busy_from,
+        busy_to,
+        ignore_appointment,
+        ignore_hold,
+        now,
     )
 
 
@@ -145,10 +185,11 @@ async def schedule_snapshots(
     last: date,
     busy_from: datetime,
     busy_to: datetime,
+    now: datetime,
 ) -> list[asyncpg.Record]:
     """`schedule_snapshot` for several dentists in one round trip (unknown ids: no row)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None
+        _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None, None, now
     )
     return rows
 
@@ -166,3 +207,15 @@ async def upcoming_bookings(
         dentist_id,
         after,
     )
+
+
+async def dentists_with_hours(conn: asyncpg.Connection, *, since: date) -> list[UUID]:
+    """The dentists with weekly hours, or with extra hours on a date from `since` on."""
+    rows = await conn.fetch(
+        """SELECT dentist_id FROM dentist_availability WHERE is_available
+           UNION
+           SELECT dentist_id FROM availability_exceptions
+           WHERE is_available AND coalesce(until, date) >= $1""",
+        since,
+    )
+    return [r["dentist_id"] for r in rows]

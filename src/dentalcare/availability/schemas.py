@@ -4,6 +4,7 @@ the `XRead` ones."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from datetime import date as datetime_date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -65,6 +66,8 @@ class ExceptionCreate(BaseModel):
     end_time: time | None = None
     is_available: bool = False
     reason: str | None = Field(default=None, max_length=500)
+    # Time off for a range of dates: `date` to `until` inclusive (a holiday is one entry).
+    until: datetime_date | None = None
 
     _wall_clock = field_validator("start_time", "end_time")(wall_clock)
 
@@ -77,6 +80,13 @@ class ExceptionCreate(BaseModel):
                 raise ValueError("start_time must be before end_time")
         elif self.is_available:
             raise ValueError("extra hours (is_available: true) need start_time and end_time")
+        if self.until is not None:
+            if self.is_available:
+                raise ValueError("until is for time off; add extra hours one date at a time")
+            if self.until < self.date:
+                raise ValueError("until must not be before date")
+            if (self.until - self.date).days > 366:
+                raise ValueError("time off may cover at most a year")
         return self
 
 
@@ -90,6 +100,7 @@ class ExceptionRead(BaseModel):
     end_time: HhMm | None
     is_available: bool
     reason: str | None
+    until: IsoDate | None = None
     created_at: Instant
 
 
@@ -114,6 +125,12 @@ class OutsideHours(BaseModel):
     status: Status
 
 
+class ExceptionAdded(ExceptionRead):
+    """Response of POST /api/availability/{dentist_id}/exceptions."""
+
+    appointments_outside_hours: list[OutsideHours] = []
+
+
 class AvailabilityReplaced(AvailabilityRead):
     """Response of PUT /api/availability/{dentist_id}."""
 
@@ -135,6 +152,8 @@ class SlotsRead(BaseModel):
     dentist_id: UUID
     timezone: str
     slot_minutes: int
+    treatment_type_id: str | None = None
+    duration_minutes: int | None = None
     slots: list[SlotRead]
 
 

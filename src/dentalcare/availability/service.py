@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from dentalcare.availability.slots import (
     Busy,
     DateException,
     Slot,
+    Treatment,
     Window,
     working_intervals,
 )
@@ -32,8 +34,11 @@ from dentalcare.config import Settings
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import repository as dentists
 from dentalcare.errors import BadRequest, Forbidden, NotFound, ValidationError
-from dentalcare.jsonshape import hh_mm
+from dentalcare.jsonshape import hh_mm, iso_instant
 from dentalcare.timezones import zone
+from dentalcare.treatments import service as treatments
+from dentalcare.treatments.service import BookedTreatment
+from dentalcare.vocabulary import is_staff
 
 MAX_RANGE_DAYS = 62
 # How far from today a booking's date or a slot range may lie. Past dates are fine (they
@@ -156,6 +161,7 @@ async def _outside_hours(
             time.fromisoformat(e["start_time"]) if e["start_time"] else None,
             time.fromisoformat(e["end_time"]) if e["end_time"] else None,
             e["is_available"],
+            date.fromisoformat(e["until"]) if e.get("until") else None,
         )
         for e in body["exceptions"]
     ]
@@ -197,8 +203,12 @@ async def add_exception(
         end=request.end_time,
         is_available=request.is_available,
         reason=request.reason,
+        until=request.until,
     )
-    return exception_json(row)
+    # Bookings the time off now covers stay, and are listed to whoever added it.
+    body = await _availability_json(conn, dentist, today)
+    outside = await _outside_hours(conn, dentist, now or datetime.now(UTC), body)
+    return {**exception_json(row), "appointments_outside_hours": outside}
 
 
 async def delete_exception(
@@ -217,45 +227,90 @@ async def delete_exception(
 
 
 def _busy_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    # Local dates span at most ±14 h around UTC midnight: a day's margin covers every zone.
+    # Local dates span at most ±14 h around UTC midnight, and buffers at most 2 h either
+    # side: a day's margin covers every zone.
     return (
         datetime.combine(start, time.min, UTC) - timedelta(days=1),
         datetime.combine(end, time.min, UTC) + timedelta(days=2),
     )
 
 
-def _inputs_of(row: asyncpg.Record) -> tuple[list[Window], list[DateException], list[Busy]]:
+@dataclass(frozen=True, slots=True)
+class EngineInputs:
+    """One dentist's schedule and busy times, the chairs' and the clinic's closures."""
+
+    weekly: list[Window]
+    exceptions: list[DateException]
+    busy: list[Busy]
+    # None: the clinic has no chairs (every dentist as if with a chair of their own).
+    chairs: list[list[Busy]] | None
+    closures: frozenset[date]
+
+    def free(
+        self,
+        row: asyncpg.Record,
+        *,
+        treatment: Treatment,
+        settings: Settings,
+        start: date,
+        end: date,
+        now: datetime,
+        booked: bool = True,
+    ) -> list[Slot]:
+        """The free starts of `treatment` on local dates start..end (`booked` False: as if
+        nothing were booked or held, to tell "taken" from "never offered")."""
+        return engine_free_slots(
+            weekly=self.weekly,
+            exceptions=self.exceptions,
+            busy=self.busy if booked else [],
+            timezone=zone(row["timezone"]),
+            slot_minutes=row["slot_minutes"],
+            start=start,
+            end=end,
+            now=now,
+            min_notice=timedelta(minutes=settings.min_notice_minutes),
+            treatment=treatment,
+            closures=self.closures,
+            chairs=self.chairs if booked or self.chairs is None else [[] for _ in self.chairs],
+        )
+
+
+def _inputs_of(row: asyncpg.Record) -> EngineInputs:
     weekly = [Window(*w) for w in row["weekly"]]
     exceptions = [DateException(*e) for e in row["exceptions"]]
     busy = [Busy(s, e) for s, e in zip(row["busy_starts"], row["busy_ends"], strict=True)]
-    return weekly, exceptions, busy
+    chairs: list[list[Busy]] | None = None
+    if row["chair_ids"]:
+        by_chair: dict[UUID, list[Busy]] = {chair: [] for chair in row["chair_ids"]}
+        for chair, s, e in zip(
+            row["chair_busy_ids"], row["chair_busy_starts"], row["chair_busy_ends"], strict=True
+        ):
+            by_chair[chair].append(Busy(s, e))
+        chairs = list(by_chair.values())
+    return EngineInputs(weekly, exceptions, busy, chairs, frozenset(row["closures"]))
 
 
-def _slots_of(
-    row: asyncpg.Record, *, settings: Settings, start: date, end: date, now: datetime | None
-) -> list[Slot]:
-    weekly, exceptions, busy = _inputs_of(row)
-    return engine_free_slots(
-        weekly=weekly,
-        exceptions=exceptions,
-        busy=busy,
-        timezone=zone(row["timezone"]),
-        slot_minutes=row["slot_minutes"],
-        start=start,
-        end=end,
-        now=now or datetime.now(UTC),
-        min_notice=timedelta(minutes=settings.min_notice_minutes),
+def engine_treatment(treatment: BookedTreatment) -> Treatment:
+    """The slot engine's view of a booked treatment."""
+    return Treatment(
+        treatment.duration_minutes,
+        treatment.buffer_before_minutes,
+        treatment.buffer_after_minutes,
     )
 
 
-async def _snapshot(
+async def snapshot(
     conn: asyncpg.Connection,
     *,
     dentist_id: UUID,
     start: date,
     end: date,
-    ignore_appointment: UUID | None,
-) -> asyncpg.Record:
+    now: datetime,
+    ignore_appointment: UUID | None = None,
+    ignore_hold: UUID | None = None,
+) -> tuple[asyncpg.Record, EngineInputs]:
+    """The dentist and the engine's inputs for local dates start..end (404 for a removed
+    or unknown dentist)."""
     busy_from, busy_to = _busy_bounds(start, end)
     row = await repository.schedule_snapshot(
         conn,
@@ -264,42 +319,33 @@ async def _snapshot(
         last=end,
         busy_from=busy_from,
         busy_to=busy_to,
+        now=now,
         ignore_appointment=ignore_appointment,
+        ignore_hold=ignore_hold,
     )
     if row is None or not row["active"]:
         raise NotFound("No such dentist.")
-    return row
+    return row, _inputs_of(row)
 
 
-async def _engine_inputs(
-    conn: asyncpg.Connection,
+async def treatment_for(
     *,
-    dentist_id: UUID,
-    start: date,
-    end: date,
-    ignore_appointment: UUID | None = None,
-) -> tuple[asyncpg.Record, list[Window], list[DateException], list[Busy]]:
-    """The dentist and the engine's inputs for local dates start..end."""
-    row = await _snapshot(
-        conn, dentist_id=dentist_id, start=start, end=end, ignore_appointment=ignore_appointment
+    uow: UnitOfWork,
+    dentist: asyncpg.Record,
+    treatment_id: UUID | None,
+    staff: bool,
+    field: str = "treatment_type_id",
+) -> BookedTreatment:
+    """The treatment a booking with `dentist` takes (the clinic's default when None)."""
+    return await treatments.booked_treatment(
+        uow=uow,
+        treatment_id=treatment_id,
+        dentist_id=dentist["id"],
+        dentist_name=dentist["name"],
+        slot_minutes=dentist["slot_minutes"],
+        staff=staff,
+        field=field,
     )
-    return (row, *_inputs_of(row))
-
-
-async def _dentist_and_slots(
-    conn: asyncpg.Connection,
-    *,
-    settings: Settings,
-    dentist_id: UUID,
-    start: date,
-    end: date,
-    now: datetime | None,
-    ignore_appointment: UUID | None = None,
-) -> tuple[asyncpg.Record, list[Slot]]:
-    row = await _snapshot(
-        conn, dentist_id=dentist_id, start=start, end=end, ignore_appointment=ignore_appointment
-    )
-    return row, _slots_of(row, settings=settings, start=start, end=end, now=now)
 
 
 async def free_slots_of_dentists(
@@ -310,9 +356,12 @@ async def free_slots_of_dentists(
     start: date,
     end: date,
     now: datetime | None = None,
+    treatment_id: UUID | None = None,
 ) -> dict[UUID, list[Slot]]:
-    """Free slots of several dentists on local dates start..end, in one query; removed or
-    unknown dentists are left out."""
+    """Free slots of `treatment_id` (the default type when None) with several dentists on
+    local dates start..end, in one query; removed or unknown dentists, and those who do
+    not perform the treatment, are left out."""
+    now = now or datetime.now(UTC)
     busy_from, busy_to = _busy_bounds(start, end)
     rows = await repository.schedule_snapshots(
         await uow.connection(),
@@ -321,12 +370,35 @@ async def free_slots_of_dentists(
         last=end,
         busy_from=busy_from,
         busy_to=busy_to,
+        now=now,
     )
-    return {
-        row["id"]: _slots_of(row, settings=settings, start=start, end=end, now=now)
-        for row in rows
-        if row["active"]
-    }
+    result: dict[UUID, list[Slot]] = {}
+    try:
+        kind = await treatments.booking_treatment(uow=uow, treatment_id=treatment_id)
+    except ValidationError:
+        return result
+    for row in rows:
+        if not row["active"]:
+            continue
+        try:
+            treatment = treatments.booked_with(
+                kind,
+                dentist_id=row["id"],
+                dentist_name=row["name"],
+                slot_minutes=row["slot_minutes"],
+                staff=True,
+            )
+        except ValidationError:
+            continue  # this dentist does not perform it
+        result[row["id"]] = _inputs_of(row).free(
+            row,
+            treatment=engine_treatment(treatment),
+            settings=settings,
+            start=start,
+            end=end,
+            now=now,
+        )
+    return result
 
 
 async def free_slots(
@@ -337,19 +409,69 @@ async def free_slots(
     start: date,
     end: date,
     now: datetime | None = None,
+    treatment: BookedTreatment | None = None,
     ignore_appointment: UUID | None = None,
 ) -> list[Slot]:
-    """The dentist's free slots on local dates start..end (inclusive)."""
-    _, slots = await _dentist_and_slots(
+    """The dentist's free starts of `treatment` (the default type when None) on local
+    dates start..end (inclusive)."""
+    now = now or datetime.now(UTC)
+    row, inputs = await snapshot(
         await uow.connection(),
-        settings=settings,
         dentist_id=dentist_id,
         start=start,
         end=end,
         now=now,
         ignore_appointment=ignore_appointment,
     )
-    return slots
+    if treatment is None:
+        treatment = await treatment_for(uow=uow, dentist=row, treatment_id=None, staff=True)
+    return inputs.free(
+        row,
+        treatment=engine_treatment(treatment),
+        settings=settings,
+        start=start,
+        end=end,
+        now=now,
+    )
+
+
+ALTERNATIVES = 5
+ALTERNATIVES_HORIZON_DAYS = 21
+
+
+async def alternatives(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    dentist_id: UUID,
+    treatment: BookedTreatment | None,
+    after: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The dentist's next free starts of `treatment` after `after` (up to five)."""
+    start_at = max(after, now)
+    first = start_at.date() - timedelta(days=1)
+    try:
+        slots = await free_slots(
+            uow=uow,
+            settings=settings,
+            dentist_id=dentist_id,
+            start=first,
+            end=first + timedelta(days=ALTERNATIVES_HORIZON_DAYS),
+            now=now,
+            treatment=treatment,
+        )
+    except NotFound:
+        return []
+    later = [s for s in slots if s.starts_at >= start_at][:ALTERNATIVES]
+    return [
+        {
+            "date": s.date.isoformat(),
+            "time": f"{s.time:%H:%M}",
+            "starts_at": iso_instant(s.starts_at),
+        }
+        for s in later
+    ]
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:
@@ -367,12 +489,16 @@ async def slots_response(
     *,
     uow: UnitOfWork,
     settings: Settings,
+    caller: Principal | None,
     dentist_id: UUID,
     start: date | None,
     end: date | None,
+    treatment_id: UUID | None = None,
     now: datetime | None = None,
+    ignore_hold: UUID | None = None,
 ) -> dict[str, Any]:
-    """GET /api/dentists/{id}/slots: free slots in a range of at most 62 days."""
+    """GET /api/dentists/{id}/slots: free starts of a treatment in at most 62 days
+    (`ignore_hold`: as if that hold, the caller's own, were not there)."""
     now = now or datetime.now(UTC)
     for name, given in (("from", start), ("to", end)):
         if given is not None:
@@ -388,10 +514,30 @@ async def slots_response(
         raise BadRequest("'to' must not be before 'from'.")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
-    row, slots = await _dentist_and_slots(
-        (await uow.connection()),
-        settings=settings,
+    row, inputs = await snapshot(
+        await uow.connection(),
         dentist_id=dentist_id,
+        start=start,
+        end=end,
+        now=now,
+        ignore_hold=ignore_hold,
+    )
+    try:
+        treatment = await treatment_for(
+            uow=uow,
+            dentist=row,
+            treatment_id=treatment_id,
+            staff=caller is not None and is_staff(caller.role),
+            field="treatment_type_id",
+        )
+    except ValidationError as exc:
+        raise ValidationError(
+            exc.detail, fields=[{"loc": ["query", "treatment_type_id"], "msg": exc.detail}]
+        ) from exc
+    slots = inputs.free(
+        row,
+        treatment=engine_treatment(treatment),
+        settings=settings,
         start=start,
         end=end,
         now=now,
@@ -400,5 +546,16 @@ async def slots_response(
         "dentist_id": str(dentist_id),
         "timezone": row["timezone"],
         "slot_minutes": row["slot_minutes"],
+        "treatment_type_id": str(treatment.id),
+        "duration_minutes": treatment.duration_minutes,
         "slots": [slot_json(s) for s in slots],
     }
+
+
+async def dentists_with_hours(*, uow: UnitOfWork, now: datetime | None = None) -> set[str]:
+    """Ids of the dentists who have opening hours (weekly, or extra hours still to come):
+    a dentist without any has nothing to book, whatever the directory lists."""
+    # A day's margin: "still to come" in the dentist's zone, whichever it is.
+    since = (now or datetime.now(UTC)).date() - timedelta(days=1)
+    ids = await repository.dentists_with_hours(await uow.connection(), since=since)
+    return {str(i) for i in ids}

@@ -6,22 +6,38 @@ service layer only loads rows and renders the result.
 Semantics:
 
 * **Working intervals of a date** = the windows of its weekday with `is_available`
-  true, plus that date's extra-hours exceptions (`is_available` true), minus that
-  date's time-off exceptions (`is_available` false; without times, or with only one
-  of them, the whole day). Overlapping and adjacent intervals are merged. Intervals
-  with `start >= end` are empty and ignored; so are extra hours without times.
-* **Slots** start at the start of each working interval and step by `slot_minutes`;
-  a slot must end (wall clock) within its interval: 09:00-12:30 in 30-minute slots
-  gives 09:00 ... 12:00, 09:00-10:10 gives 09:00 and 09:30.
+  true, plus the extra-hours exceptions (`is_available` true) covering that date,
+  minus the time-off exceptions (`is_available` false; without times, or with only
+  one of them, the whole day) covering it. An exception covers `date` alone, or with
+  `until` every date of `date..until` inclusive (a two-week holiday is one entry; its
+  hours, if given, apply on each of those dates); a range with `until < date` is
+  empty and covers nothing, like an interval with `start >= end`. Overlapping and
+  adjacent intervals are merged. Intervals with `start >= end` are empty and
+  ignored; so are extra hours without times.
+* **Treatment**: what is booked lasts `duration_minutes` and occupies the dentist and
+  a chair from `buffer_before_minutes` before its start to `buffer_after_minutes`
+  after its end. Without one, the treatment is `slot_minutes` long with no buffers,
+  which is the engine's behaviour before treatments existed.
+* **Candidate starts** lie on the dentist's grid: each working interval's start plus
+  a whole number of `slot_minutes`. A start `s` is offered only if the whole occupied
+  wall-clock interval `[s - before, s + duration + after)` lies inside that one
+  working interval: 09:00-12:30 in 30-minute slots gives 09:00 ... 12:00; a 90-minute
+  treatment in 09:00-12:00 gives 09:00 ... 10:30; 10 minutes before it moves the first
+  start to 09:30, the next point of the grid anchored at 09:00.
 * **Time zones**: slot times are wall-clock times in the dentist's zone. A local time
   that does not exist (spring-forward gap) or is ambiguous (fall-back fold) is never
   offered: the database derives the instant from date + time with PostgreSQL's own
   rules, and offering only unambiguous times keeps both sides in agreement.
-  `ends_at` is `starts_at` plus `slot_minutes` of real (elapsed) time, like the
-  database's `starts_at + make_interval(mins => ...)`.
-* **Busy and notice**: a slot is not offered if `[starts_at, ends_at)` overlaps a
-  `Busy` interval (half-open, so an appointment ending at 10:00 does not block a
-  10:00 slot), or if `starts_at < now + min_notice`.
+  `ends_at` is `starts_at` plus `duration_minutes` of real (elapsed) time, like the
+  database's `starts_at + make_interval(mins => ...)`, and the occupied instants are
+  `[starts_at - before, ends_at + after)` in elapsed time too (`occupied`).
+* **Busy, chairs, closures and notice**: a start is not offered on a date in
+  `closures` (the clinic is shut), if its occupied instants overlap one of the
+  dentist's `Busy` intervals (half-open, so an appointment ending at 10:00 does not
+  block a 10:00 start; busy intervals are occupied intervals, buffers included), if
+  `chairs` is given and every chair's busy list overlaps them (`chairs=None`: the
+  clinic has no chairs and only the dentist counts; `chairs=[]`: chairs exist but
+  none is active, so nothing can be booked), or if `starts_at < now + min_notice`.
 
 All instants are compared in UTC: Python compares two datetimes that share a tzinfo
 by wall clock, which is wrong across a DST change.
@@ -29,18 +45,22 @@ by wall clock, which is wrong across a DST change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 _US_PER_MINUTE = 60_000_000
-_ONE_DAY = timedelta(days=1)
 
 # A half-open interval of one day in microseconds since local midnight.
 _Span = tuple[int, int]
 # A slot start: wall time, the same with fold=1, time since midnight.
 _Start = tuple[time, time, timedelta]
+# A half-open interval of instants as time since 0001-01-01 UTC (see `_instant`).
+_Interval = tuple[timedelta, timedelta]
+# `date` inside DateException's body names its field, not the type.
+_Date = date
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +75,27 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class DateException:
-    """One date's exception: time off (whole day or [start, end)) or extra hours."""
+    """Time off (whole day or [start, end)) or extra hours on `date`, or each day to `until`."""
 
     date: date
     start: time | None
     end: time | None
     is_available: bool
+    until: _Date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """What is being booked: its length and the chair-time it needs either side."""
+
+    duration_minutes: int
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Busy:
-    """An active appointment's instants (timezone-aware)."""
+    """An occupied interval of a dentist or a chair (timezone-aware instants)."""
 
     starts_at: datetime
     ends_at: datetime
@@ -73,7 +103,8 @@ class Busy:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A free slot: its local date and time, and its aware instants in the dentist's zone."""
+    """A free slot: its local date and time, and the treatment's aware instants in the
+    dentist's zone."""
 
     date: date
     time: time
@@ -119,9 +150,19 @@ def _subtract(spans: list[_Span], holes: list[_Span]) -> list[_Span]:
 
 
 class _Schedule:
-    """Weekly windows by weekday and exceptions by date, indexed once per call."""
+    """Weekly windows by weekday and exceptions by date, indexed once per call.
 
-    def __init__(self, weekly: Sequence[Window], exceptions: Sequence[DateException]) -> None:
+    Only the dates `first..last` are indexed: a range exception is spread over the
+    dates it shares with the request, so an open-ended leave costs no more than the
+    request's own days."""
+
+    def __init__(
+        self,
+        weekly: Sequence[Window],
+        exceptions: Sequence[DateException],
+        first: date,
+        last: date,
+    ) -> None:
         by_day: dict[int, list[_Span]] = {}
         for window in weekly:
             if window.is_available:
@@ -130,8 +171,13 @@ class _Schedule:
         self.weekly = {day: _merge(spans) for day, spans in by_day.items()}
         self.exceptions: dict[date, list[DateException]] = {}
         for exception in exceptions:
-            self.exceptions.setdefault(exception.date, []).append(exception)
-        self._starts: dict[tuple[int, tuple[_Span, ...]], list[_Start]] = {}
+            covers_to = exception.date if exception.until is None else exception.until
+            # Ordinals rather than `+ timedelta`, which overflows at date.max.
+            lo = max(exception.date, first).toordinal()
+            hi = min(covers_to, last).toordinal()
+            for ordinal in range(lo, hi + 1):
+                self.exceptions.setdefault(date.fromordinal(ordinal), []).append(exception)
+        self._starts: dict[tuple[int, int, int, tuple[_Span, ...]], list[_Start]] = {}
 
     def spans(self, on: date) -> list[_Span]:
         """That date's working intervals (do not mutate: shared between dates)."""
@@ -149,21 +195,28 @@ class _Schedule:
             (spans if exception.is_available else holes).append(span)
         return _subtract(_merge(spans), _merge(holes))
 
-    def starts(self, on: date, step_us: int) -> list[_Start]:
-        """That date's slot start times, before time zones, busy times and notice."""
-        key = (step_us, tuple(self.spans(on)))
+    def starts(self, on: date, step_us: int, lead_us: int, tail_us: int) -> list[_Start]:
+        """That date's candidate start times, before time zones, busy times and notice:
+        grid points `s` of each interval with `[s - lead, s + tail)` inside it."""
+        key = (step_us, lead_us, tail_us, tuple(self.spans(on)))
         starts = self._starts.get(key)
         if starts is None:
             starts = self._starts[key] = [
                 (wall, wall.replace(fold=1), timedelta(microseconds=at))
-                for span_start, span_end in key[1]
-                for at in range(span_start, span_end - step_us + 1, step_us)
+                for span_start, span_end in key[3]
+                # The first grid point at least `lead` after the interval's start.
+                for at in range(
+                    span_start + -(-lead_us // step_us) * step_us, span_end - tail_us + 1, step_us
+                )
                 for wall in (_time(at),)
             ]
         return starts
 
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+# Sentinel ending every sorted interval list: a sweep needs no bounds check.
+_END: _Interval = (timedelta.max, timedelta.max)
+_by_start = itemgetter(0)
 
 
 def _instant(moment: datetime, name: str) -> timedelta:
@@ -174,11 +227,69 @@ def _instant(moment: datetime, name: str) -> timedelta:
         raise ValueError(f"{name} must be timezone-aware, got {moment!r}") from None
 
 
+class _Sweep:
+    """One pass over a busy list, sorted once, for queries whose ends never decrease."""
+
+    __slots__ = ("_intervals", "_next", "_blocked_until")
+
+    def __init__(self, busy: Sequence[Busy], name: str) -> None:
+        try:
+            # Empty or inverted intervals block nothing. Sorting by start alone is all the
+            # sweep needs, and much cheaper than comparing tuples.
+            self._intervals = [
+                (starts, ends)
+                for b in busy
+                if (starts := b.starts_at - _EPOCH) < (ends := b.ends_at - _EPOCH)
+            ]
+        except TypeError:
+            for b in busy:  # name the culprit
+                _instant(b.starts_at, f"{name}.starts_at")
+                _instant(b.ends_at, f"{name}.ends_at")
+            raise
+        self._intervals.sort(key=_by_start)
+        self._intervals.append(_END)
+        self._next = 0
+        # The latest end among the intervals that start before the last query's end.
+        self._blocked_until = timedelta.min
+
+    def free(self, starts: timedelta, ends: timedelta) -> bool:
+        """Whether `[starts, ends)` overlaps no interval; `ends` at least the last call's."""
+        intervals = self._intervals
+        while intervals[self._next][0] < ends:
+            if intervals[self._next][1] > self._blocked_until:
+                self._blocked_until = intervals[self._next][1]
+            self._next += 1
+        return self._blocked_until <= starts
+
+
 def working_intervals(
     *, weekly: Sequence[Window], exceptions: Sequence[DateException], on: date
 ) -> list[tuple[time, time]]:
     """That date's working hours (weekly windows + extra hours - time off), merged, ordered."""
-    return [(_time(s), _time(e)) for s, e in _Schedule(weekly, exceptions).spans(on)]
+    return [(_time(s), _time(e)) for s, e in _Schedule(weekly, exceptions, on, on).spans(on)]
+
+
+def occupied(slot_starts_at: datetime, slot_ends_at: datetime, treatment: Treatment) -> Busy:
+    """The interval a booking of this slot occupies: [starts_at - before, ends_at + after)
+    in elapsed time, each end in its own tzinfo."""
+    for moment, name in ((slot_starts_at, "slot_starts_at"), (slot_ends_at, "slot_ends_at")):
+        _instant(moment, name)
+    # Aware arithmetic in a tzinfo is wall-clock arithmetic: go through UTC for real time.
+    before = timedelta(minutes=treatment.buffer_before_minutes)
+    after = timedelta(minutes=treatment.buffer_after_minutes)
+    return Busy(
+        (slot_starts_at.astimezone(UTC) - before).astimezone(slot_starts_at.tzinfo),
+        (slot_ends_at.astimezone(UTC) + after).astimezone(slot_ends_at.tzinfo),
+    )
+
+
+def _check(treatment: Treatment, slot_minutes: int) -> None:
+    if slot_minutes <= 0:
+        raise ValueError(f"slot_minutes must be positive, got {slot_minutes}")
+    if treatment.duration_minutes <= 0:
+        raise ValueError(f"duration_minutes must be positive, got {treatment.duration_minutes}")
+    if treatment.buffer_before_minutes < 0 or treatment.buffer_after_minutes < 0:
+        raise ValueError(f"buffers must not be negative, got {treatment!r}")
 
 
 def free_slots(
@@ -192,46 +303,59 @@ def free_slots(
     end: date,
     now: datetime,
     min_notice: timedelta,
+    treatment: Treatment | None = None,
+    closures: Collection[date] = (),
+    chairs: Sequence[Sequence[Busy]] | None = None,
 ) -> list[Slot]:
-    """Free slots on the local dates start..end inclusive, ordered by starts_at."""
-    if slot_minutes <= 0:
-        raise ValueError(f"slot_minutes must be positive, got {slot_minutes}")
+    """Free starts for `treatment` on the local dates start..end inclusive, by starts_at."""
+    treatment = Treatment(slot_minutes) if treatment is None else treatment
+    _check(treatment, slot_minutes)
     zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
-    step = timedelta(minutes=slot_minutes)
+    duration = timedelta(minutes=treatment.duration_minutes)
+    before = timedelta(minutes=treatment.buffer_before_minutes)
+    # From the treatment's start to the end of its after-buffer.
+    tail = duration + timedelta(minutes=treatment.buffer_after_minutes)
     earliest = _instant(now, "now") + min_notice
-    intervals = sorted(
-        (_instant(b.starts_at, "Busy.starts_at"), _instant(b.ends_at, "Busy.ends_at")) for b in busy
+    dentist = _Sweep(busy, "Busy")
+    chair_sweeps = None if chairs is None else [_Sweep(c, "chairs Busy") for c in chairs]
+    # No dates, or chairs in the clinic but none active: nothing can be booked (the inputs
+    # are still checked above, so a naive instant fails however short the range).
+    if chair_sweeps == [] or end < start:
+        return []
+    closed = frozenset(closures)
+    schedule = _Schedule(weekly, exceptions, start, end)
+    grid = (
+        slot_minutes * _US_PER_MINUTE,
+        treatment.buffer_before_minutes * _US_PER_MINUTE,
+        (treatment.duration_minutes + treatment.buffer_after_minutes) * _US_PER_MINUTE,
     )
-    intervals = [(s, e) for s, e in intervals if s < e]
-    intervals.append((timedelta.max, timedelta.max))  # sentinel: the sweep needs no bounds check
-    schedule = _Schedule(weekly, exceptions)
 
     slots: list[Slot] = []
-    next_busy = 0
-    # The latest end among the busy intervals that start before the current slot ends.
-    blocked_until = timedelta.min
-    on = start
-    while on <= end:
-        midnight = timedelta(days=on.toordinal() - 1)
-        for wall, wall_fold, since_midnight in schedule.starts(on, slot_minutes * _US_PER_MINUTE):
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        on = date.fromordinal(ordinal)
+        if on in closed:
+            continue
+        midnight = timedelta(days=ordinal - 1)
+        for wall, wall_fold, since_midnight in schedule.starts(on, *grid):
             local = datetime.combine(on, wall, zone)
             offset = zone.utcoffset(local)
             # Unequal offsets for the two folds mark a gap or a fold (PEP 495): skip.
             if offset is None or offset != zone.utcoffset(datetime.combine(on, wall_fold)):
                 continue
             starts = midnight + since_midnight - offset
-            ends = starts + step
-            # Unambiguous local times map to strictly increasing instants, so one sweep
-            # over the sorted busy intervals suffices (no slots x busy comparisons).
-            while intervals[next_busy][0] < ends:
-                if intervals[next_busy][1] > blocked_until:
-                    blocked_until = intervals[next_busy][1]
-                next_busy += 1
-            if starts < earliest or blocked_until > starts:
+            # Unambiguous local times map to strictly increasing instants, so the occupied
+            # intervals' ends only grow and one sweep per busy list suffices (no slots x
+            # busy comparisons). A sweep that is not asked about a start catches up later.
+            if starts < earliest or not dentist.free(starts - before, starts + tail):
                 continue
+            if chair_sweeps is not None:
+                for chair in chair_sweeps:
+                    if chair.free(starts - before, starts + tail):
+                        break
+                else:
+                    continue
             # `local - offset` carries the UTC wall fields, which is what fromutc expects.
-            slots.append(Slot(on, wall, local, zone.fromutc(local - offset + step)))
-        on += _ONE_DAY
+            slots.append(Slot(on, wall, local, zone.fromutc(local - offset + duration)))
     return slots
 
 
@@ -246,6 +370,9 @@ def is_free(
     at: time,
     now: datetime,
     min_notice: timedelta,
+    treatment: Treatment | None = None,
+    closures: Collection[date] = (),
+    chairs: Sequence[Sequence[Busy]] | None = None,
 ) -> bool:
     """Whether (on, at) is a slot that free_slots would offer."""
     # Defined through free_slots so the two can never disagree; one day is cheap.
@@ -259,5 +386,8 @@ def is_free(
         end=on,
         now=now,
         min_notice=min_notice,
+        treatment=treatment,
+        closures=closures,
+        chairs=chairs,
     )
     return any(slot.time == at for slot in offered)

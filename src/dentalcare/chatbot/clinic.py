@@ -26,12 +26,21 @@ from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.chatbot import repository
-from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
+from dentalcare.chatbot.ports import (
+    ClinicFacts,
+    DentistInfo,
+    OfferedSlot,
+    PatientDetails,
+    TreatmentFacts,
+)
+from dentalcare.chatbot.treatments import KINDS, clinic_type
+from dentalcare.clinic import service as clinic_settings
 from dentalcare.config import Settings
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.errors import NotFound, ValidationError
 from dentalcare.ratelimit import UNLIMITED, Throttle
+from dentalcare.treatments import service as treatment_types
 
 _REFERENCE = re.compile(r"DC-[0-9A-Z]{6,10}")
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -65,8 +74,10 @@ class ServiceClinic:
         self.throttle = throttle
         self.now = now
         self._directory: list[DentistInfo] | None = None
+        # The treatment types a patient may book online (read once per request).
+        self._types: list[dict[str, Any]] | None = None
         # Free slots read during this request, until it books or changes something.
-        self._slots: dict[tuple[UUID, date, date], list[OfferedSlot]] = {}
+        self._slots: dict[tuple[UUID, date, date, UUID | None], list[OfferedSlot]] = {}
 
     async def dentists(self) -> list[DentistInfo]:
         """The active directory (read once per request)."""
@@ -74,18 +85,45 @@ class ServiceClinic:
             async with self.uow.transaction():
                 rows = await dentists.list_dentists(uow=self.uow)
             self._directory = [
-                DentistInfo(UUID(r["id"]), r["name"], r["specialization"]) for r in rows
+                DentistInfo(UUID(r["id"]), r["name"], r["specialization"], r.get("timezone"))
+                for r in rows
             ]
         return self._directory
 
+    async def treatment_types(self) -> list[dict[str, Any]]:
+        """The clinic's treatment types a patient may book online (API.md shape)."""
+        if self._types is None:
+            async with self.uow.transaction():
+                self._types = await treatment_types.list_treatments(uow=self.uow, caller=None)
+        return self._types
+
+    async def treatment_type(self, kind: str | None) -> dict[str, Any] | None:
+        """The clinic's own treatment type for a kind ("Check-up" may be the clinic's
+        "Routine exam"); None: none fits, the clinic's default is booked."""
+        types = await self.treatment_types()
+        index = clinic_type(kind, [t["name"] for t in types])
+        return None if index is None else types[index]
+
+    async def _type_id(self, kind: str | None) -> UUID | None:
+        found = await self.treatment_type(kind)
+        return UUID(found["id"]) if found is not None else None
+
     async def free_slots(
-        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+        self,
+        *,
+        dentist_ids: Sequence[UUID] | None,
+        start: date,
+        end: date,
+        treatment_name: str | None = None,
     ) -> list[OfferedSlot]:
-        """Free slots of these dentists (None: all), from the slot engine, by start time."""
+        """Free slots of the treatment the kind `treatment_name` maps to (the clinic's
+        default when none fits) with these dentists (None: all) who perform it, each of the
+        treatment's length, from the slot engine, by start time."""
         directory = {d.id: d for d in await self.dentists()}
         wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
+        type_id = await self._type_id(treatment_name)
 
-        missing = [i for i in wanted if (i, start, end) not in self._slots]
+        missing = [i for i in wanted if (i, start, end, type_id) not in self._slots]
         if missing:
             # One query for every dentist not read yet in this turn.
             async with self.uow.transaction():
@@ -96,14 +134,18 @@ class ServiceClinic:
                     start=start,
                     end=end,
                     now=self.now,
+                    treatment_id=type_id,
                 )
             for dentist_id in missing:
-                name = directory[dentist_id].name
-                self._slots[(dentist_id, start, end)] = [
-                    OfferedSlot(dentist_id, name, s.date, s.time, s.starts_at)
-                    for s in fresh.get(dentist_id, [])  # removed since the directory was read
+                dentist = directory[dentist_id]
+                self._slots[(dentist_id, start, end, type_id)] = [
+                    OfferedSlot(
+                        dentist_id, dentist.name, s.date, s.time, s.starts_at, dentist.timezone
+                    )
+                    # Absent: removed since the directory was read, or not a performer.
+                    for s in fresh.get(dentist_id, [])
                 ]
-        found = [self._slots[(i, start, end)] for i in wanted]
+        found = [self._slots[(i, start, end, type_id)] for i in wanted]
         return sorted(
             (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
         )
@@ -116,8 +158,11 @@ class ServiceClinic:
         chief_complaint: str | None,
         symptoms: str | None,
         urgency: str,
+        treatment_name: str | None = None,
     ) -> dict[str, Any]:
-        """Book through the booking service (`booking_source` "chatbot")."""
+        """Book through the booking service (`booking_source` "chatbot"), as the clinic's
+        treatment type for the kind `treatment_name` (its default when none fits)."""
+        type_id = await self._type_id(treatment_name)
         try:
             request = AppointmentCreate(
                 dentist_id=slot.dentist_id,
@@ -128,6 +173,7 @@ class ServiceClinic:
                 patient_phone=patient.phone,
                 chief_complaint=chief_complaint[:2000] if chief_complaint else None,
                 symptoms=symptoms[:4000] if symptoms else None,
+                treatment_type_id=type_id,
             )
         except pydantic.ValidationError as exc:
             raise _validation_error(exc) from None
@@ -200,6 +246,51 @@ class ServiceClinic:
         async with self.uow.transaction() as conn:
             rows = await repository.clinic_hours(conn)
         return describe_hours({r["day_of_week"]: (r["opens"], r["closes"]) for r in rows})
+
+    async def clinic_facts(self) -> ClinicFacts:
+        """Name, phone and address from the clinic settings; each kind's length and price
+        from the clinic's treatment type for it (the usual length when there is none)."""
+        async with self.uow.transaction():
+            settings = await clinic_settings.clinic_facts(uow=self.uow, settings=self.settings)
+        treatments = []
+        for kind in KINDS.values():
+            found = await self.treatment_type(kind.name)
+            if found is None:
+                treatments.append(TreatmentFacts(kind.name, kind.minutes, None))
+                continue
+            price = found.get("price")
+            treatments.append(
+                TreatmentFacts(
+                    kind.name,
+                    found.get("duration_minutes") or kind.minutes,
+                    None if price is None else written_price(float(price)),
+                )
+            )
+        return ClinicFacts(
+            name=settings.name,
+            phone=settings.phone or None,
+            address=settings.address or None,
+            treatments=tuple(treatments),
+        )
+
+
+def written_price(value: float) -> str:
+    """A price as a clinic writes it (`120`, `85.50`, `1,200`), as the web pages show it."""
+    text = f"{value:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
+def facts_from_settings(settings: Settings) -> ClinicFacts:
+    """The clinic's facts as the settings give them."""
+    # Read from the settings only, until the clinic settings and treatment types have
+    # tables (issue 12): Settings has no phone yet, and no prices are published.
+    phone = getattr(settings, "clinic_phone", None)
+    return ClinicFacts(
+        name=settings.clinic_name,
+        phone=str(phone) if phone else None,
+        address=settings.clinic_address or None,
+        treatments=tuple(TreatmentFacts(k.name, k.minutes, None) for k in KINDS.values()),
+    )
 
 
 def describe_hours(hours: dict[int, tuple[Any, Any]]) -> str:

@@ -1,12 +1,19 @@
 """The booking assistant's dialogue: a state machine over a serialisable `ChatState`.
 
-greet → what is wrong → triage → preferences (dentist, day, time) → 3–5 real free slots →
-name, e-mail, phone (known already for a logged-in patient) → read back → book.
-Information may come in any order and several pieces at once; every message first
-updates what has been collected (`collect`: corrections simply overwrite), then
-`_advance` asks for whatever is still missing. Cancelling and rescheduling live in
-`manage`, slot choice in `offering`, wording in `replies`. The clinic is reached only
-through `ClinicPort`.
+greet → what is wrong → triage and the red-flag screen → preferences (dentist, day, time)
+→ 3–5 real free slots of dentists who perform the treatment → name, e-mail, phone (known
+already for a logged-in patient) → read back → book.
+
+Every message is triaged first, whatever the stage (`collect.take_clinical`): new clinical
+information raises the urgency, and an emergency stops everything — from then on the
+conversation gives emergency advice and never offers a slot or books. Information may
+come in any order and several pieces at once; `collect.absorb` takes it (corrections
+overwrite) and `booking.BookingFlow.advance` asks for whatever is still missing.
+Questions about the clinic (prices, hours, address, children) are answered at any stage
+and the booking carries on. The assistant never sends the same message twice in a row:
+when a message does not fit, it says what it has understood and offers a way on
+(`replies.stuck`). Cancelling and rescheduling live in `manage`, slot choice in
+`offering`, wording in `replies`. The clinic is reached only through `ClinicPort`.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from datetime import date, datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from dentalcare.chatbot import manage, offering, replies
-from dentalcare.chatbot.collect import Changes, absorb
-from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
+from dentalcare.chatbot import manage, offering, replies, screen
+from dentalcare.chatbot.booking import BookingFlow
+from dentalcare.chatbot.collect import Changes, absorb, take_clinical
+from dentalcare.chatbot.ports import ClinicFacts, ClinicPort
 from dentalcare.chatbot.state import ChatState, KnownPatient, Mode, Reply, Turn
 from dentalcare.chatbot.understanding import (
     Context,
@@ -27,11 +35,11 @@ from dentalcare.chatbot.understanding import (
     RuleBasedUnderstanding,
     Understanding,
 )
-from dentalcare.errors import SlotUnavailable, TooManyBookings, ValidationError
 from dentalcare.jsonshape import hh_mm
 
 _EXPECTING: dict[str, Expecting] = {
     "complaint": "complaint",
+    "screen": "screen",
     "preference": "preference",
     "slot": "slot",
     "details": "details",
@@ -41,6 +49,10 @@ _EXPECTING: dict[str, Expecting] = {
     "manage_action": "manage_confirm",
     "manage_confirm": "manage_confirm",
 }
+# Questions about the clinic, answered at any stage.
+_INFO = frozenset(
+    {"hours", "dentists", "price", "offered", "address", "children", "phone", "human"}
+)
 
 
 class Dialogue:
@@ -65,6 +77,7 @@ class Dialogue:
             state.name, state.email, state.phone = patient.name, patient.email, patient.phone
         turn = Turn(state)
         turn.add(replies.greeting(state))
+        state.recent = [turn.replies[-1].text]
         return turn
 
     async def respond(self, state: ChatState, text: str, *, now: datetime) -> Turn:
@@ -78,7 +91,10 @@ class Dialogue:
             missing=turn.state.missing_details(),
         )
         parse = await self.understanding.parse(text, context)
-        await self._dispatch(turn, parse, directory, now)
+        flow = BookingFlow(self.clinic, self.tz, now, directory)
+        facts = await self.clinic.clinic_facts()
+        await self._dispatch(turn, parse, flow, facts)
+        self._never_twice(turn, facts)
         return turn
 
     def slot_taken(
@@ -109,13 +125,24 @@ class Dialogue:
         return _EXPECTING.get(state.stage, "nothing")
 
     async def _dispatch(
-        self, turn: Turn, parse: Parse, directory: list[DentistInfo], now: datetime
+        self, turn: Turn, parse: Parse, flow: BookingFlow, facts: ClinicFacts
     ) -> None:
         state = turn.state
         intents = parse.intents
         if parse.gave_up:
             turn.say(replies.SAY_IT_SIMPLER)  # nothing taken from it: the state stays
             return
+        was_emergency = state.findings.emergency
+        changes = take_clinical(state, parse)
+        if state.findings.emergency:
+            info = _INFO & intents
+            if was_emergency and info:
+                await self._answer_info(turn, info, parse, facts)
+            flow.emergency(turn)
+            return
+        if state.findings.knocked_out and not state.advised:
+            state.advised = True  # first aid first: minutes count for a knocked-out tooth
+            turn.add(replies.knocked_out_advice(baby=state.findings.baby_tooth))
         if parse.gibberish:
             state.misunderstood += 1
             turn.say("Sorry, I didn't understand that.")
@@ -148,15 +175,24 @@ class Dialogue:
                     list(replies.START_CHOICES),
                 )
                 return
-        info = {"hours", "dentists"} & intents
+        info = _INFO & intents
         if info:
-            await self._answer_info(turn, info, directory)
-            if not (parse.has_booking_info or parse.reference or parse.answer is not None):
-                self._prompt(turn)
+            await self._answer_info(turn, info, parse, facts)
+            answered_only = not (
+                parse.has_booking_info
+                or parse.reference
+                or parse.answer is not None
+                or parse.screen_answer is not None
+                or changes.any
+                or parse.triage.mentions
+                or ("book" in intents and state.suggested and not state.complaint)
+            )
+            if answered_only:
+                self._prompt(turn, resume=True)
                 return
         if state.stage in manage.MANAGE_STAGES:
             if await manage.handle(self.clinic, turn, parse):
-                await self._advance(turn, now, Changes(preferences=True), understood=True)
+                await flow.advance(turn, Changes(preferences=True), understood=True)
             return
         rescheduling = state.mode == "reschedule" and state.booking is not None
         wants = {"cancel", "reschedule"} & intents
@@ -166,7 +202,7 @@ class Dialogue:
             )
             turn.state = manage.begin(state, parse, mode)
             if await manage.proceed(self.clinic, turn):
-                await self._advance(turn, now, Changes(preferences=True), understood=True)
+                await flow.advance(turn, Changes(preferences=True), understood=True)
             return
         if state.stage in ("booked", "done"):
             if not (parse.has_booking_info or "book" in intents):
@@ -182,33 +218,75 @@ class Dialogue:
             turn.state = self._fresh(state)
         if "thanks" in intents and not parse.has_booking_info and parse.answer is None:
             turn.say("You're welcome!")
-            self._prompt(turn)
+            self._prompt(turn, resume=True)
             return
-        if "greeting" in intents and not parse.has_booking_info and not info:
+        greeting_only = not (parse.has_booking_info or parse.triage.mentions or changes.any)
+        if "greeting" in intents and greeting_only and not info:
             turn.say("Hello!")
             self._prompt(turn)
             return
-        await self._booking_flow(turn, parse, now, handled=bool(info))
+        await self._booking_flow(turn, parse, flow, changes, handled=bool(info))
 
-    async def _answer_info(self, turn: Turn, info: set[str], directory: list[DentistInfo]) -> None:
+    async def _answer_info(
+        self, turn: Turn, info: frozenset[str], parse: Parse, facts: ClinicFacts
+    ) -> None:
+        """Answer questions about the clinic from its facts, hours and directory."""
+        dentists = await self.clinic.dentists()
         if "hours" in info:
             turn.say(await self.clinic.opening_hours())
+        if "offered" in info:
+            turn.say(replies.offered_answer(facts, parse.treatment))
+        elif "price" in info:
+            asked = parse.treatment or turn.state.treatment or turn.state.suggested
+            turn.say(replies.price_answer(facts, asked))
+        if "address" in info:
+            turn.say(replies.address_answer(facts))
+        if "children" in info:
+            turn.say(replies.children_answer(dentists, facts))
         if "dentists" in info:
-            turn.add(replies.dentists_list(directory))
+            turn.add(replies.dentists_list(dentists))
+        if "human" in info:
+            turn.add(replies.talk_to_clinic(facts))
+        elif "phone" in info:
+            turn.say(replies.phone_answer(facts))
+        state = turn.state
+        if parse.treatment and not state.complaint:
+            state.suggested = parse.treatment  # "how much is whitening?" … "book me in"
+        if state.stage == "complaint" and not state.complaint and state.suggested:
+            what = replies.treatment_phrase(state.suggested)
+            turn.say(
+                f"Would you like me to book {what}?",
+                [replies.QuickReply(f"Book {what}", f"book {what}")],
+            )
 
     def _fresh(self, state: ChatState) -> ChatState:
-        fresh = ChatState(stage="complaint", logged_in=state.logged_in)
+        """A new booking in the same conversation (what it knows clinically stays)."""
+        fresh = ChatState(
+            stage="complaint",
+            logged_in=state.logged_in,
+            findings=state.findings,
+            child=state.child,
+            age=state.age,
+            advised=state.advised,
+            recent=state.recent,
+        )
         if state.logged_in:
             fresh.name, fresh.email, fresh.phone = state.name, state.email, state.phone
         return fresh
 
-    def _prompt(self, turn: Turn) -> None:
-        """Ask again for what the current stage is waiting for."""
+    def _prompt(self, turn: Turn, *, resume: bool = False) -> None:
+        """Ask again for what the current stage is waiting for (`resume`: after answering
+        a question, so say that the booking carries on)."""
         state = turn.state
+        before = len(turn.replies)
         if state.stage in manage.MANAGE_STAGES:
             manage.prompt(turn)
         elif state.stage == "complaint":
+            if state.suggested and resume:
+                return  # the answer already offered to book what was asked about
             turn.add(replies.ask_complaint(again=False))
+        elif state.stage == "screen":
+            turn.add(replies.screen_question(state.asked, again=True))
         elif state.stage == "preference":
             turn.add(replies.ask_preference(state))
         elif state.stage == "slot" and state.offered:
@@ -218,21 +296,48 @@ class Dialogue:
         elif state.stage == "confirm" and state.slot is not None:
             turn.add(replies.read_back(state))
         elif state.stage == "emergency":
-            turn.add(replies.emergency(state.reasons, repeat=True))
+            turn.add(replies.emergency(state.reasons, repeat=1))
         else:
             turn.say("Is there anything else I can help with?", list(replies.START_CHOICES))
+        booking = state.complaint or state.stage in manage.MANAGE_STAGES
+        if (
+            resume
+            and booking
+            and len(turn.replies) > before
+            and state.stage not in ("booked", "done")
+        ):
+            last = turn.replies[-1]
+            turn.replies[-1] = Reply(f"Back to your booking: {last.text}", last.quick_replies)
+
+    def _never_twice(self, turn: Turn, facts: ClinicFacts) -> None:
+        """Never the same message twice: one that was said in either of the last two turns
+        becomes what was understood and a way on (quick replies, talking to the clinic)."""
+        state = turn.state
+        if not turn.replies:
+            return
+        if turn.replies[-1].text in state.recent:
+            # Three wordings, at most two of them recent: one is always new.
+            for attempt in range(state.stuck + 1, state.stuck + 4):
+                reworded = replies.stuck(state, facts, attempt=attempt)
+                if reworded.text not in state.recent:
+                    break
+            state.stuck = attempt
+            turn.replies[-1] = reworded
+        else:
+            state.stuck = 0
+        state.recent = [*state.recent, turn.replies[-1].text][-2:]
 
     # ------------------------------------------------------------------ booking flow
 
     async def _booking_flow(
-        self, turn: Turn, parse: Parse, now: datetime, *, handled: bool
+        self, turn: Turn, parse: Parse, flow: BookingFlow, changes: Changes, *, handled: bool
     ) -> None:
         state = turn.state
         free = await self._live_check(turn)
-        changes = absorb(turn, parse)
+        changes = absorb(turn, parse, changes)
         if free is not None:
             if state.slot is not None and state.slot.key not in free:
-                await self._lost(turn, state.slot, now)  # taken since it was offered
+                await flow.lost(turn, state.slot)  # taken since it was offered
                 return
             gone = [s for s in state.offered if s.key not in free]
             if gone and state.stage == "slot":
@@ -241,9 +346,11 @@ class Dialogue:
                 turn.say(
                     f"Heads-up: {labels} {'has' if len(gone) == 1 else 'have'} just been taken."
                 )
-        if state.stage == "confirm" and state.slot is not None and not changes.any:
+        unscreened = state.mode in ("book", "reschedule") and bool(screen.pending(state.findings))
+        confirming = state.stage == "confirm" and state.slot is not None
+        if confirming and not changes.any and not unscreened:
             if parse.answer is True:
-                await self._commit(turn, now)
+                await flow.commit(turn)
             elif parse.answer is False:
                 turn.say(
                     "No problem. What should I change? Pick other times, name another day, time "
@@ -254,7 +361,7 @@ class Dialogue:
                 turn.say("Shall I go ahead? Please answer yes or no.", list(replies.YES_NO))
             return
         understood = changes.any or handled or parse.answer is not None or "book" in parse.intents
-        await self._advance(turn, now, changes, understood=understood, free=free)
+        await flow.advance(turn, changes, understood=understood)
 
     async def _live_check(self, turn: Turn) -> set[tuple[str, str, str]] | None:
         """Live awareness: which of the slots on the table are still free (None: none shown)."""
@@ -262,168 +369,5 @@ class Dialogue:
         if state.stage not in ("slot", "details", "confirm") or not (state.offered or state.slot):
             return None
         shown = list(state.offered) + ([state.slot] if state.slot else [])
-        free = await offering.still_free(self.clinic, shown)
+        free = await offering.still_free(self.clinic, shown, treatment_name=state.treatment)
         return {key for key in free if "|".join(key) not in state.taken}
-
-    async def _advance(
-        self,
-        turn: Turn,
-        now: datetime,
-        changes: Changes,
-        *,
-        understood: bool,
-        free: set[tuple[str, str, str]] | None = None,
-    ) -> None:
-        """Ask for whatever is still missing, or read back, given the collected fields."""
-        state = turn.state
-        if state.mode == "book" and state.urgency == "emergency":
-            repeat = state.stage == "emergency"
-            state.stage, state.offered, state.slot = "emergency", [], None
-            turn.add(replies.emergency(state.reasons, repeat=repeat))
-            return
-        if state.mode == "book" and not state.complaint:
-            state.stage = "complaint"
-            if state.freeform_complaint:
-                turn.say("Of course — please describe it in a few words.")
-            else:
-                turn.add(replies.ask_complaint(again=not understood))
-            return
-        if state.slot is None:
-            await self._offer_slots(turn, now, changes, understood=understood)
-            return
-        if state.mode == "book" and state.missing_details():
-            first = state.stage != "details"
-            state.stage = "details"
-            turn.add(replies.ask_details(state.missing_details(), first=first))
-            return
-        if not (free and state.slot.key in free) and not await self._check_free(
-            turn, state.slot, now
-        ):
-            return
-        state.stage = "confirm"
-        turn.add(replies.read_back(state))
-
-    async def _offer_slots(
-        self, turn: Turn, now: datetime, changes: Changes, *, understood: bool
-    ) -> None:
-        state = turn.state
-        urgent_first = state.mode == "book" and state.urgency == "urgent"
-        if urgent_first and not state.offered_urgent:
-            offer = await offering.urgent_offer(self.clinic, state, now=now, tz=self.tz)
-            state.offered_urgent = True
-        elif state.stage == "slot" and state.offered and not changes.preferences:
-            intro = "Please pick one of these, or tell me another day or time:"
-            if changes.complaint or changes.details:
-                intro = "Thanks, I've noted that. " + intro
-            elif not understood:
-                intro = "Sorry, I didn't catch that. " + intro
-            turn.add(replies.offer(state.offered, intro))
-            return
-        elif not state.preference_given:
-            if state.stage == "preference" and not understood:
-                turn.say("Sorry, I didn't catch that.")
-            state.stage = "preference"
-            turn.add(replies.ask_preference(state))
-            return
-        else:
-            offer = await offering.preferred_offer(
-                self.clinic, state, now=now, tz=self.tz, seen=state.seen
-            )
-        state.offered = offer.slots
-        state.seen += ["|".join(s.key) for s in offer.slots]
-        if not offer.slots:
-            state.stage = "preference"
-            turn.say(offer.intro)
-            return
-        state.stage = "slot"
-        turn.add(replies.offer(offer.slots, offer.intro))
-
-    async def _check_free(self, turn: Turn, slot: OfferedSlot, now: datetime) -> bool:
-        """Before reading back: is the chosen slot still free? If not, offer the nearest."""
-        if slot.key in await offering.still_free(self.clinic, [slot]):
-            return True
-        await self._lost(turn, slot, now)
-        return False
-
-    async def _lost(self, turn: Turn, lost: OfferedSlot, now: datetime) -> None:
-        """Say that `lost` was taken and offer the nearest free alternatives."""
-        state = turn.state
-        same_dentist = state.mode == "reschedule" or bool(
-            state.dentist_ids and len(state.dentist_ids) == 1
-        )
-        nearest = await offering.nearest_to(
-            self.clinic, lost, now=now, same_dentist_only=same_dentist
-        )
-        state.slot = None
-        state.offered = nearest
-        state.seen += ["|".join(s.key) for s in nearest]
-        if "|".join(lost.key) in state.taken:  # the patient was told already
-            sorry = f"{replies.slot_sentence(lost)} is no longer free."
-        else:
-            sorry = f"Sorry — {replies.slot_sentence(lost)} has just been taken by someone else."
-        if not nearest:
-            state.stage = "preference"
-            turn.say(f"{sorry} Which other day or time would suit you?")
-            return
-        state.stage = "slot"
-        turn.add(replies.offer(nearest, f"{sorry} The nearest free times are:"))
-
-    async def _commit(self, turn: Turn, now: datetime) -> None:
-        """Book (or move) the confirmed slot; a slot taken meanwhile gets alternatives."""
-        state = turn.state
-        slot = state.slot
-        assert slot is not None
-        try:
-            if state.mode == "reschedule":
-                assert state.booking is not None
-                appointment = await self.clinic.reschedule(booking=state.booking, slot=slot)
-            else:
-                details = state.details
-                assert details is not None
-                symptoms = "; ".join([*state.reasons, *state.symptoms])[:4000] or None
-                appointment = await self.clinic.book(
-                    slot=slot,
-                    patient=details,
-                    chief_complaint=state.complaint,
-                    symptoms=symptoms,
-                    urgency=state.urgency,
-                )
-        except SlotUnavailable:
-            await self._lost(turn, slot, now)
-            return
-        except ValidationError as exc:
-            self._reject_details(turn, exc)
-            return
-        except TooManyBookings as exc:
-            # A guest at the cap of upcoming bookings: say why, book nothing.
-            state.stage = "done"
-            turn.say(f"Sorry, I can't book that: {exc.detail}")
-            return
-        turn.appointment = appointment
-        state.booked_reference = appointment["booking_reference"]
-        if state.mode == "reschedule":
-            state.stage = "done"
-            turn.say(
-                f"Done: {appointment['booking_reference']} is now "
-                f"{replies.booking_sentence(appointment)}. Anything else I can help with?"
-            )
-            return
-        state.stage = "booked"
-        turn.add(replies.booked(appointment))
-
-    @staticmethod
-    def _reject_details(turn: Turn, exc: ValidationError) -> None:
-        state = turn.state
-        fields = " ".join(str(f.get("loc")) for f in exc.extra.get("fields", []))
-        for key, column in (
-            ("email", "patient_email"),
-            ("phone", "patient_phone"),
-            ("name", "patient_name"),
-        ):
-            if column in fields or column in exc.detail:
-                setattr(state, key, None)
-        if not state.missing_details():
-            state.email = None
-        state.stage = "details"
-        turn.say(f"Sorry, that didn't work: {exc.detail}")
-        turn.add(replies.ask_details(state.missing_details(), first=False))

@@ -14,14 +14,15 @@ from rapidfuzz import fuzz
 
 from dentalcare.chatbot.ports import DentistInfo
 
-# The words patients use for a specialty, and what the directory's specialization says.
+# The words patients use for a specialist, and what the directory's specialization says.
+# What a visit is for ("braces", "a root canal") is a treatment (`chatbot.treatments`),
+# not a wish for a dentist; only asking for the specialist is.
 SPECIALTIES: tuple[tuple[str, str, str], ...] = (
-    (r"\borthodont\w*|\bbraces\b|\baligners?\b|\binvisalign\b", r"orthodont", "an orthodontist"),
-    (r"\bendodont\w*|\broot canal (specialist|dentist)\b", r"endodont", "an endodontist"),
-    (r"\bperiodont\w*|\bgum (specialist|dentist)\b", r"periodont", "a periodontist"),
+    (r"\borthodontist\b", r"orthodont", "an orthodontist"),
+    (r"\bendodontist\b|\broot canal (specialist|dentist)\b", r"endodont", "an endodontist"),
+    (r"\bperiodontist\b|\bgum (specialist|dentist)\b", r"periodont", "a periodontist"),
     (
-        r"\bp(a)?ediatric\b|\bp(a)?edodont\w*|\b(children'?s|kids'?|child|family)\s+dentist\b"
-        r"|\bdentist for (my )?(kids|children|child|son|daughter)\b",
+        r"\bp(a)?ediatric dentist\b|\bp(a)?edodontist\b|\b(children'?s|kids'?|child)\s+dentist\b",
         r"p(a)?ediatric|child|p(a)?edodont",
         "a children's dentist",
     ),
@@ -41,6 +42,8 @@ _ANYONE = re.compile(
     r"|don'?t care who|not fussy)\b"
 )
 _TITLE = re.compile(r"\b(dr|doctor|dentist)\.?\s+([a-z][a-z'\-]+)")
+# Only "Dr X" names someone for certain ("my doctor said" names no one).
+_DR = re.compile(r"\bdr\.?\s+([a-z][a-z'\-]{2,})")
 _WORD = re.compile(r"[a-z][a-z'\-]+")
 # E-mail addresses (the look-behind keeps the scan linear, as understanding._EMAIL).
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -75,6 +78,8 @@ class DentistMatch:
     dentists: tuple[DentistInfo, ...] = ()
     anyone: bool = False
     specialty: str | None = None
+    # "Dr Williams" when no Dr Williams is in the directory (unknown, or no longer here).
+    unknown: str | None = None
 
     @property
     def label(self) -> str:
@@ -142,4 +147,7 @@ def match_dentists(
         return by_specialty
     if _ANYONE.search(lowered):
         return DentistMatch(anyone=True)
+    for match in _DR.finditer(lowered):
+        if match.group(1) not in _COMMON:
+            return DentistMatch(unknown="Dr " + match.group(1).title())
     return None

@@ -2,7 +2,8 @@
 
 One conversation is one JSON object (see `bench/conversations.jsonl`)::
 
-    {"name": "...", "tags": ["routine"], "patient": false, "booking": false,
+    {"name": "...", "category": "routine", "tags": ["routine"], "patient": false,
+     "booking": false,
      "turns": [{"say": "I need a check-up", "stage": "preference"},
                {"say": "{offer:1}", "stage": "details"},
                {"take": "chosen"}, ...],
@@ -12,9 +13,19 @@ One conversation is one JSON object (see `bench/conversations.jsonl`)::
 reference and e-mail fill `{ref}` and `{email}`). A turn either says something — with
 `{offer:N}` standing for the N-th quick reply of the latest slot offer — or `take`s a
 slot ("chosen" or "offer:N") as someone else would, through the clinic. Checks per turn:
-`stage`, `says` / `not_says` (substrings of the assistant's text, any case), `urgency`,
-`collected` (exact values), `offered` (every offered slot: `dentist`, `weekday`, `after`,
-`before`, `within_hours`). `outcome` checks the last appointment returned.
+`stage` and `urgency` (a value, or a list of acceptable ones), `says` / `not_says`
+(substrings of the assistant's text, any case), `collected` (exact values; a list for a
+value that is no list: any of them), `offered`
+(every offered slot: `dentist` (a name or a list of acceptable ones), `weekday`, `after`,
+`before`, `within_hours`, `same_day`), `offered_if_slot` (the same, only if the turn
+offered slots), `no_offer` (nothing offered), `not_repeated` (the last message differs
+from the previous turn's). `outcome` checks the last appointment returned (`treatment`:
+its `treatment_name` if it is one of the kinds, else the conversation's treatment;
+`complaint_excludes`: a word its `chief_complaint` must not contain).
+
+Every conversation is also held to three invariants (`invariant_problems`): once a turn
+gives emergency advice, no later turn offers a slot and nothing is booked; nothing booked
+ever has urgency "emergency"; the urgency never drops.
 
 The same file runs through the HTTP API in the tests and through `MemoryDriver` (or the
 real services) in `bench/chatbot_eval.py`.
@@ -31,9 +42,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dentalcare.chatbot.dialogue import Dialogue
-from dentalcare.chatbot.memory import MemoryClinic, demo_clinic
-from dentalcare.chatbot.ports import OfferedSlot, PatientDetails
+from dentalcare.chatbot.memory import DEMO_FACTS, MemoryClinic, demo_clinic
+from dentalcare.chatbot.ports import ClinicFacts, OfferedSlot, PatientDetails
 from dentalcare.chatbot.state import ChatState, KnownPatient
+from dentalcare.chatbot.treatments import KINDS
 from dentalcare.chatbot.understanding import Context, RuleBasedUnderstanding
 from dentalcare.vocabulary import ACTIVE
 
@@ -64,6 +76,10 @@ class Driver(Protocol):
         """What time it is for the assistant (aware)."""
         ...
 
+    def facts(self) -> ClinicFacts:
+        """What the clinic behind the assistant publishes about itself."""
+        ...
+
 
 @dataclass
 class Result:
@@ -73,6 +89,7 @@ class Result:
     ok: bool
     failures: list[str] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
+    category: str = "other"
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -83,6 +100,11 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 def _texts(response: dict[str, Any]) -> str:
     return "\n".join(m["text"] for m in response.get("messages", []))
+
+
+def _last_text(response: dict[str, Any]) -> str | None:
+    messages = response.get("messages") or []
+    return str(messages[-1]["text"]) if messages else None
 
 
 def _offer_choices(response: dict[str, Any]) -> list[str] | None:
@@ -106,6 +128,15 @@ def _fill(text: str, values: dict[str, str], choices: list[str]) -> str:
     return _PLACEHOLDER.sub(_one, text)
 
 
+def category(spec: dict[str, Any]) -> str:
+    """The category a conversation is reported under: its own, else its first tag."""
+    return str(spec.get("category") or (spec.get("tags") or ["other"])[0])
+
+
+def _one_of(expected: Any) -> list[Any]:
+    return expected if isinstance(expected, list) else [expected]
+
+
 def _check_offered(
     expected: dict[str, Any], offered: list[dict[str, Any]], sent: datetime
 ) -> list[str]:
@@ -114,11 +145,11 @@ def _check_offered(
         return ["no slots offered"]
     for slot in offered:
         label = f"{slot['dentist_name']} {slot['date']} {slot['time']}"
-        if (
-            "dentist" in expected
-            and expected["dentist"].lower() not in slot["dentist_name"].lower()
-        ):
-            problems.append(f"offered {label}, not with {expected['dentist']}")
+        dentists = [d.lower() for d in _one_of(expected.get("dentist", []))]
+        if dentists and not any(d in slot["dentist_name"].lower() for d in dentists):
+            problems.append(f"offered {label}, not with {' or '.join(dentists)}")
+        if expected.get("same_day") and slot["date"] != sent.date().isoformat():
+            problems.append(f"offered {label}, not today")
         day = datetime.fromisoformat(slot["date"]).weekday()
         if "weekday" in expected and _WEEKDAYS[day] != expected["weekday"]:
             problems.append(f"offered {label}, not on a {expected['weekday']}")
@@ -133,32 +164,105 @@ def _check_offered(
     return problems
 
 
-def check_turn(expected: dict[str, Any], response: dict[str, Any], sent: datetime) -> list[str]:
-    """What in `response` differs from the expectations of one turn."""
+def _demo_facts() -> set[str]:
+    """The demo clinic's published facts, as the conversations quote them."""
+    quoted = {DEMO_FACTS.phone or "", DEMO_FACTS.address or ""}
+    for treatment in DEMO_FACTS.treatments:
+        if treatment.price:
+            quoted |= {treatment.price, f"{treatment.name} {treatment.price}"}
+            quoted |= {p for p in treatment.price.split() if p.startswith("£")}
+    return {q.lower() for q in quoted if q}
+
+
+DEMO_QUOTES = _demo_facts()
+
+
+def _unpublished(facts: ClinicFacts) -> set[str]:
+    """Demo facts this clinic does not publish: a reply cannot quote them, it must send the
+    patient to the clinic instead."""
+    published = {facts.phone or "", facts.address or ""}
+    published |= {f"{t.name} {t.price}" for t in facts.treatments if t.price}
+    text = " ".join(published).lower()
+    return {quote for quote in DEMO_QUOTES if quote not in text}
+
+
+def check_turn(
+    expected: dict[str, Any],
+    response: dict[str, Any],
+    sent: datetime,
+    unpublished: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """What in `response` differs from the expectations of one turn (`unpublished`: demo
+    facts that, when expected, must be replaced by a pointer to the clinic)."""
     problems = []
     state = response["state"]
     said = _texts(response).lower()
-    if "stage" in expected and state["stage"] != expected["stage"]:
+    if "stage" in expected and state["stage"] not in _one_of(expected["stage"]):
         problems.append(f"stage {state['stage']!r}, expected {expected['stage']!r}")
     for text in expected.get("says", []):
-        if text.lower() not in said:
+        if any(text.lower() in quote for quote in unpublished):
+            if not ("call" in said or "don't have" in said):
+                problems.append(f"neither said {text!r} nor sent the patient to the clinic")
+        elif text.lower() not in said:
             problems.append(f"did not say {text!r}")
     for text in expected.get("not_says", []):
         if text.lower() in said:
             problems.append(f"said {text!r}")
     collected = state["collected"]
-    if "urgency" in expected and collected.get("urgency") != expected["urgency"]:
+    if "urgency" in expected and collected.get("urgency") not in _one_of(expected["urgency"]):
         problems.append(f"urgency {collected.get('urgency')!r}, expected {expected['urgency']!r}")
     for key, value in expected.get("collected", {}).items():
-        if collected.get(key) != value:
+        actual = collected.get(key)
+        if actual != value and not (isinstance(value, list) and actual in value):
             problems.append(f"collected {key}={collected.get(key)!r}, expected {value!r}")
+    offered = collected.get("offered") or []
     if "offered" in expected:
-        problems += _check_offered(expected["offered"], collected.get("offered") or [], sent)
+        problems += _check_offered(expected["offered"], offered, sent)
+    if "offered_if_slot" in expected and offered:
+        problems += _check_offered(expected["offered_if_slot"], offered, sent)
+    if expected.get("no_offer") and (offered or _offer_choices(response)):
+        problems.append(f"offered {len(offered)} slots")
     return problems
 
 
-def check_outcome(expected: dict[str, Any], appointment: dict[str, Any] | None) -> list[str]:
-    """What in the last appointment returned differs from the expected outcome."""
+_RANK = {None: 0, "routine": 0, "urgent": 1, "emergency": 2}
+
+
+def invariant_problems(responses: list[dict[str, Any]]) -> list[str]:
+    """What breaks the safety invariants over one conversation's responses, in order:
+    after emergency advice nothing is offered or booked; nothing is booked as an
+    emergency; urgency never drops."""
+    problems: list[str] = []
+    advised_at: int | None = None
+    highest = 0
+    for number, response in enumerate(responses, 1):
+        state = response["state"]
+        collected = state["collected"]
+        offered = bool(collected.get("offered")) or _offer_choices(response) is not None
+        appointment: dict[str, Any] = response.get("appointment") or {}
+        booked = appointment.get("status") in ACTIVE
+        if advised_at is not None and offered:
+            problems.append(f"turn {number}: offered slots after emergency advice")
+        if advised_at is not None and booked and appointment.get("booking_source") == "chatbot":
+            problems.append(f"turn {number}: booked after emergency advice")
+        if booked and appointment.get("urgency") == "emergency":
+            problems.append(f"turn {number}: booked an emergency")
+        level = _RANK.get(collected.get("urgency"), 0)
+        if level < highest:
+            problems.append(f"turn {number}: urgency dropped to {collected.get('urgency')!r}")
+        highest = max(highest, level)
+        if advised_at is None and state["stage"] == "emergency":
+            advised_at = number
+    return problems
+
+
+def check_outcome(
+    expected: dict[str, Any],
+    appointment: dict[str, Any] | None,
+    state: dict[str, Any] | None = None,
+) -> list[str]:
+    """What in the last appointment returned (and the conversation's last `state`) differs
+    from the expected outcome."""
     kind = expected.get("appointment")
     if kind is None:
         return [] if appointment is None else [f"made {appointment['booking_reference']}"]
@@ -178,15 +282,29 @@ def check_outcome(expected: dict[str, Any], appointment: dict[str, Any] | None) 
     for key in ("urgency", "patient_email", "patient_name"):
         if key in expected and appointment.get(key) != expected[key]:
             problems.append(f"{key} {appointment.get(key)!r}, expected {expected[key]!r}")
-    dentist = expected.get("dentist")
-    if dentist and dentist.lower() not in str(appointment.get("dentist_name")).lower():
-        problems.append(f"dentist {appointment.get('dentist_name')!r}, expected {dentist!r}")
+    dentists = [d.lower() for d in _one_of(expected.get("dentist") or [])]
+    booked_with = str(appointment.get("dentist_name")).lower()
+    if dentists and not any(d in booked_with for d in dentists):
+        problems.append(f"dentist {appointment.get('dentist_name')!r}, expected {dentists!r}")
+    if "treatment" in expected:
+        # A clinic without a treatment type of that name books its default type (and the
+        # database clinic does not resolve names to types yet): then what the conversation
+        # chose is what counts.
+        collected = (state or {}).get("collected", {})
+        treatment = appointment.get("treatment_name")
+        if treatment not in KINDS:
+            treatment = collected.get("treatment")
+        if treatment != expected["treatment"]:
+            problems.append(f"treatment {treatment!r}, expected {expected['treatment']!r}")
+    excluded = expected.get("complaint_excludes")
+    if excluded and excluded.lower() in str(appointment.get("chief_complaint")).lower():
+        problems.append(f"chief_complaint {appointment.get('chief_complaint')!r} has {excluded!r}")
     return problems
 
 
 async def run_conversation(driver: Driver, spec: dict[str, Any]) -> Result:
     """Play one scripted conversation and check every expectation."""
-    result = Result(name=spec["name"], ok=True)
+    result = Result(name=spec["name"], ok=True, category=category(spec))
     logged_in = bool(spec.get("patient"))
     values: dict[str, str] = {}
     if spec.get("booking"):
@@ -196,6 +314,9 @@ async def run_conversation(driver: Driver, spec: dict[str, Any]) -> Result:
     choices: list[str] = []
     state: dict[str, Any] | None = None
     appointment: dict[str, Any] | None = None
+    responses: list[dict[str, Any]] = []
+    last_said = _last_text(response)
+    unpublished = _unpublished(driver.facts())
     for number, turn in enumerate(spec["turns"], 1):
         if "take" in turn:
             collected = (state or {}).get("collected", {})
@@ -222,15 +343,21 @@ async def run_conversation(driver: Driver, spec: dict[str, Any]) -> Result:
         response = await driver.send(text)
         result.turn_ms.append((time.perf_counter() - began) * 1000)
         state = response["state"]
+        responses.append(response)
         if response.get("appointment"):
             appointment = response["appointment"]
         choices = _offer_choices(response) or choices
         expected = json.loads(_fill(json.dumps(turn), values, choices))
-        for problem in check_turn(expected, response, sent):
+        problems = check_turn(expected, response, sent, unpublished)
+        if expected.get("not_repeated") and _last_text(response) == last_said:
+            problems.append("said the same as the turn before")
+        last_said = _last_text(response)
+        for problem in problems:
             result.failures.append(f"turn {number} ({text!r}): {problem}")
     result.failures += [
-        f"outcome: {p}" for p in check_outcome(spec.get("outcome", {}), appointment)
+        f"outcome: {p}" for p in check_outcome(spec.get("outcome", {}), appointment, state)
     ]
+    result.failures += [f"invariant: {p}" for p in invariant_problems(responses)]
     result.ok = not result.failures
     return result
 
@@ -288,3 +415,7 @@ class MemoryDriver:
     def clock(self) -> datetime:
         """The injected time."""
         return self.now
+
+    def facts(self) -> ClinicFacts:
+        """The in-memory clinic's facts (the demo clinic's)."""
+        return self.clinic.facts

@@ -34,6 +34,11 @@ def begin(state: ChatState, parse: Parse, mode: Mode) -> ChatState:
         email=state.email if state.logged_in else parse.email or None,
         phone=state.phone,
         reference=parse.reference,
+        # what the conversation knows clinically stays: urgency never drops
+        findings=state.findings,
+        child=state.child,
+        age=state.age,
+        recent=state.recent,
     )
     if parse.when is not None:  # "move DC-7K3P9Q to Friday morning"
         fresh.when, fresh.preference_given = parse.when, True
@@ -97,6 +102,9 @@ def _start_reschedule(turn: Turn) -> bool:
     state.mode = "reschedule"
     state.dentist_ids = [str(state.booking["dentist_id"])]
     state.dentist_label = state.booking.get("dentist_name")
+    # The same treatment, so the times offered are of its length (the clinic's name for
+    # it: a clinic resolves its own names as well as the kinds).
+    state.treatment = state.booking.get("treatment_name") or state.treatment
     state.stage = "preference"
     if state.preference_given:
         return True

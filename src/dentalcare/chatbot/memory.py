@@ -15,14 +15,21 @@ import itertools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dentalcare.availability.slots import Busy, DateException, Window, free_slots
-from dentalcare.chatbot.ports import DentistInfo, OfferedSlot, PatientDetails
+from dentalcare.chatbot.ports import (
+    ClinicFacts,
+    DentistInfo,
+    OfferedSlot,
+    PatientDetails,
+    TreatmentFacts,
+)
+from dentalcare.chatbot.treatments import KINDS
 from dentalcare.errors import SlotUnavailable, ValidationError
 from dentalcare.vocabulary import ACTIVE
 
@@ -35,6 +42,29 @@ DEMO_DENTISTS = (
     ("Dr Li Chen", "Pediatric Dentistry"),
     ("Dr Mark Johnson", "Oral Surgery"),
     ("Dr Ana Garcia", "Endodontics"),
+)
+
+# The demo clinic's prices (made up, as the demo clinic is).
+DEMO_PRICES = {
+    "Check-up": "£30",
+    "Scale & polish": "£45",
+    "Filling": "from £75",
+    "Root canal": "from £350",
+    "Extraction": "from £120",
+    "Wisdom tooth removal": "from £250",
+    "Orthodontic consultation": "£50",
+    "Child check-up": "free for under-18s",
+    "Emergency visit": "£60",
+    "Whitening": "£300",
+}
+DEMO_FACTS = ClinicFacts(
+    name="DentalCareConnect",
+    phone="020 7946 0000",
+    address="1 Example Street, London",
+    treatments=tuple(
+        TreatmentFacts(kind.name, kind.minutes, DEMO_PRICES.get(kind.name))
+        for kind in KINDS.values()
+    ),
 )
 
 
@@ -68,12 +98,16 @@ class MemoryClinic:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     caller_email: str | None = None
     min_notice: timedelta = timedelta(0)
+    facts: ClinicFacts = DEMO_FACTS
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
 
     async def dentists(self) -> list[DentistInfo]:
-        """The dentists."""
-        return [d.info for d in self.dentists_]
+        """The dentists (with their own time zone, if they have one)."""
+        return [
+            replace(d.info, timezone=d.timezone.key) if d.timezone else d.info
+            for d in self.dentists_
+        ]
 
     def _dentist(self, dentist_id: UUID) -> MemoryDentist:
         return next(d for d in self.dentists_ if d.info.id == dentist_id)
@@ -113,8 +147,9 @@ class MemoryClinic:
             now=now,
             min_notice=min_notice,
         )
+        zone = dentist.timezone.key if dentist.timezone else None
         return [
-            OfferedSlot(dentist.info.id, dentist.info.name, s.date, s.time, s.starts_at)
+            OfferedSlot(dentist.info.id, dentist.info.name, s.date, s.time, s.starts_at, zone)
             for s in slots
         ]
 
@@ -123,9 +158,16 @@ class MemoryClinic:
         return self._engine(dentist, start, end, busy=[], now=_DAWN, min_notice=timedelta(0))
 
     async def free_slots(
-        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+        self,
+        *,
+        dentist_ids: Sequence[UUID] | None,
+        start: date,
+        end: date,
+        treatment_name: str | None = None,
     ) -> list[OfferedSlot]:
-        """Free slots (past the minimum notice) from the slot engine, ordered by start."""
+        """Free slots (past the minimum notice) from the slot engine, ordered by start (one
+        length per dentist: the kind `treatment_name` does not change it here)."""
+        del treatment_name
         return self._free(dentist_ids=dentist_ids, start=start, end=end)
 
     def _free(
@@ -220,8 +262,9 @@ class MemoryClinic:
         chief_complaint: str | None,
         symptoms: str | None,
         urgency: str,
+        treatment_name: str | None = None,
     ) -> dict[str, Any]:
-        """Book a free slot."""
+        """Book a free slot (the treatment's name is recorded, its length not applied)."""
         if not _EMAIL.match(patient.email):
             raise ValidationError(
                 "patient_email: value is not a valid email address",
@@ -231,7 +274,12 @@ class MemoryClinic:
         return self._insert(
             slot,
             patient,
-            {"chief_complaint": chief_complaint, "symptoms": symptoms, "urgency": urgency},
+            {
+                "chief_complaint": chief_complaint,
+                "symptoms": symptoms,
+                "urgency": urgency,
+                "treatment_name": treatment_name,
+            },
         )
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
@@ -264,6 +312,10 @@ class MemoryClinic:
     async def opening_hours(self) -> str:
         """A fixed sentence."""
         return "We're open Monday to Friday, 09:00–17:00."
+
+    async def clinic_facts(self) -> ClinicFacts:
+        """The clinic's facts as given (the demo clinic's by default)."""
+        return self.facts
 
 
 def demo_clinic(now: Callable[[], datetime], *, days: Iterable[int] = range(5)) -> MemoryClinic:

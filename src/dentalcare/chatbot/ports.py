@@ -24,17 +24,21 @@ class DentistInfo:
     id: UUID
     name: str
     specialization: str
+    # The dentist's IANA time zone (None: the clinic's).
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class OfferedSlot:
-    """A free slot: `date` and `time` in the dentist's own time zone, `starts_at` aware."""
+    """A free slot: `date` and `time` in the dentist's own time zone (`zone`; None: the
+    clinic's), `starts_at` aware."""
 
     dentist_id: UUID
     dentist_name: str
     date: date
     time: time
     starts_at: datetime
+    zone: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -43,13 +47,16 @@ class OfferedSlot:
 
     def to_json(self) -> dict[str, Any]:
         """The slot as JSON, for the session state."""
-        return {
+        out = {
             "dentist_id": str(self.dentist_id),
             "dentist_name": self.dentist_name,
             "date": self.date.isoformat(),
             "time": hh_mm(self.time),
             "starts_at": self.starts_at.isoformat(),
         }
+        if self.zone:
+            out["zone"] = self.zone
+        return out
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> OfferedSlot:
@@ -60,6 +67,7 @@ class OfferedSlot:
             date=date.fromisoformat(value["date"]),
             time=time.fromisoformat(value["time"]),
             starts_at=datetime.fromisoformat(value["starts_at"]),
+            zone=value.get("zone"),
         )
 
 
@@ -72,6 +80,30 @@ class PatientDetails:
     phone: str
 
 
+@dataclass(frozen=True, slots=True)
+class TreatmentFacts:
+    """A treatment as the clinic offers it: how long it takes and what it costs (None:
+    not published), the price as the clinic writes it ("£45", "from $120")."""
+
+    name: str
+    minutes: int | None = None
+    price: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicFacts:
+    """What the assistant may tell about the clinic (None: not published)."""
+
+    name: str
+    phone: str | None = None
+    address: str | None = None
+    treatments: tuple[TreatmentFacts, ...] = ()
+
+    def treatment(self, name: str | None) -> TreatmentFacts | None:
+        """The facts about one treatment, by name."""
+        return next((t for t in self.treatments if t.name == name), None)
+
+
 class ClinicPort(Protocol):
     """Everything the booking assistant may ask of the clinic."""
 
@@ -80,9 +112,16 @@ class ClinicPort(Protocol):
         ...
 
     async def free_slots(
-        self, *, dentist_ids: Sequence[UUID] | None, start: date, end: date
+        self,
+        *,
+        dentist_ids: Sequence[UUID] | None,
+        start: date,
+        end: date,
+        treatment_name: str | None = None,
     ) -> list[OfferedSlot]:
-        """Free slots from `start` to `end` (inclusive) of these dentists (None: all), by time."""
+        """Free slots from `start` to `end` (inclusive) of these dentists (None: all) who
+        perform the treatment of kind `treatment_name` (None: the clinic's default), each
+        of its length, by time."""
         ...
 
     async def book(
@@ -93,8 +132,10 @@ class ClinicPort(Protocol):
         chief_complaint: str | None,
         symptoms: str | None,
         urgency: str,
+        treatment_name: str | None = None,
     ) -> dict[str, Any]:
-        """Book `slot`; the appointment JSON. Raises `SlotUnavailable` if it is not free."""
+        """Book `slot` for `treatment_name` (a treatment type's name; None: the clinic's
+        default); the appointment JSON. Raises `SlotUnavailable` if it is not free."""
         ...
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
@@ -111,4 +152,8 @@ class ClinicPort(Protocol):
 
     async def opening_hours(self) -> str:
         """The clinic's opening hours, as a sentence."""
+        ...
+
+    async def clinic_facts(self) -> ClinicFacts:
+        """The clinic's name, phone, address and treatments (length and price)."""
         ...

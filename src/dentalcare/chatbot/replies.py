@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from datetime import date, time
 from typing import Any
 
-from dentalcare.chatbot.ports import DentistInfo, OfferedSlot
+from dentalcare.chatbot.ports import ClinicFacts, DentistInfo, OfferedSlot
+from dentalcare.chatbot.screen import QUESTIONS
 from dentalcare.chatbot.state import ChatState, QuickReply, Reply
+from dentalcare.chatbot.treatments import phrase
+from dentalcare.chatbot.triage import RedFlag
+from dentalcare.timezones import zone as time_zone
 
-EMERGENCY_NUMBER = "call your local emergency number (e.g. 999 / 911 / 112) or go to A&E/ER now"
+EMERGENCY_NUMBER = (
+    "call your local emergency number (999 in the UK, 911 in the US, 112 in Europe) or go to "
+    "A&E / the emergency room now"
+)
 
 START_CHOICES = [
     QuickReply("Check-up", "I'd like a check-up"),
@@ -31,9 +38,34 @@ def long_day(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
-def slot_label(slot: OfferedSlot) -> str:
-    """E.g. "Tue 24 Nov 10:30 · Dr Raj Patel"."""
-    return f"{day_label(slot.date)} {slot.time:%H:%M} · {slot.dentist_name}"
+def zone_label(slot: OfferedSlot, clinic_zone: str | None = None) -> str:
+    """The abbreviation of the slot's zone at its time, e.g. "EST" or "GMT"."""
+    name = slot.zone or clinic_zone
+    try:
+        where = time_zone(name) if name else None
+    except (ValueError, KeyError):  # an unknown zone name: show the UTC offset instead
+        where = None
+    label = slot.starts_at.astimezone(where).tzname() if where else None
+    return label or slot.starts_at.strftime("UTC%z")
+
+
+def needs_zones(slots: Sequence[OfferedSlot], clinic_zone: str | None) -> bool:
+    """Whether times must carry their zone: the slots are not all in the clinic's zone."""
+    return len({s.zone or clinic_zone for s in slots}) > 1 or any(
+        s.zone and s.zone != clinic_zone for s in slots
+    )
+
+
+def slot_time(slot: OfferedSlot, *, zoned: bool, clinic_zone: str | None = None) -> str:
+    """E.g. "10:30", or "10:30 EST" when zones differ."""
+    at = f"{slot.time:%H:%M}"
+    return f"{at} {zone_label(slot, clinic_zone)}" if zoned else at
+
+
+def slot_label(slot: OfferedSlot, *, zoned: bool = False, clinic_zone: str | None = None) -> str:
+    """E.g. "Tue 24 Nov 10:30 · Dr Raj Patel" (with its zone when zones differ)."""
+    at = slot_time(slot, zoned=zoned, clinic_zone=clinic_zone)
+    return f"{day_label(slot.date)} {at} · {slot.dentist_name}"
 
 
 def slot_sentence(slot: OfferedSlot) -> str:
@@ -48,10 +80,16 @@ def booking_sentence(booking: dict[str, Any]) -> str:
     return f"{booking.get('dentist_name') or 'your dentist'} on {long_day(day)} at {at:%H:%M}"
 
 
-def slot_choices(slots: Sequence[OfferedSlot]) -> list[QuickReply]:
+def slot_choices(
+    slots: Sequence[OfferedSlot], *, zoned: bool = False, clinic_zone: str | None = None
+) -> list[QuickReply]:
     """Quick replies for offered slots, and one to see other times."""
     choices = [
-        QuickReply(slot_label(s), f"{day_label(s.date)} {s.time:%H:%M} with {s.dentist_name}")
+        QuickReply(
+            slot_label(s, zoned=zoned, clinic_zone=clinic_zone),
+            f"{day_label(s.date)} {slot_time(s, zoned=zoned, clinic_zone=clinic_zone)} with "
+            f"{s.dentist_name}",
+        )
         for s in slots
     ]
     choices.append(QuickReply("Other times", "other times"))
@@ -82,19 +120,76 @@ def ask_complaint(*, again: bool) -> Reply:
     )
 
 
-def emergency(reasons: Sequence[str], *, repeat: bool = False) -> Reply:
-    """Emergency advice: no booking."""
+def emergency(reasons: Sequence[str], *, repeat: int = 0) -> Reply:
+    """Emergency advice: no booking (`repeat`: how many times it was given already; each
+    repeat is worded differently)."""
     what = "; ".join(reasons) or "your symptoms"
     if repeat:
-        return Reply(
+        wordings = (
             f"Because of {what}, please don't wait for a dental appointment: {EMERGENCY_NUMBER}."
-            " I can't book a routine appointment for this."
+            " I can't book an appointment for this.",
+            f"I'm not able to book this, because {what} can be dangerous and needs to be seen "
+            f"straight away. Please {EMERGENCY_NUMBER}.",
+            f"Please get emergency help now — {EMERGENCY_NUMBER}. When you have been seen, "
+            "start a new chat and I'll gladly book a follow-up.",
         )
+        return Reply(wordings[(repeat - 1) % len(wordings)])
     return Reply(
         f"What you describe ({what}) needs emergency care. Please {EMERGENCY_NUMBER}. "
-        "Don't wait for a dental appointment — I can't book a routine appointment for this. "
-        "Once you have been seen, come back and I can book a follow-up."
+        "Don't wait for a dental appointment — I can't book an appointment for this. "
+        "Once you have been seen, start a new chat and I can book a follow-up."
     )
+
+
+def no_slot_today(reasons: Sequence[str]) -> Reply:
+    """A knocked-out adult tooth with nothing free today: emergency advice instead."""
+    return Reply(
+        "A knocked-out adult tooth needs to be seen within hours, and I have no appointment "
+        f"free today. Please {EMERGENCY_NUMBER} (or an urgent dental service such as NHS 111) "
+        "and take the tooth with you in milk. I can't book a later appointment for this."
+    )
+
+
+def knocked_out_advice(*, baby: bool | None) -> Reply:
+    """First aid for a knocked-out tooth: put an adult tooth back, never a baby tooth."""
+    adult = (
+        "If it's an adult tooth, act now: hold it by the white top (never the root), rinse it "
+        "briefly in milk or cold water if it's dirty, and gently push it back into its socket, "
+        "then bite on a clean cloth to keep it there. If it won't go back, keep it in milk (or "
+        "inside the cheek — not for a young child) and bring it with you. The sooner it's seen "
+        "the better — ideally within the hour."
+    )
+    milk = (
+        "Don't try to put a baby (milk) tooth back — it can harm the adult tooth growing "
+        "underneath. Press a clean, damp cloth on the gum if it bleeds and keep the tooth to "
+        "show the dentist."
+    )
+    if baby is True:
+        return Reply(milk)
+    if baby is False:
+        return Reply(adult)
+    return Reply(f"{adult} {milk}")
+
+
+def screen_question(
+    flags: Sequence[RedFlag], *, again: bool = False, noted: str | None = None
+) -> Reply:
+    """The red-flag question: is any of `flags` happening (yes or no)?"""
+    buttons = [QuickReply("Yes", "yes"), QuickReply("No, none of these", "no, none of these")]
+    if len(flags) == 1:
+        buttons[1] = QuickReply("No", "no")
+        question = f"Is there {QUESTIONS[flags[0]]}?"
+    else:
+        listed = "\n".join(f"• {QUESTIONS[f]}" for f in flags)
+        question = f"Is any of this happening?\n{listed}"
+    if again:
+        lead = f"Thanks — I've noted {noted}. " if noted else ""
+        return Reply(
+            f"{lead}Before I can offer times I still need a yes or no to this safety "
+            f"question. {question}",
+            buttons,
+        )
+    return Reply(f"Before I look for times, I need to check a few things. {question}", buttons)
 
 
 def ask_preference(state: ChatState) -> Reply:
@@ -119,20 +214,31 @@ def ask_preference(state: ChatState) -> Reply:
     )
 
 
-def urgent_intro(reasons: Sequence[str]) -> str:
+def urgent_intro(reasons: Sequence[str], *, same_day: bool = False) -> str:
     """The sentence before urgent slots."""
     what = "; ".join(reasons)
+    when = "today's earliest appointments" if same_day else "the earliest appointments in the "
+    when += "" if same_day else "next 24 hours"
     return (
-        f"That sounds urgent ({what}), so here are the earliest appointments in the next 24 "
-        "hours. If it gets much worse — swelling spreading to your eye or neck, bleeding that "
-        f"won't stop, or trouble breathing or swallowing — {EMERGENCY_NUMBER}."
+        f"That sounds urgent ({what}), so here are {when}. If it gets much worse — swelling "
+        "spreading to your eye or neck, bleeding that won't stop, or trouble breathing or "
+        f"swallowing — {EMERGENCY_NUMBER}."
     )
 
 
-def offer(slots: Sequence[OfferedSlot], intro: str) -> Reply:
-    """Offer slots as quick replies."""
-    lines = "\n".join(f"{n}. {slot_label(s)}" for n, s in enumerate(slots, 1))
-    return Reply(f"{intro}\n{lines}\nWhich one would you like?", slot_choices(slots))
+def offer(slots: Sequence[OfferedSlot], intro: str, *, clinic_zone: str | None = None) -> Reply:
+    """Offer slots as quick replies (their times with zones when zones differ)."""
+    zoned = needs_zones(slots, clinic_zone)
+    lines = "\n".join(
+        f"{n}. {slot_label(s, zoned=zoned, clinic_zone=clinic_zone)}"
+        for n, s in enumerate(slots, 1)
+    )
+    if zoned:
+        lines += "\n(Each time is in that dentist's own time zone.)"
+    return Reply(
+        f"{intro}\n{lines}\nWhich one would you like?",
+        slot_choices(slots, zoned=zoned, clinic_zone=clinic_zone),
+    )
 
 
 def ask_details(missing: Sequence[str], *, first: bool) -> Reply:
@@ -149,6 +255,8 @@ def read_back(state: ChatState) -> Reply:
     """Read the booking back before confirming."""
     assert state.slot is not None
     lines = [f"Please check: {slot_sentence(state.slot)}"]
+    if state.treatment:
+        lines.append(f"Visit: {state.treatment}")
     if state.complaint:
         lines.append(f"Reason: {state.complaint}")
     lines.append(f"Name: {state.name} · E-mail: {state.email} · Phone: {state.phone}")
@@ -182,6 +290,154 @@ def dentists_list(dentists: Sequence[DentistInfo]) -> Reply:
     return Reply(
         f"Our dentists:\n{lines}",
         [QuickReply(f"Book with {d.name}", f"book with {d.name}") for d in dentists[:5]],
+    )
+
+
+def call_clinic(facts: ClinicFacts) -> str:
+    """E.g. "call the clinic on 020 7946 0000"."""
+    return f"call {facts.name} on {facts.phone}" if facts.phone else f"call {facts.name}"
+
+
+def price_answer(facts: ClinicFacts, kind: str | None) -> str:
+    """What a treatment costs and how long it takes, or the price list."""
+    known = facts.treatment(kind)
+    if known is not None:
+        name = known.name.lower() if known.name != "Check-up" else "a check-up"
+        length = f" and takes about {known.minutes} minutes" if known.minutes else ""
+        if known.price:
+            return f"{known.name}: {known.price}{length}."
+        return (
+            f"I don't have a published price for {name} — please {call_clinic(facts)} to "
+            f"ask.{' It takes about ' + str(known.minutes) + ' minutes.' if known.minutes else ''}"
+        )
+    priced = [t for t in facts.treatments if t.price]
+    if not priced:
+        return f"I don't have our prices here — please {call_clinic(facts)} to ask."
+    listed = "; ".join(f"{t.name} {t.price}" for t in priced)
+    return f"Our prices: {listed}."
+
+
+def offered_answer(facts: ClinicFacts, kind: str | None) -> str:
+    """Whether the clinic does a treatment ("do you do whitening?"), with its price."""
+    if facts.treatment(kind) is not None:
+        return f"Yes, we do {phrase(kind)}. {price_answer(facts, kind)}"
+    if kind is None and facts.treatments:
+        names = ", ".join(t.name.lower() for t in facts.treatments)
+        return f"We offer: {names}. {price_answer(facts, None)}"
+    return f"I'm not sure we offer that — please {call_clinic(facts)} to ask."
+
+
+def address_answer(facts: ClinicFacts) -> str:
+    """Where the clinic is."""
+    if facts.address:
+        return f"{facts.name} is at {facts.address}."
+    return f"I don't have the address here — please {call_clinic(facts)}."
+
+
+def phone_answer(facts: ClinicFacts) -> str:
+    """How to call the clinic."""
+    if facts.phone:
+        return f"You can call {facts.name} on {facts.phone}."
+    return "I don't have the clinic's phone number here, sorry."
+
+
+def children_answer(directory: Sequence[DentistInfo], facts: ClinicFacts) -> str:
+    """Whether the clinic sees children, and with whom."""
+    kids = [d for d in directory if "pediatric" in d.specialization.lower().replace("ae", "e")]
+    price = facts.treatment("Child check-up")
+    cost = f" A child's check-up is {price.price}." if price and price.price else ""
+    if kids:
+        names = " and ".join(d.name for d in kids)
+        return f"Yes, we see children of all ages — {names} is our children's dentist.{cost}"
+    if directory:
+        return f"Yes, our dentists see children too.{cost}"
+    return "There are no dentists taking bookings at the moment."
+
+
+def talk_to_clinic(facts: ClinicFacts) -> Reply:
+    """The way to a person."""
+    return Reply(
+        f"I'm an automated assistant, but you can always {call_clinic(facts)} to talk to "
+        "someone. Or I can carry on here — I can book, cancel or reschedule.",
+        list(START_CHOICES[:3]),
+    )
+
+
+def treatment_phrase(kind: str | None) -> str:
+    """E.g. "a check-up" (the treatment kind as a noun phrase)."""
+    return phrase(kind)
+
+
+def _understood(state: ChatState) -> str:
+    """What the conversation has collected, in a few words."""
+    parts = []
+    if state.treatment:
+        parts.append(phrase(state.treatment))
+    elif state.complaint:
+        parts.append(f"“{state.complaint}”")
+    offered_ids = {str(s.dentist_id) for s in state.offered}
+    named = state.dentist_label and state.dentist_ids
+    if named and (not offered_ids or offered_ids & set(state.dentist_ids or ())):
+        parts.append(f"with {state.dentist_label}")
+    if state.slot is not None:
+        parts.append(slot_sentence(state.slot))
+    elif state.preference_given and state.when.describe() != "any time":
+        parts.append(state.when.describe())
+    return ", ".join(parts)
+
+
+def stuck(state: ChatState, facts: ClinicFacts, *, attempt: int) -> Reply:
+    """Instead of asking the same thing again: what has been understood, and a way on."""
+    call = QuickReply("Talk to the clinic", "I'd like to talk to someone at the clinic")
+    sorry = ("", "Sorry, I still didn't catch that. ", "Let me put it another way. ")[attempt % 3]
+    so_far = _understood(state)
+    have = f"So far I have: {so_far}. " if so_far else ""
+    person = f"If you'd rather talk to someone, {call_clinic(facts)}."
+    stage = state.stage
+    if stage == "emergency":
+        return emergency(state.reasons, repeat=attempt + 1)
+    if stage == "screen":
+        question = screen_question(state.asked)
+        return Reply(
+            f"{sorry}I need a yes or no before I can offer any times — it's about your safety. "
+            f"{question.text.split('. ', 1)[-1]} {person}",
+            question.quick_replies,
+        )
+    if stage == "complaint":
+        return Reply(
+            f"{sorry}I'm not sure what you'd like to come in for. Pick one of these, describe "
+            f"the problem in a few words, or {call_clinic(facts)}.",
+            [*START_CHOICES[:3], call],
+        )
+    if stage == "preference":
+        return Reply(
+            f"{sorry}{have}I still need a day or time that suits you — for example 'Tuesday "
+            f"afternoon' or 'anyone, as soon as possible'. {person}",
+            [*ask_preference(state).quick_replies, call],
+        )
+    if stage == "slot" and state.offered:
+        lines = "\n".join(f"{n}. {slot_label(s)}" for n, s in enumerate(state.offered, 1))
+        return Reply(
+            f"{sorry}{have}These times are still free:\n{lines}\nPick a number, name another "
+            f"day or time, or say 'other times'. {person}",
+            [*slot_choices(state.offered), call],
+        )
+    if stage == "details":
+        missing = ", ".join(state.missing_details()).replace("email", "e-mail")
+        return Reply(
+            f"{sorry}{have}To book it I still need your {missing} — for example 'Jane Doe, "
+            f"jane@example.com, 07700 900123'. {person}",
+            [call],
+        )
+    if stage == "confirm" and state.slot is not None:
+        return Reply(
+            f"{sorry}I just need a yes or no: shall I book {slot_sentence(state.slot)}? {person}",
+            [*YES_NO, call],
+        )
+    return Reply(
+        f"{sorry}I can book, cancel or reschedule an appointment, or tell you about the "
+        f"clinic. {person}",
+        [*START_CHOICES, call],
     )
 
 

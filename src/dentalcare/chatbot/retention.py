@@ -12,8 +12,6 @@ processes may run the job at once: a row another one is deleting is skipped.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,13 +19,14 @@ from datetime import timedelta
 from dentalcare.chatbot import repository
 from dentalcare.db.claims import SYSTEM, Claims
 from dentalcare.db.unit_of_work import UnitOfWork
+from dentalcare.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
 
 
-class ChatRetention:
+class ChatRetention(PeriodicJob):
     """Deletes guest chat sessions idle for longer than `idle`, every `interval` seconds."""
 
     def __init__(
@@ -37,10 +36,11 @@ class ChatRetention:
         idle: timedelta,
         interval: float,
     ) -> None:
+        super().__init__(
+            name="expiring idle chat sessions", run=self._expire_and_log, interval=interval
+        )
         self._unit_of_work = unit_of_work
         self.idle = idle
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def expire(self) -> int:
         """Delete the idle guest sessions now; how many went."""
@@ -54,25 +54,7 @@ class ChatRetention:
             if expired < BATCH:
                 return total
 
-    def start(self) -> None:
-        """Run now and then every `interval` seconds, in the background."""
-        self._task = asyncio.create_task(self._run(), name="chat-retention")
-
-    async def stop(self) -> None:
-        """Stop the job (a batch in progress is rolled back)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                expired = await self.expire()
-            except Exception as exc:
-                log.warning("expiring idle chat sessions failed: %r", exc)
-            else:
-                if expired:
-                    log.info("deleted %d guest chat sessions idle for over %s", expired, self.idle)
-            await asyncio.sleep(self.interval)
+    async def _expire_and_log(self) -> None:
+        expired = await self.expire()
+        if expired:
+            log.info("deleted %d guest chat sessions idle for over %s", expired, self.idle)

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dentalcare.chatbot.ports import OfferedSlot, PatientDetails
+from dentalcare.chatbot.screen import QUESTIONS, Findings
+from dentalcare.chatbot.triage import RedFlag
 from dentalcare.chatbot.when import When
 from dentalcare.vocabulary import Urgency
 
 Stage = Literal[
     "complaint",  # asked what is wrong / why they want to come in
+    "screen",  # asked the red-flag questions (yes/no) before offering anything
     "preference",  # asked for a dentist and a time
     "slot",  # offered slots, waiting for a choice
     "details",  # asking for name, e-mail, phone
@@ -82,8 +85,13 @@ class ChatState:
     # what the patient told us
     complaint: str | None = None
     symptoms: list[str] = field(default_factory=list)
-    urgency: Urgency = "routine"
-    reasons: list[str] = field(default_factory=list)
+    # the clinical picture: urgency (only ever rises), reasons, red-flag answers
+    findings: Findings = field(default_factory=Findings)
+    # the treatment kind (a treatment type's name) and whether the patient named it
+    treatment: str | None = None
+    treatment_named: bool = False
+    child: bool = False
+    age: int | None = None
     dentist_ids: list[str] | None = None
     dentist_label: str | None = None
     preference_given: bool = False
@@ -105,6 +113,27 @@ class ChatState:
     freeform_complaint: bool = False
     # slots the realtime feed said were taken ("dentist|date|time"), until they are re-offered
     taken: list[str] = field(default_factory=list)
+    # the red flags the pending screen question listed, and the stage it interrupted
+    asked: list[RedFlag] = field(default_factory=list)
+    resume: Stage | None = None
+    # first-aid advice for a knocked-out tooth was given
+    advised: bool = False
+    # a treatment asked about ("how much is whitening?"), for "book me in for that"
+    suggested: str | None = None
+    # the last two turns' final assistant messages, and how many turns in a row had to be
+    # reworded (never the same prompt twice)
+    recent: list[str] = field(default_factory=list)
+    stuck: int = 0
+
+    @property
+    def urgency(self) -> Urgency:
+        """How urgent the conversation is (it only ever rises)."""
+        return self.findings.urgency
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why, at that level."""
+        return list(self.findings.reasons)
 
     @property
     def details(self) -> PatientDetails | None:
@@ -129,6 +158,13 @@ class ChatState:
             "symptoms": self.symptoms,
             "urgency": self.urgency if self.complaint or self.reasons else None,
             "triage_reasons": self.reasons,
+            "treatment": self.treatment,
+            "for_child": self.child,
+            "red_flags": {
+                "asked": list(self.asked),
+                "yes": sorted(self.findings.yes),
+                "no": sorted(self.findings.no),
+            },
             "dentist": self.dentist_label,
             "dentist_ids": self.dentist_ids,
             "when": self.when.describe() if self.preference_given else None,
@@ -157,6 +193,14 @@ class ChatState:
             "lookups_failed": self.lookups_failed,
             "freeform_complaint": self.freeform_complaint,
             "taken": self.taken,
+            "findings": self.findings.to_json(),
+            "treatment_named": self.treatment_named,
+            "age": self.age,
+            "resume": self.resume,
+            "advised": self.advised,
+            "suggested": self.suggested,
+            "recent": self.recent,
+            "stuck": self.stuck,
         }
         return out
 
@@ -171,8 +215,15 @@ class ChatState:
             logged_in=bool(i.get("logged_in")),
             complaint=c.get("complaint"),
             symptoms=list(c.get("symptoms") or []),
-            urgency=c.get("urgency") or "routine",
-            reasons=list(c.get("triage_reasons") or []),
+            findings=Findings.from_json(
+                i.get("findings"),
+                urgency=c.get("urgency") or "routine",
+                reasons=c.get("triage_reasons") or (),
+            ),
+            treatment=c.get("treatment"),
+            treatment_named=bool(i.get("treatment_named")),
+            child=bool(c.get("for_child")),
+            age=i.get("age"),
             dentist_ids=c.get("dentist_ids"),
             dentist_label=c.get("dentist"),
             preference_given=bool(i.get("preference_given")),
@@ -191,6 +242,12 @@ class ChatState:
             lookups_failed=int(i.get("lookups_failed") or 0),
             freeform_complaint=bool(i.get("freeform_complaint")),
             taken=list(i.get("taken") or []),
+            asked=[f for f in (c.get("red_flags") or {}).get("asked") or () if f in QUESTIONS],
+            resume=i.get("resume"),
+            advised=bool(i.get("advised")),
+            suggested=i.get("suggested"),
+            recent=[str(t) for t in i.get("recent") or ()][-2:],
+            stuck=int(i.get("stuck") or 0),
         )
 
 

@@ -22,7 +22,8 @@ from typing import Literal, Protocol
 
 from dentalcare.chatbot.directory import DentistMatch, match_dentists
 from dentalcare.chatbot.ports import DentistInfo
-from dentalcare.chatbot.triage import Triage, triage
+from dentalcare.chatbot.treatments import Patient, named_kind, who
+from dentalcare.chatbot.triage import Triage, normalise, triage
 from dentalcare.chatbot.when import When, extract_when
 
 # A message is understood from its first this many characters (the API accepts 2,000):
@@ -35,6 +36,12 @@ Intent = Literal[
     "reschedule",
     "hours",
     "dentists",
+    "price",
+    "offered",
+    "address",
+    "children",
+    "phone",
+    "human",
     "help",
     "restart",
     "stop",
@@ -45,6 +52,7 @@ Intent = Literal[
 Expecting = Literal[
     "complaint",
     "complaint_text",
+    "screen",
     "preference",
     "slot",
     "details",
@@ -86,6 +94,11 @@ class Parse:
     answer: bool | None = None
     # A choice among offered options: 1-based, -1 for "the last one".
     choice: int | None = None
+    # The answer to the red-flag question (when one was asked): yes, no or not sure.
+    screen_answer: Literal["yes", "no", "unsure"] | None = None
+    # The treatment the words name ("a filling"), and whom the visit is for.
+    treatment: str | None = None
+    patient: Patient = field(default_factory=Patient)
     gibberish: bool = False
     # The understanding ran out of its time budget: nothing was taken from the message.
     gave_up: bool = False
@@ -147,6 +160,42 @@ _INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"|\bwho are (your|the) (dentists|doctors)\b",
     ),
     (
+        "price",
+        r"\b(how much|what does it cost|what do you charge|cost\w*|price\w*|pricing|fees?"
+        r"|charges?|expensive|cheap\w*|afford\w*)\b",
+    ),
+    (
+        "offered",
+        r"\bwhat (do|can) you (do|offer)\b|\bwhat (treatments|services) do you\b"
+        r"|\bdo you (do|offer|provide|have|carry out)\b.{0,30}\b(whiten\w*|cleans?|cleaning|scale"
+        r"|polish|fillings?|root canals?|extractions?|braces|aligners|invisalign|check[- ]?ups?"
+        r"|implants?|veneers?|crowns?|wisdom|emergenc\w*|orthodont\w*|nhs|private)\b",
+    ),
+    (
+        "address",
+        r"\bwhere (are|is) (you|the clinic|the surgery|the practice|your \w+)\b|\baddress\b"
+        r"|\b(located|location|directions|parking|postcode|zip ?code)\b"
+        r"|\bhow (do|can) i (get|find) (to )?(you|the clinic|there)\b",
+    ),
+    (
+        "children",
+        r"\b(do|can|will|would) you (take|see|treat|do|accept|look after)\b.{0,20}"
+        r"\b(children|kids|child|babies|toddlers|teenagers|under[- ]?\d+s?)\b"
+        r"|\b(can|do) (children|kids) (come|be seen)\b|\bchild[- ]friendly\b",
+    ),
+    (
+        "phone",
+        r"\b(your|the clinic'?s?|the surgery'?s?|the practice'?s?) (phone|telephone) number\b"
+        r"|\bwhat'?s your number\b|\b(call|ring|phone) (you|the clinic|the surgery|the practice)\b"
+        r"|\bcontact (number|details)\b",
+    ),
+    (
+        "human",
+        r"\b(speak|talk|chat) (to|with) (a |an |the )?(real |actual )?(person|human|someone"
+        r"|somebody|receptionist|reception|staff|member of staff|manager)\b"
+        r"|\b(real|actual) (person|human)\b|\bhuman being\b|\boperator\b",
+    ),
+    (
         "help",
         r"^\s*(help|\?+|menu|options)\s*[!.?]*\s*$|\bwhat can you (do|help)\b"
         r"|\bhow does this work\b|\bwhat do you do\b",
@@ -203,7 +252,9 @@ _PROBLEM = re.compile(
     r"|clean\w*|scale|polish|whiten\w*|hygien\w*|aligners?|root canal|extraction|bad breath"
     r"|ulcers?|mouth|lump|loose|stain\w*|veneers?|infect\w*|routine|exam(s|ination)?|x-?rays?"
     r"|consultation|knocked|fell out|grind\w*|clench\w*|tmj|lip|tongue|cheek|face|head"
-    r"|swallow\w*|breath\w*|fever|temperature|numb\w*|throb\w*|twinge\w*|smile|whitening)\b"
+    r"|swallow\w*|breath\w*|fever|temperature|numb|numbness|throb\w*|twinge\w*|smile|whitening"
+    r"|invisalign|crooked|straighten\w*|brackets?|retainers?|wires?|blood\w*|puffy|eyes?|neck"
+    r"|vision|vomit\w*|passed out|extract\w*|pulled|removal|cavity|holes?|dry socket)\b"
 )
 _NAME_LEAD = re.compile(
     r"\b(?:my name is|my name'?s|name is|name:|full name is|the name is|call me|i am|i'?m|im"
@@ -211,6 +262,34 @@ _NAME_LEAD = re.compile(
     re.IGNORECASE,
 )
 _SURE_LEADS = ("my name", "name is", "name:", "full name", "the name", "call me")
+
+
+# The answer to "is any of this happening?": not sure, no, yes (tried in that order).
+_SCREEN_UNSURE = re.compile(
+    r"^\W*(not sure|unsure|maybe|possibly|perhaps|i think so|think so|kind of|sort of|a bit"
+    r"|a little|slightly|dunno|don'?t know|i don'?t know|no idea|hard to say|might be|could be"
+    r"|not certain|i'?m not sure)\b"
+)
+_SCREEN_NO = re.compile(
+    r"^\W*(n|no|nope|nah|none|nothing|neither|not really|not at all|negative|no to all|all fine"
+    r"|all good|all ok|i'?m fine|he'?s fine|she'?s fine|they'?re fine|fine|nope none|never)\b"
+)
+_SCREEN_YES = re.compile(
+    r"^\W*(y|yes|yeah|yea|yep|yup|ya|yes please|i do|he does|she does|they do|i have|he has"
+    r"|she has|they have|i am|he is|she is|some of them|one of them|one of those|a couple"
+    r"|all of them|all of those|definitely|afraid so|unfortunately( yes)?|correct|true)\b"
+)
+
+
+def screen_answer(text: str) -> Literal["yes", "no", "unsure"] | None:
+    """The answer to the red-flag question in `text` (lower case), if it gives one."""
+    if _SCREEN_UNSURE.search(text):
+        return "unsure"
+    if _SCREEN_NO.search(text):
+        return "no"
+    if _SCREEN_YES.search(text):
+        return "yes"
+    return None
 
 
 def _words(text: str) -> frozenset[str]:
@@ -228,7 +307,9 @@ _NOT_NAME = frozenset(
     tomorrow today monday tuesday wednesday thursday friday saturday sunday morning
     afternoon evening anyone anybody any available booked busy back done finished
     patient guest pregnant diabetic allergic okay actually need want would like could can
-    having suffering experiencing"""
+    having suffering experiencing dunno idk huh hmm hmmm erm umm um uh nah whatever why what
+    how who where when which maybe perhaps later soon sorry what's nothing none nobody
+    something anything everything test testing blah asdf"""
     )
 )
 _STOP_AFTER_NAME = frozenset(
@@ -305,19 +386,84 @@ def find_name(text: str, *, expecting_name: bool) -> str | None:
 
 _CLAUSE = re.compile(r"[,.;!?()\n]+|\s+-\s+|\s+but\s+")
 _LEAD_IN = re.compile(
-    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|so|well|um+|erm|ok|okay)\b[\s,]*",
+    r"^\s*((hi|hello|hey|hiya|good (morning|afternoon|evening)|so|well|um+|erm|ok|okay|yes"
+    r"|yeah|please|sorry|right|oh|also|and)\b[\s,]*)+",
+    re.IGNORECASE,
+)
+# "I'd like to book a", "can I get a": what comes before the complaint itself.
+_BOOKING_LEAD = re.compile(
+    r"^\s*(i think\s+)?(i'?d like|i would like|i want|i wanna|i need|i'?m after|i'?m looking"
+    r"|looking|can i|could i|may i|please can i|can you|could you|i'?m due|i am due|due)"
+    r"(\s+(to|for|a|an|my|me|in|get|have|book|make|schedule|arrange|some|someone to|my"
+    r"|appointment|an appointment))*\s+",
+    re.IGNORECASE,
+)
+_TRAILING = re.compile(
+    r"(\s+(please|thanks|thank you|if possible|asap|if you can|then|thx|pls|plz))+\s*$", re.I
+)
+# Questions about the clinic ("how much is a filling?") say what is asked, not what is wrong.
+_QUESTION_CLAUSE = re.compile(
+    r"\b(how much|cost\w*|price\w*|fees?|charge\w*|opening|open on|open at|are you open"
+    r"|what time|address|where are you|located|do you (take|see|treat|do|accept|offer)"
+    r"|phone number|your number)\b",
     re.IGNORECASE,
 )
 
 
+# When and with whom are wishes about the appointment, not part of the complaint.
+_WHEN_WORDS = re.compile(
+    r"\b(some ?time|any ?time|any day|ideally|preferably|hopefully)?\s*(on |for |this |next "
+    r"|coming |the following )*((?<=this )week|(?<=next )week|(?<=this )weekend|(?<=next )weekend"
+    r"|(?<=next )month|(mon|tues|wednes|thurs|fri|satur|sun)days?|today|tomorrow|tonight|tmrw)"
+    r"\b(\s+(morning|afternoon|evening|night)s?)?"
+    r"|\b(in the |this |tomorrow )?(morning|afternoon|evening)s?\b"
+    r"|\b(at|around|after|before|from|by)\s+\d{1,2}([:.]\d{2})?\s*(am|pm|o'?clock)?(?!\w)"
+    r"|\b\d{1,2}([:.]\d{2})?\s*(am|pm)\b|\b(asap|as soon as (possible|you can))\b"
+    r"|\b(with|see|seeing)\s+(dr|doctor)\.?\s+[a-z'\-]+\b",
+    re.IGNORECASE,
+)
+_DANGLING = re.compile(
+    r"(\s+(for|on|with|at|in|please|and|or|if possible|if you have it))+\s*$", re.I
+)
+
+
+_PAST = re.compile(r"(last|since|past|ago|from|yesterday)\s*$", re.IGNORECASE)
+
+
+def _without_when(clause: str) -> str:
+    """The clause without its wishes about the appointment's time ("since Monday" stays)."""
+
+    def drop(match: re.Match[str]) -> str:
+        before = clause[max(0, match.start() - 12) : match.start()]
+        return match.group(0) if _PAST.search(before) and not match.group(2) else " "
+
+    return " ".join(_WHEN_WORDS.sub(drop, clause).split())
+
+
+def _trimmed(clause: str) -> str:
+    without = _without_when(clause)
+    if _PROBLEM.search(without.lower()):
+        clause = _DANGLING.sub("", without)
+    clause = _LEAD_IN.sub("", clause)
+    shorter = _BOOKING_LEAD.sub("", clause, count=1)
+    if shorter != clause and _PROBLEM.search(shorter.lower()):
+        clause = shorter
+    return _TRAILING.sub("", clause).strip()
+
+
 def complaint_phrase(text: str) -> str | None:
-    """The clauses of `text` that describe a dental problem or a reason to come in."""
+    """The clauses of `text` that describe a dental problem or a reason to come in (not a
+    question about the clinic), without the "I'd like to book" around them."""
     cleaned = _EMAIL.sub(" ", text)
     phone = find_phone(cleaned)
     if phone:
         cleaned = cleaned.replace(phone, " ")
     clauses = [c.strip() for c in _CLAUSE.split(cleaned)]
-    kept = [_LEAD_IN.sub("", c) for c in clauses if c and _PROBLEM.search(c.lower())]
+    kept = [
+        _trimmed(c)
+        for c in clauses
+        if c and _PROBLEM.search(c.lower()) and not _QUESTION_CLAUSE.search(c)
+    ]
     phrase = ", ".join(k for k in kept if k)
     return phrase[:500] or None
 
@@ -362,7 +508,7 @@ class RuleBasedUnderstanding:
     def parse_now(self, text: str, context: Context) -> Parse:
         """The same as `parse`, synchronously."""
         raw = text.strip()[:MAX_ANALYSED_CHARS]
-        lowered = " ".join(raw.lower().replace("’", "'").split())
+        lowered = normalise(raw)
         intents = frozenset(intent for intent, pattern in _INTENTS if pattern.search(lowered))
         expecting_name = context.expecting == "details" and "name" in context.missing
         name = find_name(raw.replace("’", "'"), expecting_name=expecting_name)
@@ -390,8 +536,18 @@ class RuleBasedUnderstanding:
             reference=reference,
             answer=_answer(lowered),
             choice=choice,
+            screen_answer=screen_answer(lowered) if context.expecting == "screen" else None,
+            treatment=named_kind(normalise(_EMAIL.sub(" ", raw))),
+            patient=who(lowered),
         )
-        nothing = not (found.has_booking_info or intents or reference or found.answer is not None)
+        nothing = not (
+            found.has_booking_info
+            or intents
+            or reference
+            or found.answer is not None
+            or found.screen_answer is not None
+            or found.triage.mentions
+        )
         if nothing and looks_like_gibberish(lowered):
             return Parse(text=raw, gibberish=True)
         return found

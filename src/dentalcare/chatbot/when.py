@@ -107,8 +107,28 @@ _PARTS: tuple[tuple[re.Pattern[str], time | None, time | None], ...] = (
     (re.compile(r"\bearly afternoon\b"), time(12, 0), time(15, 0)),
     (re.compile(r"\blate afternoon\b"), time(15, 0), time(18, 0)),
     (re.compile(r"\b(afternoon|afternoons)\b"), time(12, 0), time(17, 0)),
-    (re.compile(r"\b(evening|evenings|after work|after school|tonight)\b"), time(17, 0), None),
+    (re.compile(r"\bafter school\b"), time(15, 0), None),
+    (re.compile(r"\b(evening|evenings|after work|tonight)\b"), time(17, 0), None),
 )
+# "can't do mornings", "not Monday", "mornings are no good": a part of the day or a day
+# the patient rules out, by the words just before or just after it.
+_RULED_OUT_BEFORE = re.compile(
+    r"\b(not|no|never|can'?t do|cannot do|can'?t make|can'?t come|can'?t manage|can'?t go"
+    r"|won'?t work|except|but not|other than|rather not|avoid|anything but|any day but"
+    r"|any time but|apart from|unable to do|busy)\s*(on\s+|the\s+|in the\s+|at\s+|an?\s+)?$"
+)
+_RULED_OUT_AFTER = re.compile(
+    r"^\s*(are|is|'s|'re)?\s*(no good|not good|bad|out|impossible|difficult|tricky|a no"
+    r"|don'?t work|doesn'?t work|won'?t work|no use|not possible|not great|busy)\b"
+    r"|^\s*(don'?t|doesn'?t|won'?t) (work|suit)\b"
+)
+# The complement of a ruled-out part of the day, as an [after, before) window.
+_INSTEAD: dict[str, tuple[time | None, time | None]] = {
+    "morning": (time(12, 0), None),
+    "afternoon": (None, time(12, 0)),
+    "evening": (None, time(17, 0)),
+    "lunch": (None, time(12, 0)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,10 +311,13 @@ def _parse_date(phrase: str, today: date, date_order: str) -> date | None:
 
 
 _BETWEEN_AND = re.compile(r"\b(between\s+\S+)\s+and\s+")
+# "any day but Monday" and "but not Friday" rule a day out; "but" must not split them.
+_BUT_NOT = re.compile(r"\b(any ?(day|time)|anything|whenever) but\b|\bbut not\b")
 
 
 def _date_clauses(text: str) -> list[str]:
     text = _BETWEEN_AND.sub(r"\1 - ", text)
+    text = _BUT_NOT.sub(lambda m: (m.group(1) or "") + " except", text)
     clauses = []
     for clause in _CLAUSES.split(text):
         if not clause or _PAST_CLAUSE.search(clause):
@@ -311,9 +334,16 @@ def _date_part(text: str, today: date, date_order: str) -> When:
         found = replace(found, weekdays=(0, 1, 2, 3, 4))
     elif _WEEKENDS.search(text):
         found = replace(found, weekdays=(5, 6))
-    plural = sorted({WEEKDAYS.index(m.group(1)[:-1]) for m in _PLURAL_DAY.finditer(text)})
+    plural: set[int] = set()
+    unwanted: set[int] = set()
+    for m in _PLURAL_DAY.finditer(text):
+        day_number = WEEKDAYS.index(m.group(1)[:-1])
+        (unwanted if _ruled_out(text, m.start(), m.end()) else plural).add(day_number)
     if plural:
-        found = replace(found, weekdays=tuple(plural))
+        found = replace(found, weekdays=tuple(sorted(plural)))
+    elif unwanted:
+        allowed = found.weekdays or tuple(range(7))
+        found = replace(found, weekdays=tuple(d for d in allowed if d not in unwanted))
     monday_next = today + timedelta(days=7 - today.weekday())
     if _NEXT_WEEK.search(text):
         return replace(found, start=monday_next, end=monday_next + timedelta(days=6))
@@ -337,6 +367,9 @@ def _date_part(text: str, today: date, date_order: str) -> When:
     lower: date | None = None
     upper: date | None = None
     parsed: dict[str, date | None] = {}
+    ruled_out: set[int] = set()
+    # Most messages rule nothing out: then no phrase needs its surroundings read.
+    may_rule_out = bool(_RULED_OUT_CUE.search(text))
     for match in _DATE_PHRASE.finditer(text):
         phrase = match.group(0).removeprefix("on ").strip()
         if phrase in ("tmrw", "tomorow"):
@@ -349,6 +382,13 @@ def _date_part(text: str, today: date, date_order: str) -> When:
             parsed[phrase] = _parse_date(phrase, today, date_order)
         day = parsed[phrase]
         if day is None:
+            continue
+        if (
+            may_rule_out
+            and _DAY_NAME.fullmatch(phrase)
+            and _ruled_out(text, match.start(), match.end())
+        ):
+            ruled_out.add(day.weekday())  # "not Monday": every day but Mondays
             continue
         # Only the words just before the phrase (searching the whole prefix for every
         # phrase would be quadratic in the message's length).
@@ -371,7 +411,24 @@ def _date_part(text: str, today: date, date_order: str) -> When:
         return replace(found, start=start, end=end, weekdays=weekdays or found.weekdays)
     if lower or upper:
         return replace(found, start=lower or today, end=upper)
+    if ruled_out:
+        allowed = found.weekdays or tuple(range(7))
+        return replace(found, weekdays=tuple(d for d in allowed if d not in ruled_out))
     return found
+
+
+_DAY_NAME = re.compile(r"(this |next |coming )?" + _DAY)
+# A word without which neither _RULED_OUT_BEFORE nor _RULED_OUT_AFTER can match.
+_RULED_OUT_CUE = re.compile(
+    r"\b(not|no|never|can'?t|cannot|won'?t|except|other|rather|avoid|anything|any|apart|unable"
+    r"|busy|bad|out|impossible|difficult|tricky|a|don'?t|doesn'?t)\b"
+)
+
+
+def _ruled_out(text: str, start: int, end: int) -> bool:
+    """Whether the words around text[start:end] rule it out ("can't do mornings")."""
+    before = text[max(0, start - 24) : start]
+    return bool(_RULED_OUT_BEFORE.search(before) or _RULED_OUT_AFTER.search(text[end : end + 24]))
 
 
 def _time_part(text: str) -> When:
@@ -400,10 +457,16 @@ def _time_part(text: str) -> When:
         clock = _clock(hour, minute, suffix)
         if clock:
             return When(at=clock)
+    instead: When | None = None
     for pattern, start, end in _PARTS:
-        if pattern.search(text):
-            return When(after=start, before=end)
-    return When()
+        for match in pattern.finditer(text):
+            if not _ruled_out(text, match.start(), match.end()):
+                return When(after=start, before=end)
+            key = next((k for k in _INSTEAD if k in match.group(0)), None)
+            if key and instead is None:
+                lower, upper = _INSTEAD[key]
+                instead = When(after=lower, before=upper)
+    return instead or When()
 
 
 _NOT_TIMES = re.compile(

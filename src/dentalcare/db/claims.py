@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-ClaimsRole = Literal["anonymous", "patient", "dentist", "admin", "system"]
+ClaimsRole = Literal["anonymous", "patient", "dentist", "admin", "front_desk", "system"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +41,14 @@ SELECT set_config('app.role', $1, true),
        set_config('app.user_id', $2, true),
        set_config('app.dentist_id', $3, true),
        set_config('app.guest_email', $4, true),
-       set_config('app.chat_session', $5, true)
+       set_config('app.chat_session', $5, true),
+       set_config('app.ip', $6, true)
 """
 
 
-async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:
-    """Set the transaction-local claims that row-level security reads (one statement)."""
+async def set_claims(conn: asyncpg.Connection, claims: Claims, *, ip: str | None = None) -> None:
+    """Set the transaction-local claims that row-level security reads (one statement);
+    `ip`, the client's address, goes into the audit log's entries."""
     await conn.execute(
         _SET_CLAIMS,
         claims.role,
@@ -54,4 +56,5 @@ async def set_claims(conn: asyncpg.Connection, claims: Claims) -> None:
         str(claims.dentist_id) if claims.dentist_id else "",
         claims.guest_email.lower() if claims.guest_email else "",
         str(claims.chat_session) if claims.chat_session else "",
+        (ip or "")[:100],
     )

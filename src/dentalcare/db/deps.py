@@ -48,6 +48,7 @@ async def request_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work, committed when the endpoint returns."""
     db: Database = request.app.state.db
     uow = db.unit_of_work(ANONYMOUS, read_only=request.method in READ_ONLY_METHODS)
+    uow.client_ip = request.client.host if request.client else None
     try:
         yield uow
     except BaseException:

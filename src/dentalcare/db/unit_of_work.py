@@ -62,6 +62,8 @@ class UnitOfWork:
         self._wrote = False
         # Claims changed inside the open transaction, set before its next statement.
         self._claims_pending = False
+        # The client's address (a request's), set with the claims for the audit log.
+        self.client_ip: str | None = None
 
     @property
     def claims(self) -> Claims:
@@ -97,7 +99,7 @@ class UnitOfWork:
         if self._conn is None:
             await self._begin()
         elif self._claims_pending:
-            await set_claims(self._conn, self._claims)
+            await set_claims(self._conn, self._claims, ip=self.client_ip)
             self._claims_pending = False
         assert self._conn is not None
         return self._conn
@@ -107,7 +109,7 @@ class UnitOfWork:
         tx = conn.transaction(readonly=self._read_only)
         try:
             await tx.start()
-            await set_claims(conn, self._claims)
+            await set_claims(conn, self._claims, ip=self.client_ip)
         except BaseException:
             await self._db.release(conn)  # the pool's reset rolls back a started transaction
             raise
@@ -137,6 +139,16 @@ class UnitOfWork:
         conn = await self.connection()
         async with conn.transaction():
             yield conn
+
+    async def writable(self) -> None:
+        """Make the unit able to write from here on (a GET's staff read of medical fields
+        writes its audit entry): a read-only transaction that is open commits (it only
+        read) and the next statement begins a read-write one."""
+        if not self._read_only:
+            return
+        self._read_only = False
+        if self._conn is not None:
+            await self.commit()
 
     def after_commit(self, callback: Callable[[], object]) -> None:
         """Run `callback` once the open (or next) transaction has committed."""

@@ -10,6 +10,9 @@ import asyncpg
 
 from dentalcare.demo.week import PlannedVisit
 
+# Migration 0009's "Standard appointment" type.
+STANDARD_TREATMENT_ID = UUID("00000000-0000-4000-8000-000000000001")
+
 
 async def demo_dentists(conn: asyncpg.Connection, emails: Sequence[str]) -> list[asyncpg.Record]:
     """The demo's active dentists with their available weekly windows."""
@@ -41,17 +44,19 @@ async def days_with_appointments(
     return [(r["dentist_id"], r["appointment_date"]) for r in rows]
 
 
-async def insert_visit(conn: asyncpg.Connection, visit: PlannedVisit, reference: str) -> None:
-    """Insert one planned visit with its status as it stands (the trigger stamps times)."""
+async def insert_visit(conn: asyncpg.Connection, visit: PlannedVisit, reference: str) -> UUID:
+    """Insert one planned visit with its status as it stands (the trigger stamps times);
+    its id."""
     patient = visit.patient
-    await conn.execute(
+    appointment_id: UUID = await conn.fetchval(
         """INSERT INTO appointments (booking_reference, patient_id, dentist_id, patient_name,
                patient_email, patient_phone, patient_age, patient_medical_conditions,
                medications, allergies, appointment_date, appointment_time, duration_minutes,
                status, booking_source, chief_complaint, symptoms, urgency,
                cancellation_reason)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 30, $13, $14, $15, $16,
-                   $17, $18)""",
+                   $17, $18)
+           RETURNING id""",
         reference,
         patient.user_id,
         visit.dentist_id,
@@ -71,6 +76,7 @@ async def insert_visit(conn: asyncpg.Connection, visit: PlannedVisit, reference:
         visit.urgency,
         visit.cancellation_reason,
     )
+    return appointment_id
 
 
 async def active_logins(conn: asyncpg.Connection, emails: Sequence[str]) -> set[str]:
@@ -80,3 +86,97 @@ async def active_logins(conn: asyncpg.Connection, emails: Sequence[str]) -> set[
         [e.lower() for e in emails],
     )
     return {r["email"] for r in rows}
+
+
+async def has_treatment(conn: asyncpg.Connection, name: str) -> bool:
+    """Whether an active treatment type has this name."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM treatment_types WHERE active AND lower(name) = lower($1))",
+            name,
+        )
+    )
+
+
+async def insert_treatment(
+    conn: asyncpg.Connection,
+    *,
+    name: str,
+    description: str,
+    duration: int,
+    before: int,
+    after: int,
+    recall_months: int | None,
+    price: float,
+    dentist_ids: Sequence[UUID],
+) -> UUID:
+    """Add a treatment type performed by `dentist_ids` (none: everyone); its id."""
+    treatment_id: UUID = await conn.fetchval(
+        """INSERT INTO treatment_types (name, description, duration_minutes,
+               buffer_before_minutes, buffer_after_minutes, recall_months, price)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+        name,
+        description,
+        duration,
+        before,
+        after,
+        recall_months,
+        price,
+    )
+    await conn.execute(
+        """INSERT INTO treatment_dentists (treatment_type_id, dentist_id)
+           SELECT $1, d FROM unnest($2::uuid[]) AS d""",
+        treatment_id,
+        list(dentist_ids),
+    )
+    return treatment_id
+
+
+async def insert_chair(conn: asyncpg.Connection, name: str) -> UUID:
+    """Add a chair; its id."""
+    chair_id: UUID = await conn.fetchval("INSERT INTO chairs (name) VALUES ($1) RETURNING id", name)
+    return chair_id
+
+
+async def set_default_chair(conn: asyncpg.Connection, dentist_id: UUID, chair_id: UUID) -> None:
+    """A dentist's usual chair."""
+    await conn.execute(
+        "UPDATE dentists SET default_chair_id = $2 WHERE id = $1", dentist_id, chair_id
+    )
+
+
+async def set_clinic(
+    conn: asyncpg.Connection,
+    *,
+    name: str,
+    phone: str,
+    email: str,
+    address: str,
+    timezone: str,
+    default_treatment_id: UUID,
+) -> None:
+    """The demo clinic's settings (its own types replace the migrated standard one on
+    the booking pages: staff still see it, patients are not offered it)."""
+    await conn.execute(
+        "UPDATE treatment_types SET bookable_online = false WHERE id = $1",
+        STANDARD_TREATMENT_ID,
+    )
+    await conn.execute(
+        """UPDATE clinic_settings SET name = $1, phone = $2, email = $3, address = $4,
+               timezone = $5, default_treatment_type_id = $6, updated_at = now()""",
+        name,
+        phone,
+        email,
+        address,
+        timezone,
+        default_treatment_id,
+    )
+
+
+async def dentist_ids_by_email(conn: asyncpg.Connection, emails: Sequence[str]) -> dict[str, UUID]:
+    """Active dentists' ids by lower-cased e-mail."""
+    rows = await conn.fetch(
+        "SELECT lower(email) AS email, id FROM dentists WHERE active AND lower(email) = ANY($1)",
+        [e.lower() for e in emails],
+    )
+    return {r["email"]: r["id"] for r in rows}

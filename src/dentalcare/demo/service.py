@@ -10,13 +10,19 @@ from dentalcare.appointments.service import new_reference
 from dentalcare.auth import repository as users
 from dentalcare.auth.passwords import hash_password
 from dentalcare.availability import repository as availability
+from dentalcare.config import Settings
 from dentalcare.db.pool import SYSTEM, Connection, Database
 from dentalcare.demo import repository
 from dentalcare.demo.week import DAYS_AFTER, DAYS_BEFORE, DemoDentist, DemoPatient, plan_week
 from dentalcare.dentists import repository as dentists
+from dentalcare.outbox import bookings as messages
+from dentalcare.vocabulary import ACTIVE
 
 DEMO_TIMEZONE = "America/New_York"
+# Upcoming demo bookings whose "booking received" (and reminders) go to the outbox.
+DEMO_MESSAGES = 6
 ADMIN_PASSWORD = "demo-admin-2026"
+FRONT_DESK_PASSWORD = "demo-desk-2026"
 DENTIST_PASSWORD = "demo-dentist-2026"
 PATIENT_PASSWORD = "demo-patient-2026"
 
@@ -39,6 +45,33 @@ DENTISTS = [
     ("Dr Sofia Garcia", "Endodontics", 10, "Root canal treatment and dental pain."),
 ]
 
+# What the demo clinic does: (name, minutes, buffer before, after, recall months, price,
+# who performs it by specialty (none: everyone), description).
+_GENERAL, _ORTHO, _CHILDREN, _SURGERY, _ENDO = (d[0] for d in DENTISTS)
+TREATMENTS = [
+    ("Check-up", 30, 0, 5, 6, 60.0, (), "Examination, advice and X-rays when needed."),
+    ("Scale & polish", 45, 0, 5, 6, 80.0, (_GENERAL, _CHILDREN), "Cleaning by the dentist."),
+    ("Filling", 60, 0, 10, None, 150.0, (_GENERAL, _CHILDREN), "A cavity repaired."),
+    ("Root canal", 90, 0, 15, None, 700.0, (_ENDO, _GENERAL), "Endodontic treatment."),
+    ("Extraction", 45, 0, 15, None, 200.0, (_SURGERY, _GENERAL), "A tooth removed."),
+    ("Wisdom tooth removal", 60, 0, 15, None, 350.0, (_SURGERY,), "Surgical removal."),
+    ("Orthodontic consultation", 30, 0, 0, None, 50.0, (_ORTHO,), "Braces and aligners."),
+    ("Child check-up", 20, 0, 5, 6, 40.0, (_CHILDREN, _GENERAL), "For children under 16."),
+    ("Emergency visit", 30, 0, 5, None, 90.0, (), "Pain, swelling or a broken tooth, today."),
+    ("Whitening", 60, 0, 5, None, 300.0, (_GENERAL,), "In-chair tooth whitening."),
+]
+DEFAULT_TREATMENT = "Check-up"
+# Four chairs for five dentists: the chair constraint is part of the demo. Each dentist's
+# usual chair, by index into DENTISTS.
+CHAIRS = ["Chair 1", "Chair 2", "Chair 3", "Chair 4"]
+_DEFAULT_CHAIR = [0, 1, 2, 3, 1]
+CLINIC = {
+    "name": "DentalCareConnect Demo Clinic",
+    "phone": "+1 212 555 0100",
+    "email": "frontdesk@example.com",
+    "address": "1 Demo Street, New York, NY 10001",
+}
+
 # Mornings and afternoons with a lunch break; each dentist has a slightly different week.
 _MORNING = (time(9, 0), time(12, 30))
 _AFTERNOON = (time(13, 30), time(17, 0))
@@ -58,6 +91,7 @@ def _email(name: str) -> str:
 def demo_logins() -> list[DemoLogin]:
     """Every login of the demo clinic."""
     logins = [DemoLogin("admin", "admin@example.com", ADMIN_PASSWORD, "Clinic Admin")]
+    logins += [DemoLogin("front_desk", "desk@example.com", FRONT_DESK_PASSWORD, "Rita Reception")]
     logins += [DemoLogin("dentist", _email(n), DENTIST_PASSWORD, n) for n, *_ in DENTISTS]
     logins += [
         DemoLogin("patient", "alice@example.com", PATIENT_PASSWORD, "Alice Brown"),
@@ -66,15 +100,20 @@ def demo_logins() -> list[DemoLogin]:
     return logins
 
 
-async def load_demo(db: Database, *, timezone: str, now: datetime | None = None) -> list[DemoLogin]:
+async def load_demo(
+    db: Database, *, timezone: str, now: datetime | None = None, settings: Settings | None = None
+) -> list[DemoLogin]:
     """Create the demo clinic unless it is already there, give it a week of appointments
-    around today, and return its logins (those still active)."""
+    around today (the upcoming ones' first messages in the outbox, so /admin/mail shows
+    real mail on a fresh machine), and return its logins (those still active)."""
     logins = demo_logins()
     async with db.unit_of_work(SYSTEM) as uow:
         conn = await uow.connection()
         if await users.user_by_email(conn, logins[0].email) is None:
             await _create_clinic(conn, logins, timezone=timezone)
-        await _fill_week(conn, logins, now=now or datetime.now(UTC))
+        if not await repository.has_treatment(conn, DEFAULT_TREATMENT):
+            await _create_scheduling(conn, timezone=timezone)
+        await _fill_week(conn, logins, now=now or datetime.now(UTC), settings=settings)
         active = await repository.active_logins(conn, [login.email for login in logins])
     return [login for login in logins if login.email in active]
 
@@ -112,7 +151,37 @@ async def _create_clinic(conn: Connection, logins: list[DemoLogin], *, timezone:
         await availability.replace_weekly(conn, dentist_id=dentist["id"], windows=windows)
 
 
-async def _fill_week(conn: Connection, logins: list[DemoLogin], *, now: datetime) -> None:
+async def _create_scheduling(conn: Connection, *, timezone: str) -> None:
+    """The demo's treatment types, chairs and clinic settings."""
+    ids = await repository.dentist_ids_by_email(conn, [_email(d[0]) for d in DENTISTS])
+    by_name = {d[0]: ids.get(_email(d[0])) for d in DENTISTS}
+    default = None
+    for name, minutes, before, after, recall, price, who, description in TREATMENTS:
+        treatment_id = await repository.insert_treatment(
+            conn,
+            name=name,
+            description=description,
+            duration=minutes,
+            before=before,
+            after=after,
+            recall_months=recall,
+            price=price,
+            dentist_ids=[i for i in (by_name[n] for n in who) if i is not None],
+        )
+        if name == DEFAULT_TREATMENT:
+            default = treatment_id
+    assert default is not None
+    chairs = [await repository.insert_chair(conn, name) for name in CHAIRS]
+    for index, (name, *_) in enumerate(DENTISTS):
+        dentist_id = by_name[name]
+        if dentist_id is not None:
+            await repository.set_default_chair(conn, dentist_id, chairs[_DEFAULT_CHAIR[index]])
+    await repository.set_clinic(conn, default_treatment_id=default, timezone=timezone, **CLINIC)
+
+
+async def _fill_week(
+    conn: Connection, logins: list[DemoLogin], *, now: datetime, settings: Settings | None
+) -> None:
     rows = await repository.demo_dentists(conn, [x.email for x in logins if x.role == "dentist"])
     demo = [
         DemoDentist(
@@ -139,8 +208,15 @@ async def _fill_week(conn: Connection, logins: list[DemoLogin], *, now: datetime
         today - timedelta(days=DAYS_BEFORE + 1),
         today + timedelta(days=DAYS_AFTER + 1),
     )
+    told = 0
     for visit in plan_week(dentists=demo, patients=patients, now=now, taken_days=taken):
-        await repository.insert_visit(conn, visit, new_reference())
+        appointment_id = await repository.insert_visit(conn, visit, new_reference())
+        upcoming = visit.status in ACTIVE and visit.on > today
+        if upcoming and told < DEMO_MESSAGES:
+            await messages.booked(
+                conn, settings=settings or Settings(), appointment_id=appointment_id, now=now
+            )
+            told += 1
 
 
 def _by_weekday(windows: list[tuple[int, time, time]]) -> dict[int, list[tuple[time, time]]]:

@@ -76,7 +76,9 @@ async def update_dentist(dentist_id: UUID, body: DentistUpdate, user: CurrentUse
     response_class=Response,
     responses=responses(NotFound, Unauthorized, Forbidden),
 )
-async def remove_dentist(dentist_id: UUID, user: AdminUser, uow: Uow, clock: AppClock) -> Response:
+async def remove_dentist(
+    dentist_id: UUID, user: AdminUser, uow: Uow, settings: AppSettings, clock: AppClock
+) -> Response:
     """Remove a dentist: login disabled, future appointments cancelled, history kept."""
-    await service.remove_dentist(uow=uow, dentist_id=dentist_id, now=clock.now())
+    await service.remove_dentist(uow=uow, settings=settings, dentist_id=dentist_id, now=clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

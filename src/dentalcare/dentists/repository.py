@@ -10,7 +10,7 @@ import asyncpg
 from dentalcare.vocabulary import ACTIVE_SQL, Status
 
 DENTIST_COLUMNS = """id, user_id, name, email, specialization, bio, years_of_experience,
-    timezone, slot_minutes, active, created_at, updated_at"""
+    timezone, slot_minutes, active, default_chair_id, created_at, updated_at"""
 
 
 async def insert_dentist(
@@ -72,6 +72,7 @@ async def update_dentist(
         "years_of_experience",
         "timezone",
         "slot_minutes",
+        "default_chair_id",
     }
     columns = [c for c in changes if c in allowed]
     if not columns:
@@ -95,15 +96,21 @@ async def mark_removed(conn: asyncpg.Connection, dentist_id: UUID) -> asyncpg.Re
 
 async def cancel_future_appointments(
     conn: asyncpg.Connection, *, dentist_id: UUID, after: datetime, reason: str
-) -> int:
-    """Cancel a dentist's active appointments that start after `after`; how many."""
+) -> list[UUID]:
+    """Cancel a dentist's active appointments that start after `after`; their ids."""
     cancelled: Status = "cancelled"
-    result = await conn.execute(
+    rows = await conn.fetch(
         f"""UPDATE appointments SET status = $4, cancellation_reason = $3
-            WHERE dentist_id = $1 AND starts_at > $2 AND status IN ({ACTIVE_SQL})""",
+            WHERE dentist_id = $1 AND starts_at > $2 AND status IN ({ACTIVE_SQL})
+            RETURNING id""",
         dentist_id,
         after,
         reason,
         cancelled,
     )
-    return int(result.split()[-1])
+    return [row["id"] for row in rows]
+
+
+async def chair_active(conn: asyncpg.Connection, chair_id: UUID) -> bool:
+    """Whether a chair exists and is in use."""
+    return bool(await conn.fetchval("SELECT active FROM chairs WHERE id = $1", chair_id))

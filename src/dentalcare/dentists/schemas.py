@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -23,6 +24,7 @@ class DentistRead(BaseModel):
     timezone: str
     slot_minutes: int
     active: bool
+    default_chair_id: TextId | None = None
     created_at: Instant
     updated_at: Instant
 
@@ -54,6 +56,7 @@ class DentistUpdate(BaseModel):
     years_of_experience: int | None = Field(default=None, ge=0, le=80)
     timezone: str | None = Field(default=None, max_length=64)
     slot_minutes: int | None = Field(default=None, ge=5, le=240)
+    default_chair_id: UUID | None = None
 
 
 class DentistCreated(BaseModel):

@@ -14,10 +14,13 @@ from dentalcare.auth import repository as users
 from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.auth.tokens import Principal
 from dentalcare.config import Settings
+from dentalcare.db.claims import SYSTEM
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import repository
 from dentalcare.dentists.schemas import DentistCreate, DentistUpdate, dentist_json
-from dentalcare.errors import AlreadyExists, Forbidden, NotFound
+from dentalcare.errors import AlreadyExists, Forbidden, NotFound, ValidationError
+from dentalcare.outbox import accounts as account_messages
+from dentalcare.outbox import bookings as messages
 from dentalcare.timezones import check_timezone
 
 REMOVAL_REASON = "dentist removed"
@@ -124,6 +127,17 @@ async def create_dentist(
         )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    # The invitation (a set-password link) goes in the same transaction; the one-time
+    # password stays in the answer for the clients that show it.
+    async with uow.acting_as(SYSTEM):
+        await account_messages.staff_invitation(
+            await uow.connection(),
+            user_id=user["id"],
+            email=user["email"],
+            full_name=request.name,
+            role="dentist",
+            settings=settings,
+        )
     return {"dentist": dentist_json(row, include_email=True), "initial_password": password}
 
 
@@ -151,6 +165,13 @@ async def update_dentist(
             raise NotFound("No such dentist.")
         if "email" in changes and current["user_id"] is not None:
             await users.update_email(conn, current["user_id"], changes["email"])
+        if "default_chair_id" in changes and not await repository.chair_active(
+            conn, changes["default_chair_id"]
+        ):
+            raise ValidationError(
+                "default_chair_id: no such chair in use.",
+                fields=[{"loc": ["body", "default_chair_id"], "msg": "no such chair"}],
+            )
         row = await repository.update_dentist(conn, dentist_id, changes)
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
@@ -158,8 +179,11 @@ async def update_dentist(
     return dentist_json(row, include_email=True)
 
 
-async def remove_dentist(*, uow: UnitOfWork, dentist_id: UUID, now: datetime | None = None) -> None:
-    """Remove a dentist: login disabled and tokens revoked, future bookings cancelled."""
+async def remove_dentist(
+    *, uow: UnitOfWork, settings: Settings, dentist_id: UUID, now: datetime | None = None
+) -> None:
+    """Remove a dentist: login disabled and tokens revoked, future bookings cancelled (and
+    their patients told, in the same transaction)."""
     now = now or datetime.now(UTC)
     conn = await uow.connection()
     current = await repository.lock_dentist(conn, dentist_id)
@@ -170,6 +194,15 @@ async def remove_dentist(*, uow: UnitOfWork, dentist_id: UUID, now: datetime | N
     await repository.mark_removed(conn, dentist_id)
     if current["user_id"] is not None:
         await users.revoke_and_disable(conn, current["user_id"])
-    await repository.cancel_future_appointments(
+    cancelled = await repository.cancel_future_appointments(
         conn, dentist_id=dentist_id, after=now, reason=REMOVAL_REASON
     )
+    for appointment_id in cancelled:
+        await messages.cancelled(
+            conn,
+            settings=settings,
+            appointment_id=appointment_id,
+            by="dentist_removed",
+            reason=None,
+            now=now,
+        )

@@ -1,7 +1,8 @@
 """Event-log rows as the contract's `event` messages, and which topics each one reaches.
 
-An event is rendered once and encoded once per channel; the encoded message (JSON payload
-and the ready-made WebSocket frame) is then shared by every socket on that channel.
+An event is rendered and serialised once; its message on a channel is that JSON with the
+channel spliced in, framed once and shared by every socket on the channel — live and, from
+the hub's memory of recent events, by every replay that covers it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from dentalcare.jsonshape import iso_instant, text_id
 from dentalcare.realtime.frames import text_frame
 
 APPOINTMENT_TABLES = ("appointments",)
-AVAILABILITY_TABLES = ("dentist_availability", "availability_exceptions", "slots")
+AVAILABILITY_TABLES = (
+    "dentist_availability",
+    "availability_exceptions",
+    "slots",
+    "clinic_closures",
+)
 DENTIST_TABLES = ("dentists",)
+# Waitlist entries and offers (migration 0012): staff only, no e-mail or phone.
+WAITLIST_TABLES = ("waitlist",)
+WAITLIST = "waitlist"
 # Events that revoke a principal (migration 0005): no channel carries them; the hub
 # closes the sockets they name.
 USERS_TABLE = "users"
@@ -57,6 +66,11 @@ class Encoded:
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
         self.frame = text_frame(payload)
+
+
+# `{"type":"event","channel":` + the channel + `,` + the rest of the message (its fields
+# after the channel): what orjson writes for body() with the channel filled in.
+_EVENT_HEAD = b'{"type":"event","channel":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +144,8 @@ class LogEvent:
             return ((own, (own,)), (GLOBAL_AVAILABILITY, (GLOBAL_AVAILABILITY,)))
         if self.table == "dentists":
             return ((DENTISTS, (DENTISTS,)),)
+        if self.table in WAITLIST_TABLES:
+            return ((WAITLIST, (WAITLIST,)),)
         return ()
 
     def removes_dentist(self) -> bool:
@@ -155,9 +171,11 @@ class LogEvent:
 
     def body(self) -> dict[str, Any]:
         """The message without its channel, records rendered as the contract's JSON."""
+        return {"type": "event", "channel": None, **self.fields()}
+
+    def fields(self) -> dict[str, Any]:
+        """The message's fields after `channel`, in the order they are sent."""
         return {
-            "type": "event",
-            "channel": None,
             "seq": self.seq,
             "table": self.table,
             "op": self.op,
@@ -183,22 +201,39 @@ def render_record(table: str, record: Mapping[str, Any] | None) -> dict[str, Any
         }
     if table == "availability_exceptions":
         return exception_json(record)
+    if table == "clinic_closures":
+        return {"id": record.get("id"), "date": record.get("date"), "reason": record.get("reason")}
     # `slots`: already {dentist_id, date, time, duration_minutes}, no patient data.
     return dict(record)
 
 
-class EventEncoder:
-    """Encodes one event lazily, at most once per channel."""
+def event_frame(channel: str, rest: bytes) -> bytes:
+    """The frame of an event on `channel`, from `rest` = orjson of its fields()."""
+    return text_frame(b"".join((_EVENT_HEAD, orjson.dumps(channel), b",", memoryview(rest)[1:])))
 
-    __slots__ = ("_body", "event")
+
+class EventEncoder:
+    """Renders and serialises one event lazily, once; then frames it once per channel.
+
+    `frames` holds the frames made so far by channel (bytes only: the hub keeps it for its
+    recent events, and a dict of strings and bytes costs the cycle collector nothing)."""
+
+    __slots__ = ("_rest", "event", "frames")
 
     def __init__(self, event: LogEvent) -> None:
         self.event = event
-        self._body: dict[str, Any] | None = None
+        self._rest: bytes | None = None
+        self.frames: dict[str, bytes] = {}
 
-    def for_channel(self, channel: str) -> Encoded:
-        """The event as sent on `channel`."""
-        if self._body is None:
-            self._body = self.event.body()
-        self._body["channel"] = channel
-        return encode(self._body)
+    def rest(self) -> bytes:
+        """The event's fields after `channel`, serialised (rendered on first use)."""
+        if self._rest is None:
+            self._rest = orjson.dumps(self.event.fields())
+        return self._rest
+
+    def frame_for(self, channel: str) -> bytes:
+        """The event's frame on `channel`."""
+        frame = self.frames.get(channel)
+        if frame is None:
+            frame = self.frames[channel] = event_frame(channel, self.rest())
+        return frame

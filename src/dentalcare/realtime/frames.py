@@ -17,3 +17,10 @@ def text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", _TEXT_FIN, 127, size)
     return header + payload
+
+
+def frame_payload(frame: bytes) -> bytes:
+    """The payload of a frame made by `text_frame` (for a socket that sends text, not frames)."""
+    size = frame[1] & 0x7F
+    start = 2 if size < 126 else 4 if size == 126 else 10
+    return frame[start:]

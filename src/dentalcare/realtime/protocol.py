@@ -30,6 +30,8 @@ from dentalcare.realtime.events import (
     DENTIST_TABLES,
     DENTISTS,
     GLOBAL_AVAILABILITY,
+    WAITLIST,
+    WAITLIST_TABLES,
     Encoded,
     availability_channel,
     dentist_topic,
@@ -37,6 +39,7 @@ from dentalcare.realtime.events import (
     patient_topic,
 )
 from dentalcare.realtime.hub import ChannelSpec
+from dentalcare.vocabulary import is_staff
 
 CLIENT_TYPES = frozenset({"subscribe", "unsubscribe", "auth", "ping", "pong"})
 # The largest legitimate client message is an `auth` with a token (about 300 bytes) or a
@@ -46,6 +49,8 @@ MAX_MESSAGE_BYTES = 4 * 1024
 
 PING = encode({"type": "ping"})
 PONG = encode({"type": "pong"})
+# A client's answer to PING as the SDK, realtime.js and most clients write it.
+PONG_TEXT = '{"type":"pong"}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,9 @@ def parse(data: str | bytes) -> ClientMessage:
     return ClientMessage(kind, ref=ref)
 
 
+PONG_MESSAGE = ClientMessage("pong")
+
+
 def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
     """What `channel` means for this caller; Unauthorized/Forbidden/BadRequest otherwise."""
     if channel == "appointments":
@@ -112,6 +120,12 @@ def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
         return ChannelSpec(channel, channel, "global", channel, AVAILABILITY_TABLES)
     if channel == DENTISTS:
         return ChannelSpec(channel, channel, "global", channel, DENTIST_TABLES)
+    if channel == WAITLIST:
+        if principal is None:
+            raise Unauthorized("The waitlist channel needs an access token (?token= or auth).")
+        if not is_staff(principal.role):
+            raise Forbidden("The waitlist channel is the clinic staff's.")
+        return ChannelSpec(channel, channel, "global", channel, WAITLIST_TABLES)
     prefix, _, rest = channel.partition(":")
     if prefix == GLOBAL_AVAILABILITY and rest:
         try:
@@ -142,7 +156,7 @@ def canonical(channel: str) -> str:
 def _appointments(principal: Principal | None) -> ChannelSpec:
     if principal is None:
         raise Unauthorized("The appointments channel needs an access token (?token= or auth).")
-    if principal.role == "admin":
+    if principal.role in ("admin", "front_desk"):
         topic, dentist_id, patient_id = ADMIN_TOPIC, None, None
     elif principal.role == "dentist" and principal.dentist_id is not None:
         topic, dentist_id, patient_id = (

@@ -31,7 +31,7 @@ from dentalcare.db.errors import DATABASE_DOWN
 from dentalcare.db.pool import Database
 from dentalcare.errors import DentalCareError, Forbidden, NotFound, RateLimited, Unauthorized
 from dentalcare.realtime import protocol, repository
-from dentalcare.realtime.events import Encoded, EventEncoder, LogEvent
+from dentalcare.realtime.events import EventEncoder, LogEvent
 from dentalcare.realtime.hub import TOKEN_INVALID, Connection, Hub, Subscription
 from dentalcare.realtime.limits import AddressLimits, MessageBudget, Verdict
 from dentalcare.realtime.protocol import ClientMessage, MessageError
@@ -107,7 +107,9 @@ class Session:
         finally:
             if connection.expiry is not None:
                 connection.expiry.cancel()
+                connection.expiry = None
             self.hub.unregister(connection)
+            connection.socket.release()
 
     async def _receive_loop(self) -> None:
         while True:
@@ -129,6 +131,11 @@ class Session:
             data = message.get("text")
             if data is None:
                 data = message.get("bytes") or b""
+            if data == protocol.PONG_TEXT:
+                # The answer to the keepalive (333 a second at 10,000 sockets): charged like
+                # any message, with nothing to parse or answer.
+                self._charge_pong()
+                continue
             await self._handle(data)
             # One message per turn of the loop: a client that pipelines hundreds of them
             # takes its turn with every other socket instead of holding the loop.
@@ -155,6 +162,13 @@ class Session:
         except MessageError as exc:
             if not socket.closed:
                 await socket.send(protocol.error(exc.ref, exc.error))
+
+    def _charge_pong(self) -> None:
+        try:
+            self._charge(protocol.PONG_MESSAGE)
+        except MessageError as exc:
+            if not self.connection.socket.closed:
+                self.connection.socket.push(protocol.error(exc.ref, exc.error))
 
     def _charge(self, message: ClientMessage | None) -> None:
         """Charge `message` to the socket's budget: MessageError(RateLimited) when over it,
@@ -276,6 +290,7 @@ class Session:
                 await socket.send(protocol.reset(spec.channel))
             else:  # the client has seen more than this process yet: skip what it has
                 subscription.skip_through = since
+                subscription.direct = False
             return
         if since == head:
             return
@@ -284,11 +299,12 @@ class Session:
             await self._reset_too_long(spec.channel)
             return
         recent = self.hub.recent_between(since, head, spec=spec)
-        if recent is not None:  # served from memory: no database round trip per socket
-            if anonymous and recent and self._too_old(recent[0]):
+        if recent is not None:  # served from memory: no database round trip, no encoding
+            first = recent.first_committed_at
+            if anonymous and first is not None and self._too_old(first):
                 await self._reset_too_long(spec.channel)
                 return
-            await self._send_events(recent, spec.channel)
+            await self._send_frames(recent.frames)
             return
         cursor = since
         first_page = True
@@ -313,10 +329,10 @@ class Session:
                 if oldest is None or since + 1 < oldest:
                     await socket.send(protocol.reset(spec.channel))
                     return
-                if anonymous and events and self._too_old(events[0]):
+                if anonymous and events and self._too_old(events[0].committed_at):
                     await self._reset_too_long(spec.channel)
                     return
-            await self._send_events(events, spec.channel)
+            await self._send_frames([EventEncoder(e).frame_for(spec.channel) for e in events])
             if len(rows) < REPLAY_PAGE:
                 return
             cursor = events[-1].seq
@@ -334,28 +350,28 @@ class Session:
         self.hub.limits.replays_reset += 1
         await self.connection.socket.send(protocol.reset(channel, protocol.REPLAY_TOO_LONG))
 
-    def _too_old(self, first: LogEvent) -> bool:
-        """Whether an anonymous replay starting at `first` reaches back too far in time."""
-        age = (self.clock.now() - first.committed_at).total_seconds()
+    def _too_old(self, first_committed_at: datetime) -> bool:
+        """Whether an anonymous replay starting at an event committed then reaches back too
+        far in time."""
+        age = (self.clock.now() - first_committed_at).total_seconds()
         return age > self.settings.ws_anonymous_replay_max_seconds
 
-    async def _send_events(self, events: list[LogEvent], channel: str) -> None:
+    async def _send_frames(self, frames: list[bytes]) -> None:
         """Send replayed events in slices of REPLAY_SLICE events or REPLAY_SLICE_BYTES (one
         write each, then a wait for the socket to drain), handing the loop back between
         slices: the subscription holds live events back meanwhile, so nothing slips in."""
         socket = self.connection.socket
-        piece: list[Encoded] = []
+        piece: list[bytes] = []
         size = 0
-        for event in events:
-            message = EventEncoder(event).for_channel(channel)
-            piece.append(message)
-            size += len(message.frame)
+        for frame in frames:
+            piece.append(frame)
+            size += len(frame)
             if len(piece) >= REPLAY_SLICE or size >= REPLAY_SLICE_BYTES:
-                await socket.send_many(piece)
+                await socket.send_frames(piece)
                 piece, size = [], 0
                 await asyncio.sleep(0)
                 if socket.closed:
                     return
         if piece:
-            await socket.send_many(piece)
-        self.hub.events_delivered += len(events)
+            await socket.send_frames(piece)
+        self.hub.events_delivered += len(frames)

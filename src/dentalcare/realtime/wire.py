@@ -2,9 +2,10 @@
 
 Under uvicorn's default WebSocket implementation (websockets' sans-I/O protocol) the hub
 writes each event's ready-made frame straight onto the socket's transport: one
-`transport.write` per socket and event, no task switch, no per-socket encoding or
-compression. What the kernel does not take waits in the transport's buffer; once that
-backlog passes `limit` bytes the client is too slow and the socket is closed with 4008.
+`transport.write` (one system call) per socket and listener round, carrying every event of
+that round for the socket; no task switch, no per-socket encoding or compression. What
+the kernel does not take waits in the transport's buffer; once that backlog passes
+`limit` bytes the client is too slow and the socket is closed with 4008.
 
 Any other ASGI server gets `AsgiSocket`: a bounded queue drained by a writer task
 through the ordinary ASGI `send`; slower, same behaviour.
@@ -22,6 +23,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from dentalcare.realtime.events import Encoded
+from dentalcare.realtime.frames import frame_payload
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +44,38 @@ class Socket:
 
     closed: bool = False
 
-    def push(self, message: Encoded) -> None:
-        """Queue `message` without waiting; a backlog over the bound closes with 4008."""
+    def write_frame(self, frame: bytes) -> None:
+        """Queue one frame without waiting; a backlog over the bound closes with 4008."""
         raise NotImplementedError
 
-    def push_many(self, messages: list[Encoded]) -> None:
-        """`push` several messages at once, in order."""
-        for message in messages:
-            self.push(message)
+    def write_frames(self, frames: list[bytes]) -> None:
+        """`write_frame` several frames at once, in order."""
+        for frame in frames:
+            self.write_frame(frame)
+
+    def push(self, message: Encoded) -> None:
+        """Queue `message` without waiting (as `write_frame`)."""
+        self.write_frame(message.frame)
 
     async def send(self, message: Encoded) -> None:
         """Queue `message`, then wait until the backlog is small again (replies, replay)."""
-        raise NotImplementedError
+        await self.send_frames([message.frame])
 
-    async def send_many(self, messages: list[Encoded]) -> None:
-        """`send` several messages at once, in order (a slice of a replay)."""
-        for message in messages:
-            await self.send(message)
+    async def send_frames(self, frames: list[bytes]) -> None:
+        """Queue several frames at once, in order, then wait as `send` does (a replay slice)."""
+        raise NotImplementedError
 
     def close(self, code: int, reason: str = "") -> None:
         """Send a close frame now, whatever is still queued before it."""
         raise NotImplementedError
+
+    def release(self) -> None:  # noqa: B027 - nothing to drop by default
+        """The session is over: drop what ties this socket to its connection (the references
+        both ways would otherwise make a cycle that only a full collection frees)."""
+
+
+def _ignore() -> None:
+    pass
 
 
 def attach(
@@ -99,37 +112,41 @@ class TransportSocket(Socket):
         # uvicorn closes every socket with 1012 before the application hears of the
         # shutdown; the contract promises 1001 ("reconnect with since").
         protocol.shutdown = self._shutdown
+        protocol.connection_lost = self._connection_lost
 
-    def push(self, message: Encoded) -> None:
+    def write_frame(self, frame: bytes) -> None:
         """Write the frame; close with 4008 when the backlog passes the bound."""
         transport = self._transport
         if self.closed or transport.is_closing():
             return
-        transport.write(message.frame)
+        transport.write(frame)
         if transport.get_write_buffer_size() > self._limit:
             self._on_overflow()
 
-    def push_many(self, messages: list[Encoded]) -> None:
+    def write_frames(self, frames: list[bytes]) -> None:
         """Write several frames with one system call."""
-        if len(messages) == 1:
-            self.push(messages[0])
-            return
-        transport = self._transport
-        if self.closed or transport.is_closing():
-            return
-        transport.write(b"".join([message.frame for message in messages]))
-        if transport.get_write_buffer_size() > self._limit:
-            self._on_overflow()
+        self.write_frame(frames[0] if len(frames) == 1 else b"".join(frames))
 
-    async def send(self, message: Encoded) -> None:
-        """Write the frame, then wait for the transport to drain below its low-water mark."""
-        self.push(message)
+    async def send_frames(self, frames: list[bytes]) -> None:
+        """Write the frames with one system call, then wait for the transport to drain
+        below its low-water mark."""
+        self.write_frames(frames)
         await self._drained()
 
-    async def send_many(self, messages: list[Encoded]) -> None:
-        """Write the frames with one system call, then wait as `send` does."""
-        self.push_many(messages)
-        await self._drained()
+    def release(self) -> None:
+        """Hand shutdown back to uvicorn and forget the connection's overflow callback."""
+        self._on_overflow = _ignore
+        with contextlib.suppress(AttributeError):
+            del self._protocol.shutdown  # the instance attribute set in __init__
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        protocol = self._protocol
+        del protocol.connection_lost  # back to uvicorn's own, which runs now
+        protocol.connection_lost(exc)
+        # websockets' parser is a generator that holds its protocol: a reference cycle that
+        # would keep the socket's objects (frozen ones for good: heap.py) until a full
+        # collection. Nothing parses once the connection is gone.
+        protocol.conn.parser = None
 
     async def _drained(self) -> None:
         writable: asyncio.Event = self._protocol.writable
@@ -191,20 +208,21 @@ class AsgiSocket(Socket):
         self._writer = asyncio.create_task(self._write_queued())
         self._closer: asyncio.Task[None] | None = None
 
-    def push(self, message: Encoded) -> None:
-        """Append the payload to the queue; close with 4008 when it passes the bound."""
+    def write_frame(self, frame: bytes) -> None:
+        """Append the frame's payload to the queue; close with 4008 when it passes the bound."""
         if self.closed:
             return
-        self._queue.append(message.payload)
-        self._queued_bytes += len(message.payload)
+        payload = frame_payload(frame)
+        self._queue.append(payload)
+        self._queued_bytes += len(payload)
         self._drained.clear()
         self._wake.set()
         if self._queued_bytes > self._limit:
             self._on_overflow()
 
-    async def send(self, message: Encoded) -> None:
-        """Append the payload, then wait until the queue is empty."""
-        self.push(message)
+    async def send_frames(self, frames: list[bytes]) -> None:
+        """Append the payloads, then wait until the queue is empty."""
+        self.write_frames(frames)
         try:
             async with asyncio.timeout(self._drain_timeout):
                 await self._drained.wait()

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from dentalcare.error_handlers import http_error_response
+from dentalcare.web.chrome import resolve_clinic
 from dentalcare.web.errors import LoginRequired, PageProblem
 from dentalcare.web.session import HOME_BY_ROLE, resolve_page_user
 from dentalcare.web.templating import render, toast_response
@@ -61,6 +62,7 @@ async def not_found_page(request: Request) -> Response:
     they are logged in: no route ran, so the session cookie is read here)."""
     if not hasattr(request.state, "page_user"):
         await resolve_page_user(request)
+    await resolve_clinic(request)
     return problem_page(
         request,
         PageProblem(
@@ -80,6 +82,7 @@ def install_handler(app: FastAPI) -> None:
 
     @app.exception_handler(PageProblem)
     async def _page_problem(request: Request, exc: PageProblem) -> Response:
+        await resolve_clinic(request)
         return problem_page(request, exc)
 
     # Replaces the JSON handler for Starlette's errors; /api/* keeps the JSON shape.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import pydantic
 
 from dentalcare.errors import DentalCareError
+from dentalcare.web import phones
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -15,7 +17,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 FRIENDLY = {
     "patient_name": "Enter the full name of the person coming in.",
     "patient_email": "Enter a valid e-mail address, like name@example.com.",
-    "patient_phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "patient_phone": "Enter a phone number we can call.",
     "patient_age": "Enter an age between 0 and 130.",
     "appointment_date": "Choose a free time in the calendar first.",
     "appointment_time": "Choose a free time in the calendar first.",
@@ -23,13 +25,19 @@ FRIENDLY = {
     "email": "Enter a valid e-mail address, like name@example.com.",
     "password": "Use at least 8 characters.",
     "full_name": "Enter your full name.",
-    "phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "phone": "Enter a phone number we can call.",
     "name": "Enter the dentist's name.",
     "specialization": "Enter a specialty, such as General Dentistry.",
     "years_of_experience": "Enter a number of years between 0 and 80.",
     "slot_minutes": "Enter a slot length between 5 and 240 minutes.",
     "date": "Enter a date.",
+    "start_time": "Enter a 24-hour time as HH:MM, e.g. 09:00.",
+    "end_time": "Enter a 24-hour time as HH:MM, e.g. 17:30.",
 }
+# Fields that hold a phone number: read with the clinic's country, kept international.
+PHONE_FIELDS = ("patient_phone", "phone")
+# 9:00, 09:00, 9.30, 13.30: the ways people type a 24-hour time.
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])")
 
 
 class FormInvalid(Exception):
@@ -72,9 +80,29 @@ def errors_of_service(exc: DentalCareError) -> dict[str, str]:
     return errors or {"__all__": exc.detail}
 
 
-def parse(model: type[M], data: Mapping[str, Any]) -> M:
-    """`model` from form data, or FormInvalid with friendly field errors."""
+def clock_text(value: str) -> str:
+    """A typed time as `HH:MM` (`9.30` → `09:30`); anything else as it came, for the
+    model to refuse."""
+    match = _CLOCK.fullmatch(value.strip())
+    return f"{int(match[1]):02d}:{match[2]}" if match else value
+
+
+def parse(model: type[M], data: Mapping[str, Any], *, phone_region: str | None = None) -> M:
+    """`model` from form data, or FormInvalid with friendly field errors (all fields at
+    once). Phone numbers are read with `phone_region` as their default country and passed
+    on in the international form."""
+    values = dict(data)
+    errors: dict[str, str] = {}
+    for name in PHONE_FIELDS:
+        if isinstance(values.get(name), str) and values[name].strip():
+            try:
+                values[name] = phones.normalize(values[name], phone_region)
+            except phones.PhoneInvalid as exc:
+                errors[name] = str(exc)
     try:
-        return model.model_validate(dict(data))
+        parsed = model.model_validate(values)
     except pydantic.ValidationError as exc:
-        raise FormInvalid(errors_of(exc)) from exc
+        raise FormInvalid({**errors_of(exc), **errors}) from exc
+    if errors:
+        raise FormInvalid(errors)
+    return parsed

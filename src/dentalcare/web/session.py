@@ -18,7 +18,12 @@ from dentalcare.db.errors import DATABASE_DOWN
 from dentalcare.errors import DentalCareError, Unauthorized
 from dentalcare.web.errors import LoginRequired, wrong_role
 
-HOME_BY_ROLE = {"patient": "/my/appointments", "dentist": "/dentist", "admin": "/admin"}
+HOME_BY_ROLE = {
+    "patient": "/my/appointments",
+    "dentist": "/dentist",
+    "admin": "/admin",
+    "front_desk": "/admin",
+}
 
 
 async def page_user(request: Request, uow: Uow, settings: AppSettings) -> Principal | None:
@@ -112,4 +117,8 @@ PageUser = Annotated[Principal | None, Depends(page_user)]
 PatientPage = Annotated[Principal, Depends(role_guard("patient"))]
 DentistPage = Annotated[Principal, Depends(role_guard("dentist"))]
 AdminPage = Annotated[Principal, Depends(role_guard("admin"))]
-AnyUserPage = Annotated[Principal, Depends(role_guard("patient", "dentist", "admin"))]
+AnyUserPage = Annotated[Principal, Depends(role_guard("patient", "dentist", "admin", "front_desk"))]
+# Clinic staff: admins and the front desk.
+StaffPage = Annotated[Principal, Depends(role_guard("admin", "front_desk"))]
+# Whoever sees a patient's medical fields: the dentist (own appointments) and staff.
+ClinicPage = Annotated[Principal, Depends(role_guard("dentist", "admin", "front_desk"))]

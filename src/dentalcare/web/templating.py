@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dentalcare.config import Settings
 from dentalcare.vocabulary import ACTIVE
-from dentalcare.web import filters, signing
+from dentalcare.web import filters, localtime, phones, signing
+from dentalcare.web.chrome import chrome_of
 from dentalcare.web.csrf import csrf_token, remember_nonce
 from dentalcare.web.session import clear_cookie, end_session, set_cookie
 from dentalcare.web.views import status_actions
@@ -77,6 +79,19 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
+@lru_cache(maxsize=64)
+def _zone_labels(zone_names: tuple[str, ...], today: date) -> str:
+    return json.dumps(localtime.offset_labels(zone_names, today), separators=(",", ":"))
+
+
+def zone_labels(values: dict[str, Any], settings: Settings) -> str:
+    """The offset → zone name map app.js labels live times with (`DC.when`), as JSON: the
+    clinic's zone and those of the page's dentists."""
+    dentist_zones = values.get("dentist_zones") or {}
+    names = dict.fromkeys([settings.clinic_timezone, *sorted(set(dentist_zones.values()))])
+    return _zone_labels(tuple(names), datetime.now(UTC).date())
+
+
 def _take_flash(request: Request) -> dict[str, str] | None:
     data = signing.unsign(settings_of(request), "flash", request.cookies.get(FLASH_COOKIE))
     if data is None:
@@ -107,8 +122,16 @@ def render(
         "page": "",
         "errors": {},
         "form": {},
+        # Times and phone numbers as the filters `clock` and `phone` show them.
+        "clinic_timezone": settings.clinic_timezone,
+        "phone_region": phones.clinic_region(settings),
+        "phone_hint": phones.hint(phones.clinic_region(settings)),
+        "phone_pattern": phones.PATTERN,
+        "dentist_zones": {},
+        "clinic": chrome_of(request),
     }
     values.update(context or {})
+    values["zone_labels"] = zone_labels(values, settings)
     html = ENV.get_template(template).render(values)
     response = HTMLResponse(
         html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}

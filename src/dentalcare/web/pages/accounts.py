@@ -13,7 +13,7 @@ from dentalcare.auth.schemas import LoginRequest, RegisterRequest
 from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import AlreadyExists, RateLimited, ServiceUnavailable, Unauthorized
 from dentalcare.ratelimit import Limits
-from dentalcare.web import forms
+from dentalcare.web import forms, phones
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.session import HOME_BY_ROLE, PageUser, end_session, start_session
 from dentalcare.web.templating import redirect, render
@@ -97,7 +97,7 @@ async def register_submit(
         data = {k: values.get(k, "") for k in ("full_name", "email", "password")}
         if "phone" in values:
             data["phone"] = values["phone"]
-        body = forms.parse(RegisterRequest, data)
+        body = forms.parse(RegisterRequest, data, phone_region=phones.clinic_region(settings))
         session = await accounts.register(
             uow=uow, settings=settings, throttle=limits, hashing=hashing, request=body
         )

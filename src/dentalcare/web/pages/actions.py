@@ -14,9 +14,9 @@ from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import DentalCareError
 from dentalcare.vocabulary import Status, is_status
 from dentalcare.web.csrf import CheckedForm
-from dentalcare.web.filters import day_label
 from dentalcare.web.pages.accounts import safe_next
 from dentalcare.web.pages.directory import parse_id
+from dentalcare.web.pages.zones import when_label
 from dentalcare.web.session import HOME_BY_ROLE, AnyUserPage
 from dentalcare.web.templating import action_done, is_htmx, redirect, toast_response
 
@@ -33,6 +33,7 @@ CANCELLED_BY = {
     "patient": "cancelled by the patient",
     "dentist": "cancelled by the dentist",
     "admin": "cancelled by the clinic",
+    "front_desk": "cancelled by the clinic",
 }
 
 
@@ -70,7 +71,9 @@ async def change_status(
             )
     except DentalCareError as exc:
         return _failed(request, back, exc.detail)
-    when = f"{day_label(changed['appointment_date'])} {changed['appointment_time']}"
+    when = await when_label(
+        uow=uow, caller=user, appointment=changed, fallback=settings.clinic_timezone
+    )
     message = f"{DONE[target]}: {changed['patient_name']}, {when}"
     if user.role == "patient":
         message = f"{DONE[target]}: {changed['dentist_name']}, {when}"

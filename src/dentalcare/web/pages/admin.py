@@ -20,7 +20,8 @@ from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.errors import not_found
 from dentalcare.web.pages.directory import parse_id
-from dentalcare.web.session import AdminPage
+from dentalcare.web.pages.front_desk import day_page
+from dentalcare.web.session import AdminPage, StaffPage
 from dentalcare.web.templating import is_htmx, redirect, render
 from dentalcare.web.views import clean_form
 
@@ -57,9 +58,11 @@ async def _dentists_page(
 
 @router.get("/admin")
 async def dentists_page(
-    request: Request, user: AdminPage, uow: Uow, settings: AppSettings
+    request: Request, user: StaffPage, uow: Uow, settings: AppSettings
 ) -> Response:
-    """Every dentist, and the form to add one."""
+    """Every dentist, and the form to add one; the front desk lands on the day instead."""
+    if user.role == "front_desk":
+        return await day_page(request, user, uow, settings)
     return await _dentists_page(request, user, uow, settings)
 
 
@@ -143,12 +146,17 @@ async def remove_page(request: Request, dentist_id: str, user: AdminPage, uow: U
 
 @router.post("/admin/dentists/{dentist_id}/remove")
 async def remove_submit(
-    request: Request, dentist_id: str, _form: CheckedForm, user: AdminPage, uow: Uow
+    request: Request,
+    dentist_id: str,
+    _form: CheckedForm,
+    user: AdminPage,
+    uow: Uow,
+    settings: AppSettings,
 ) -> Response:
     """Remove a dentist: login disabled, upcoming appointments cancelled, history kept."""
     dentist = await _dentist(uow, user, dentist_id)
     try:
-        await dentists.remove_dentist(uow=uow, dentist_id=UUID(dentist["id"]))
+        await dentists.remove_dentist(uow=uow, settings=settings, dentist_id=UUID(dentist["id"]))
     except DentalCareError as exc:
         return redirect(request, "/admin", message=exc.detail, kind="error")
     return redirect(
@@ -161,7 +169,7 @@ async def remove_submit(
 @router.get("/admin/appointments")
 async def all_appointments(
     request: Request,
-    user: AdminPage,
+    user: StaffPage,
     uow: Uow,
     status: str = "",
     dentist: str = "",
@@ -197,6 +205,7 @@ async def all_appointments(
         error = getattr(exc, "detail", "Check the dates: use the date pickers.")
     if filters["source"]:
         items = [a for a in items if a["booking_source"] == filters["source"]]
+    everyone = await dentists.list_dentists(uow=uow, caller=user)
     context = {
         "page": "admin-appointments",
         "items": items,
@@ -205,7 +214,8 @@ async def all_appointments(
         "error": error,
         "statuses": STATUSES,
         "sources": BOOKING_SOURCES,
-        "dentists": await dentists.list_dentists(uow=uow, caller=user),
+        "dentists": everyone,
+        "dentist_zones": {d["id"]: d["timezone"] for d in everyone},
     }
     return render(request, "admin/appointments.html", context)
 

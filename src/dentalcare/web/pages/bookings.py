@@ -26,6 +26,7 @@ from dentalcare.errors import DentalCareError, NotFound, RateLimited
 from dentalcare.ratelimit import UNLIMITED, Limits
 from dentalcare.web import signing
 from dentalcare.web.csrf import CheckedForm
+from dentalcare.web.pages.zones import dentist_zones
 from dentalcare.web.session import PageUser, set_cookie
 from dentalcare.web.templating import redirect, render, settings_of
 from dentalcare.web.views import clean_form
@@ -143,7 +144,12 @@ async def confirmation(request: Request, reference: str, uow: Uow, user: PageUse
         # A booking this browser does not know: the find form, with the reference kept
         # out of the URL (the person types it with the e-mail address).
         return redirect(request, "/bookings/find")
-    return render(request, "patient/confirmation.html", {"page": "confirmation", "a": appointment})
+    context = {
+        "page": "confirmation",
+        "a": appointment,
+        "dentist_zones": await dentist_zones(uow=uow, caller=user),
+    }
+    return render(request, "patient/confirmation.html", context)
 
 
 @router.get("/bookings/{reference}/calendar.ics")

@@ -9,11 +9,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dentalcare.appointments import service as appointments
-from dentalcare.db.deps import Uow
+from dentalcare.availability import service as availability
+from dentalcare.clinic import service as clinic
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
 from dentalcare.timezones import zone
 from dentalcare.vocabulary import ACTIVE, Status
+from dentalcare.web.calendar import week_calendar
 from dentalcare.web.session import DentistPage
 from dentalcare.web.templating import render
 from dentalcare.web.views import build_week, parse_start
@@ -54,9 +57,15 @@ def greeting(hour: int) -> str:
 
 @router.get("/dentist")
 async def board(
-    request: Request, user: DentistPage, uow: Uow, week: str | None = None, show: str = "all"
+    request: Request,
+    user: DentistPage,
+    uow: Uow,
+    settings: AppSettings,
+    week: str | None = None,
+    show: str = "all",
 ) -> Response:
-    """Today's list, the week calendar and the upcoming appointments."""
+    """Today's list, the week calendar (visits as long as they last, time off, closed
+    days) and the upcoming appointments."""
     assert user.dentist_id is not None
     dentist = await dentists.get_dentist(uow=uow, caller=user, dentist_id=user.dentist_id)
     now = datetime.now(UTC).astimezone(zone(dentist["timezone"]))
@@ -69,9 +78,12 @@ async def board(
     )
     shown = [a for a in upcoming if FILTERS[show] in (None, a["status"])]
     in_week = await appointments_between(uow, start, start + timedelta(days=6))
+    schedule = await availability.get_availability(uow=uow, caller=user, dentist_id=user.dentist_id)
+    closures = (await clinic.get_clinic(uow=uow, settings=settings))["closures"]
     context = {
         "page": "dentist-board",
         "dentist": dentist,
+        "dentist_zones": {dentist["id"]: dentist["timezone"]},
         "greeting": greeting(now.hour),
         "today": today,
         "todays": todays,
@@ -79,6 +91,14 @@ async def board(
         "show": show,
         "filters": list(FILTERS),
         "week": build_week(start, today, in_week, date_key="appointment_date"),
+        "calendar": week_calendar(
+            start=start,
+            today=today,
+            appointments=in_week,
+            weekly=schedule["weekly"],
+            exceptions=schedule["exceptions"],
+            closures=closures,
+        ),
         "counts": {
             "today": sum(1 for a in todays if a["status"] in ACTIVE),
             "pending": sum(1 for a in todays + upcoming if a["status"] == "pending"),

@@ -16,9 +16,9 @@ from dentalcare.errors import DentalCareError, NotFound, SlotUnavailable
 from dentalcare.web import forms
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.errors import not_found
-from dentalcare.web.filters import day_label
 from dentalcare.web.pages.bookings import calendar_response
 from dentalcare.web.pages.directory import parse_id, slot_week
+from dentalcare.web.pages.zones import dentist_zones, when_label
 from dentalcare.web.session import PatientPage
 from dentalcare.web.templating import redirect, render
 from dentalcare.web.views import clean_form, split_upcoming
@@ -40,7 +40,12 @@ async def my_appointments(request: Request, user: PatientPage, uow: Uow) -> Resp
         cursor=None,
     )
     upcoming, past = split_upcoming(page["items"], datetime.now(UTC))
-    context = {"page": "my", "upcoming": upcoming, "past": past}
+    context = {
+        "page": "my",
+        "upcoming": upcoming,
+        "past": past,
+        "dentist_zones": await dentist_zones(uow=uow, caller=user),
+    }
     return render(request, "patient/my_appointments.html", context)
 
 
@@ -99,6 +104,7 @@ async def _reschedule_render(
         "page": "reschedule",
         "a": appointment,
         "dentist": dentist,
+        "dentist_zones": {dentist["id"]: dentist["timezone"]},
         "week": week_of,
         "form": values,
         "errors": errors,
@@ -136,7 +142,9 @@ async def reschedule_submit(
     except DentalCareError as exc:
         errors = {"__all__": exc.detail}
     else:
-        when = f"{day_label(moved['appointment_date'])} at {moved['appointment_time']}"
+        when = await when_label(
+            uow=uow, caller=user, appointment=moved, fallback=settings.clinic_timezone
+        )
         return redirect(request, "/my/appointments", message=f"Moved to {when}.")
     return await _reschedule_render(
         request, user, uow, settings, appointment, values.get("appointment_date"), values, errors

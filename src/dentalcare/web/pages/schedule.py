@@ -53,7 +53,7 @@ def _read_rows(form: FormData) -> tuple[list[list[dict[str, str]]], list[tuple[i
             continue
         if not 0 <= dow <= 6:
             continue
-        start, end = str(start).strip(), str(end).strip()
+        start, end = forms.clock_text(str(start)), forms.clock_text(str(end))
         if not start and not end:
             continue
         days[dow].append({"start": start, "end": end, "error": ""})
@@ -166,6 +166,9 @@ async def add_exception(
     """Add time off (or extra hours) on a date."""
     values = clean_form(form, ("date", "start_time", "end_time", "reason", "kind"))
     data: dict[str, Any] = {k: v for k, v in values.items() if k != "kind"}
+    for name in ("start_time", "end_time"):
+        if name in data:
+            data[name] = forms.clock_text(data[name])
     data["is_available"] = values.get("kind") == "extra"
     data.setdefault("date", "")
     try:

@@ -62,8 +62,37 @@
     return DAYS[d.getUTCDay()] + " " + d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
   };
 
+  /** "UTC", "UTC+03", "UTC-03:30" (web/localtime.py's offset_label). */
+  function offsetLabel(minutes) {
+    if (!minutes) return "UTC";
+    var abs = Math.abs(minutes);
+    var hours = Math.floor(abs / 60);
+    var rest = abs % 60;
+    return "UTC" + (minutes > 0 ? "+" : "-") + (hours < 10 ? "0" : "") + hours +
+      (rest ? ":" + (rest < 10 ? "0" : "") + rest : "");
+  }
+
+  var zoneLabels = {};
+  try { zoneLabels = JSON.parse(root.dataset.zoneLabels || "{}"); } catch (err) { /* none */ }
+
+  /**
+   * "10:30 EST" for a live record (appointment or slot), as the server's `clock` filter
+   * shows it: the offset its local date and time imply at `starts_at`, named from the map
+   * of the page's zones (clinic and dentists) that the page carries.
+   */
+  DC.clock = function (record) {
+    var day = String(record.appointment_date || record.date);
+    var hhmm = String(record.appointment_time || record.time).slice(0, 5);
+    if (!record.starts_at) return hhmm;
+    var d = day.split("-").map(Number);
+    var t = hhmm.split(":").map(Number);
+    var wall = Date.UTC(d[0], d[1] - 1, d[2], t[0], t[1]);
+    var offset = Math.round((wall - Date.parse(record.starts_at)) / 60000);
+    return hhmm + " " + (zoneLabels[String(offset)] || offsetLabel(offset));
+  };
+
   DC.when = function (record) {
-    return DC.dayLabel(record.appointment_date) + " at " + record.appointment_time;
+    return DC.dayLabel(record.appointment_date) + " at " + DC.clock(record);
   };
 
   /* ------------------------------------------------------------------ live regions */
@@ -224,6 +253,27 @@
       if (invalid.focus) invalid.focus();
     }
   });
+
+  /*
+   * A field's error goes as soon as the field is fixed: once what was typed passes the
+   * field's own checks (required, type, pattern, length). The server checks again on
+   * submit; an error it cannot tell the browser how to check goes at the first edit.
+   */
+  function clearFixedError(event) {
+    var input = event.target;
+    if (!input || !input.getAttribute || input.getAttribute("aria-invalid") !== "true") return;
+    if (input.checkValidity && !input.checkValidity()) return;
+    var error = document.getElementById("err-" + input.name);
+    if (error) error.remove();
+    input.removeAttribute("aria-invalid");
+    var hint = document.getElementById("hint-" + input.name);
+    if (hint) input.setAttribute("aria-describedby", hint.id);
+    else input.removeAttribute("aria-describedby");
+    var field = input.closest(".field");
+    if (field) field.classList.remove("has-error");
+  }
+  document.addEventListener("input", clearFixedError);
+  document.addEventListener("change", clearFixedError);
 
   document.querySelectorAll("#toasts .toast").forEach(armToast);
 })();

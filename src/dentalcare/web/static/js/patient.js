@@ -27,8 +27,20 @@
     if (!form) return;
     var date = form.querySelector("input[name=appointment_date]").value;
     var time = form.querySelector("input[name=appointment_time]").value;
-    selected = date && time ? { date: date, time: time } : null;
+    var shown = text(form);
+    selected = date && time ? { date: date, time: time, label: shown } : null;
     markPressed();
+  }
+
+  /** What the form says is chosen (the server wrote it with the zone: "... at 10:30 EST"). */
+  function text(form) {
+    var el = form.querySelector("[data-selected-text]");
+    return el && form.querySelector("input[name=appointment_time]").value ? el.textContent.trim() : "";
+  }
+
+  /** A choice as a patient reads it. */
+  function said(choice) {
+    return choice.label || DC.dayLabel(choice.date) + " at " + choice.time;
   }
 
   function markPressed() {
@@ -44,8 +56,8 @@
     if (form) {
       form.querySelector("input[name=appointment_date]").value = choice ? choice.date : "";
       form.querySelector("input[name=appointment_time]").value = choice ? choice.time : "";
-      var text = form.querySelector("[data-selected-text]");
-      if (text) text.textContent = choice ? DC.dayLabel(choice.date) + " at " + choice.time : "Choose a free time in the calendar";
+      var shown = form.querySelector("[data-selected-text]");
+      if (shown) shown.textContent = choice ? said(choice) : "Choose a free time in the calendar";
       var box = form.querySelector("[data-selected-slot]");
       var gone = form.querySelector("[data-slot-gone]");
       if (box) box.classList.toggle("is-chosen", !!choice);
@@ -65,7 +77,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button.slot");
     if (!button) return;
-    setSelection({ date: button.dataset.date, time: button.dataset.time }, null);
+    // The button's label says the day, the time and its zone ("... at 10:30 EST").
+    setSelection({ date: button.dataset.date, time: button.dataset.time, label: button.getAttribute("aria-label") }, null);
     var form = slotForm();
     var first = form && form.querySelector("input:not([type=hidden]), textarea");
     // On a phone the form is below the calendar: bring it into view.
@@ -112,8 +125,7 @@
     updateCount();
     if (lostSelection) {
       var was = selected;
-      setSelection(null, "Sorry, " + DC.dayLabel(was.date) + " at " + was.time +
-        " was just booked by someone else. Please choose another time.");
+      setSelection(null, "Sorry, " + said(was) + " was just booked by someone else. Please choose another time.");
       DC.toast("That time was just taken. Please choose another.", "info");
     }
   }
@@ -126,16 +138,51 @@
     var still = el.querySelector('button.slot[data-date="' + selected.date + '"][data-time="' + selected.time + '"]');
     if (shown && !still) {
       var was = selected;
-      setSelection(null, DC.dayLabel(was.date) + " at " + was.time +
-        " is no longer available. Please choose another time.");
+      setSelection(null, said(was) + " is no longer available. Please choose another time.");
     } else {
       markPressed();
+    }
+  }
+
+  /** The dentist was removed while the page was open: no booking form any more. */
+  function closeBooking() {
+    var form = document.getElementById("booking-form");
+    if (!form || form.hasAttribute("data-gone")) return;
+    var notice = document.createElement("section");
+    notice.id = "booking-form";
+    notice.className = "card booking-form";
+    notice.setAttribute("data-gone", "");
+    notice.setAttribute("data-testid", "booking-closed");
+    notice.setAttribute("role", "status");
+    var title = document.createElement("h2");
+    title.textContent = "No longer taking bookings";
+    var text = document.createElement("p");
+    text.textContent = "This dentist is not taking bookings here any more. ";
+    var link = document.createElement("a");
+    link.href = "/";
+    link.textContent = "Choose another dentist";
+    text.appendChild(link);
+    notice.appendChild(title);
+    notice.appendChild(text);
+    form.replaceWith(notice);
+    var note = document.querySelector(".booking-side .side-note");
+    if (note) note.remove();
+  }
+
+  function afterPickerState() {
+    var el = picker();
+    if (!el) return;
+    if (el.hasAttribute("data-gone")) closeBooking();
+    // Hours appeared for a dentist who had none: the page comes back with its form.
+    if (document.querySelector("[data-no-hours]") && el.querySelector("button.slot")) {
+      window.location.reload();
     }
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "booking-form") restoreSelection();
     afterPickerSwap();
+    afterPickerState();
   });
 
   var el = picker();
@@ -151,6 +198,16 @@
         }
       },
       onSync: function () { return DC.refresh("slot-picker"); },
+    });
+    var dentistId = el.dataset.dentistId;
+    DC.realtime().subscribe("dentists", {
+      onEvent: function (event) {
+        var record = event.record || event.old_record;
+        if (record && record.id === dentistId && (!event.record || event.record.active === false)) {
+          DC.refresh("slot-picker");  // the server answers with "no longer taking bookings"
+          closeBooking();
+        }
+      },
     });
   }
 

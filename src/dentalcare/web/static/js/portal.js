@@ -7,7 +7,7 @@
 
   var DC = window.DC;
   var page = document.body.dataset.page;
-  var SOURCES = { manual: "the website", chatbot: "the chatbot", admin: "the front desk" };
+  var SOURCES = { manual: "the website", chatbot: "the chatbot", admin: "the clinic", front_desk: "the front desk" };
 
   function appointmentToast(event) {
     var now = event.record;
@@ -23,7 +23,11 @@
     }
   }
 
-  var liveIds = { "dentist-board": ["board"], "admin-appointments": ["admin-appointments"] }[page];
+  var liveIds = {
+    "dentist-board": ["board"],
+    "admin-appointments": ["admin-appointments"],
+    "admin-day": ["day"],
+  }[page];
   if (liveIds) {
     DC.realtime().subscribe("appointments", {
       onEvent: function (event) {
@@ -68,10 +72,10 @@
       // A second range on a day usually starts after the first: suggest the afternoon.
       var last = fieldset.querySelectorAll(".window-row input[name=end_time]");
       if (last.length) {
-        var end = last[last.length - 1].value || "12:30";
-        var h = Math.min(22, parseInt(end.split(":")[0], 10) + 1);
-        row.querySelector("input[name=start_time]").value = (h < 10 ? "0" : "") + h + ":" + end.split(":")[1];
-        row.querySelector("input[name=end_time]").value = (h + 3 < 10 ? "0" : "") + Math.min(23, h + 3) + ":" + end.split(":")[1];
+        var end = last[last.length - 1].value.match(/^(\d{1,2})[:.](\d{2})$/) || [null, "12", "30"];
+        var h = Math.min(22, parseInt(end[1], 10) + 1);
+        row.querySelector("input[name=start_time]").value = (h < 10 ? "0" : "") + h + ":" + end[2];
+        row.querySelector("input[name=end_time]").value = (h + 3 < 10 ? "0" : "") + Math.min(23, h + 3) + ":" + end[2];
       }
       fieldset.querySelector("[data-windows]").appendChild(row);
       updateClosed(fieldset);

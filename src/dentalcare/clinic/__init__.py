@@ -1,0 +1,1 @@
+"""The clinic itself: its settings, closures and chairs (operatories)."""

@@ -1,0 +1,1 @@
+"""One-click links in messages: signed, single-purpose, expiring, single-use tokens."""

@@ -1,0 +1,1 @@
+"""/api/messages and an appointment's messages: the outbox as staff and patients see it."""

@@ -1,0 +1,138 @@
+"""Reading the outbox and sending a dead letter again, by the role rules of API.md."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Literal
+from uuid import UUID
+
+from dentalcare.auth.tokens import Principal
+from dentalcare.db.unit_of_work import UnitOfWork
+from dentalcare.errors import BadRequest, Conflict, Forbidden, NotFound
+from dentalcare.outbox import repository
+from dentalcare.outbox.repository import message_json
+from dentalcare.vocabulary import is_staff
+
+MessageStatus = Literal["scheduled", "sending", "sent", "failed", "cancelled"]
+
+
+async def appointment_messages(
+    *, uow: UnitOfWork, caller: Principal, appointment_id: UUID
+) -> list[dict[str, Any]]:
+    """An appointment's messages, oldest first: for staff and the owner patient. Someone
+    else's appointment is a 404 (row-level security hides it); a dentist, a 403."""
+    conn = await uow.connection()
+    if await repository.appointment_facts(conn, appointment_id) is None:
+        raise NotFound("No such appointment.")
+    if not (is_staff(caller.role) or caller.role == "patient"):
+        raise Forbidden("Only the clinic's staff and the patient see an appointment's messages.")
+    rows = await repository.list_for_appointment(conn, appointment_id)
+    return [message_json(r) for r in rows]
+
+
+async def appointment_log(
+    *, uow: UnitOfWork, caller: Principal, appointment_id: UUID, dentist_id: UUID
+) -> list[dict[str, Any]]:
+    """The message log on the appointment detail page (the appointment as the caller read
+    it, with its `dentist_id`): for staff and that appointment's own dentist."""
+    own_dentist = caller.role == "dentist" and caller.dentist_id == dentist_id
+    if not (is_staff(caller.role) or own_dentist):
+        raise Forbidden("Only the clinic's staff and the dentist see this message log.")
+    rows = await repository.list_for_appointment(await uow.connection(), appointment_id)
+    return [message_json(r) for r in rows]
+
+
+def _cursor_encode(row: Any) -> str:
+    raw = f"{row['created_at'].isoformat()}|{row['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        instant, _, ident = raw.partition("|")
+        return datetime.fromisoformat(instant), UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The cursor is not one this API handed out.") from exc
+
+
+async def list_messages(
+    *,
+    uow: UnitOfWork,
+    status: MessageStatus | None,
+    kind: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """A page of the outbox, newest first (admins)."""
+    after = _cursor_decode(cursor) if cursor else None
+    rows = await repository.list_messages(
+        await uow.connection(),
+        status=status,
+        kind=kind,
+        created_from=created_from,
+        created_to=created_to,
+        after=after,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [message_json(r) for r in rows],
+        "next_cursor": _cursor_encode(rows[-1]) if more else None,
+    }
+
+
+async def retry_message(*, uow: UnitOfWork, message_id: UUID) -> dict[str, Any]:
+    """A failed message goes again (409 for one that has not failed)."""
+    conn = await uow.connection()
+    row = await repository.retry_failed(conn, message_id)
+    if row is not None:
+        return message_json(row)
+    current = await repository.get_message(conn, message_id)
+    if current is None:
+        raise NotFound("No such message.")
+    raise Conflict(f"Only a failed message can be sent again; this one is {current['status']}.")
+
+
+async def recent_messages(*, uow: UnitOfWork, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest messages, with whether each was captured (/admin/mail)."""
+    rows = await repository.list_messages(
+        await uow.connection(),
+        status=None,
+        kind=None,
+        created_from=None,
+        created_to=None,
+        after=None,
+        limit=limit,
+    )
+    return [message_json(r) for r in rows]
+
+
+async def captured_mail(*, uow: UnitOfWork, message_id: UUID) -> dict[str, Any]:
+    """One message as /admin/mail shows it: its fields and, when it was captured (no SMTP
+    server in development), the e-mail's headers, text, HTML and attachment names."""
+    row = await repository.get_message(await uow.connection(), message_id)
+    if row is None:
+        raise NotFound("No such message.")
+    shown: dict[str, Any] = {**message_json(row), "mail": None}
+    if row["captured"]:
+        mail = email.message_from_string(row["captured"], policy=email.policy.default)
+        assert isinstance(mail, EmailMessage)
+        text = mail.get_body(("plain",))
+        html = mail.get_body(("html",))
+        shown["mail"] = {
+            "headers": [(k, str(v)) for k, v in mail.items()],
+            "text": text.get_content() if text is not None else "",
+            "html": html.get_content() if html is not None else "",
+            "attachments": [
+                f"{a.get_filename()} ({a.get_content_type()})" for a in mail.iter_attachments()
+            ],
+        }
+    return shown

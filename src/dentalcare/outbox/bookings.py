@@ -1,0 +1,240 @@
+"""The appointment lifecycle's messages: received, confirmed, rescheduled, cancelled, and
+the reminders at the clinic's `reminder_hours` before the start.
+
+Called by the appointments and dentists services on the connection of the transaction
+that makes the change, after it: the messages commit with the change or not at all.
+Every time is the dentist's local time with the zone's name; booking messages carry the
+appointment as an .ics file (LOCATION: the clinic's name and address). Reminders are
+written when the booking is made (none for a time already past); a reschedule cancels
+the waiting ones and writes them anew for the new time; a cancellation cancels them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from icalendar import Calendar, Event
+
+from dentalcare.config import Settings
+from dentalcare.links import service as links
+from dentalcare.outbox import repository
+from dentalcare.outbox.enqueue import cancel_pending, enqueue
+
+CancelledBy = Literal["patient", "dentist", "clinic", "dentist_removed"]
+PRODUCT_ID = "-//DentalCareConnect//Booking//EN"
+
+
+def local_time(instant: datetime, zone_name: str) -> str:
+    """'Tuesday 15 December 2026, 09:30 (Europe/London, GMT)': the dentist's wall clock,
+    the zone's name and its abbreviation at that instant."""
+    local = instant.astimezone(ZoneInfo(zone_name))
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone_name}, {local.tzname()})"
+
+
+def _ics(row: Any, *, location: str | None, cancelled: bool, now: datetime) -> str:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = Event()
+    event.add("uid", f"{row['id']}@dentalcareconnect")
+    event.add("dtstamp", now.astimezone(UTC))
+    # The sequence grows with every change, so a calendar replaces the entry it has.
+    event.add("sequence", int(now.timestamp()))
+    event.add("dtstart", row["starts_at"].astimezone(UTC))
+    event.add("dtend", row["ends_at"].astimezone(UTC))
+    event.add("summary", f"Dental appointment with {row['dentist_name']}")
+    event.add("description", f"Booking reference {row['booking_reference']}")
+    if location:
+        event.add("location", location)
+    status = (
+        "CANCELLED" if cancelled else ("TENTATIVE" if row["status"] == "pending" else "CONFIRMED")
+    )
+    event.add("status", status)
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+async def _facts(
+    conn: asyncpg.Connection, appointment_id: UUID, settings: Settings
+) -> tuple[Any, Any] | None:
+    if not settings.email_enabled:
+        return None  # e-mail explicitly disabled: the clinic sends nothing
+    row = await repository.appointment_facts(conn, appointment_id)
+    if row is None:
+        return None
+    return row, await repository.clinic_row(conn)
+
+
+def _clinic(clinic: Any, settings: Settings) -> dict[str, str]:
+    return {
+        "name": (clinic["name"] if clinic else None) or settings.clinic_name,
+        "address": (
+            clinic["address"]
+            if clinic and clinic["address"] is not None
+            else settings.clinic_address
+        ),
+        "phone": (clinic["phone"] if clinic else "") or "",
+    }
+
+
+def _context(row: Any, clinic: dict[str, str], settings: Settings, **extra: Any) -> dict[str, Any]:
+    return {
+        "clinic": clinic,
+        "patient_name": row["patient_name"],
+        "dentist_name": row["dentist_name"],
+        "treatment": row["treatment_name"] or "",
+        "reference": row["booking_reference"],
+        "when": local_time(row["starts_at"], row["dentist_timezone"]),
+        "timezone": row["dentist_timezone"],
+        "starts_at": row["starts_at"].isoformat(),
+        "rebook_url": f"{settings.public_url.rstrip('/')}/book",
+        "links": {},
+        **extra,
+    }
+
+
+def _location(clinic: dict[str, str]) -> str | None:
+    address = clinic["address"].strip()
+    if not address:
+        return None
+    return f"{clinic['name']}, {address}" if clinic["name"] else address
+
+
+async def _send(
+    conn: asyncpg.Connection,
+    kind: str,
+    row: Any,
+    context: dict[str, Any],
+    *,
+    due_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> UUID | None:
+    return await enqueue(
+        conn,
+        kind=kind,
+        to_email=row["patient_email"],
+        to_phone=row["patient_phone"],
+        appointment_id=row["id"],
+        user_id=row["patient_id"],
+        context=context,
+        due_at=due_at,
+        dedupe_key=dedupe_key,
+    )
+
+
+async def _links(
+    conn: asyncpg.Connection, row: Any, settings: Settings, now: datetime
+) -> dict[str, str]:
+    """Confirm / cancel / reschedule / unsubscribe links for a visit still ahead."""
+    if row["starts_at"] <= now:
+        return {}
+    return await links.manage_links(conn, row, settings=settings, now=now)
+
+
+async def _schedule_reminders(
+    conn: asyncpg.Connection, row: Any, context: dict[str, Any], clinic: Any, now: datetime
+) -> None:
+    if not await links.reminders_allowed(conn, row["patient_email"]):
+        return  # the patient stopped reminders (an unsubscribe link)
+    hours = sorted(set(clinic["reminder_hours"] if clinic else (24,)), reverse=True)
+    for h in hours:
+        due = row["starts_at"] - timedelta(hours=h)
+        if due <= now:
+            continue  # never a reminder for a moment already past
+        await _send(
+            conn,
+            "reminder",
+            row,
+            {**context, "hours_before": h},
+            due_at=due,
+            dedupe_key=f"reminder:{row['id']}:{row['starts_at'].isoformat()}:{h}",
+        )
+
+
+async def booked(
+    conn: asyncpg.Connection, *, settings: Settings, appointment_id: UUID, now: datetime
+) -> None:
+    """A new booking: received (or confirmed, when booked confirmed) and its reminders."""
+    facts = await _facts(conn, appointment_id, settings)
+    if facts is None:
+        return
+    row, clinic_row = facts
+    clinic = _clinic(clinic_row, settings)
+    context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
+    kind = "booking_confirmed" if row["status"] == "confirmed" else "booking_received"
+    ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
+    await _send(conn, kind, row, {**context, "ics": ics})
+    await _schedule_reminders(conn, row, context, clinic_row, now)
+
+
+async def confirmed(
+    conn: asyncpg.Connection, *, settings: Settings, appointment_id: UUID, now: datetime
+) -> None:
+    """The clinic confirmed the booking."""
+    facts = await _facts(conn, appointment_id, settings)
+    if facts is None:
+        return
+    row, clinic_row = facts
+    clinic = _clinic(clinic_row, settings)
+    ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
+    context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
+    await _send(conn, "booking_confirmed", row, {**context, "ics": ics})
+
+
+async def rescheduled(
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    appointment_id: UUID,
+    previous_starts_at: datetime,
+    previous_dentist_id: UUID,
+    now: datetime,
+) -> None:
+    """The booking moved: say so, and move its reminders to the new time."""
+    facts = await _facts(conn, appointment_id, settings)
+    if facts is None:
+        return
+    row, clinic_row = facts
+    previous_timezone = (
+        await repository.dentist_timezone(conn, previous_dentist_id) or row["dentist_timezone"]
+    )
+    clinic = _clinic(clinic_row, settings)
+    context = _context(
+        row,
+        clinic,
+        settings,
+        previous_when=local_time(previous_starts_at, previous_timezone),
+        links=await _links(conn, row, settings, now),
+    )
+    ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
+    await cancel_pending(conn, appointment_id=appointment_id, kind="reminder")
+    await _send(conn, "booking_rescheduled", row, {**context, "ics": ics})
+    await _schedule_reminders(conn, row, context, clinic_row, now)
+
+
+async def cancelled(
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    appointment_id: UUID,
+    by: CancelledBy,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """The booking was cancelled (by whom, why, and where to book again); its waiting
+    reminders are cancelled."""
+    facts = await _facts(conn, appointment_id, settings)
+    if facts is None:
+        return
+    row, clinic_row = facts
+    clinic = _clinic(clinic_row, settings)
+    await cancel_pending(conn, appointment_id=appointment_id, kind="reminder")
+    ics = _ics(row, location=_location(clinic), cancelled=True, now=now)
+    shown_reason = None if by == "dentist_removed" else reason
+    context = _context(row, clinic, settings, cancelled_by=by, reason=shown_reason, ics=ics)
+    await _send(conn, "booking_cancelled", row, context)

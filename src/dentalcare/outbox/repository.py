@@ -1,0 +1,263 @@
+"""The messages table's SQL (parameterized, as every repository's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dentalcare.jsonshape import iso_instant
+
+MESSAGE_COLUMNS = (
+    "id, kind, channel, to_address, subject, appointment_id, user_id, status, due_at, "
+    "sent_at, attempts, max_attempts, last_error, message_id, created_at"
+)
+
+
+async def insert_message(
+    conn: asyncpg.Connection,
+    *,
+    id: UUID,
+    kind: str,
+    channel: str,
+    to_address: str,
+    subject: str,
+    appointment_id: UUID | None,
+    user_id: UUID | None,
+    context: dict[str, Any],
+    due_at: datetime | None,
+    message_id: str,
+    dedupe_key: str | None,
+) -> UUID | None:
+    """Insert one message (through `enqueue_message()`: the caller, a guest say, may not
+    read the row back); None when `dedupe_key` is taken."""
+    inserted: bool = await conn.fetchval(
+        "SELECT enqueue_message($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)",
+        id,
+        kind,
+        channel,
+        to_address,
+        subject,
+        appointment_id,
+        user_id,
+        context,
+        due_at,
+        message_id,
+        dedupe_key,
+    )
+    return id if inserted else None
+
+
+async def cancel_scheduled(
+    conn: asyncpg.Connection, *, appointment_id: UUID, kind: str | None
+) -> int:
+    """Cancel the appointment's scheduled messages (of `kind`, or every kind)."""
+    result: str = await conn.execute(
+        """
+        UPDATE messages SET status = 'cancelled', locked_until = NULL
+        WHERE appointment_id = $1 AND status = 'scheduled' AND ($2::text IS NULL OR kind = $2)
+        """,
+        appointment_id,
+        kind,
+    )
+    return int(result.split()[-1])
+
+
+async def move_scheduled(
+    conn: asyncpg.Connection, *, appointment_id: UUID, kind: str, due_at: datetime
+) -> int:
+    """Move the appointment's scheduled messages of `kind` to `due_at`."""
+    result: str = await conn.execute(
+        """
+        UPDATE messages SET due_at = $3
+        WHERE appointment_id = $1 AND status = 'scheduled' AND kind = $2
+        """,
+        appointment_id,
+        kind,
+        due_at,
+    )
+    return int(result.split()[-1])
+
+
+async def claim_due(conn: asyncpg.Connection, *, limit: int, lease_seconds: float) -> list[Any]:
+    """Take up to `limit` due messages (and sending ones whose lease lapsed: their worker
+    died) for this worker: `sending`, leased, one more attempt. Rows another worker is
+    claiming are skipped, so a message is claimed once."""
+    rows: list[Any] = await conn.fetch(
+        """
+        UPDATE messages m
+        SET status = 'sending', attempts = m.attempts + 1,
+            locked_until = now() + make_interval(secs => $2)
+        FROM (
+            SELECT id FROM messages
+            WHERE (status = 'scheduled' AND due_at <= now())
+               OR (status = 'sending' AND locked_until < now())
+            ORDER BY due_at
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        ) due
+        WHERE m.id = due.id
+        RETURNING m.id, m.kind, m.channel, m.to_address, m.subject, m.appointment_id,
+                  m.context, m.due_at, m.attempts, m.max_attempts, m.message_id
+        """,
+        limit,
+        lease_seconds,
+    )
+    return rows
+
+
+async def mark_sent(conn: asyncpg.Connection, id: UUID, *, captured: str | None) -> None:
+    """The message left (or, with `captured`, was kept locally)."""
+    await conn.execute(
+        """
+        UPDATE messages SET status = 'sent', sent_at = now(), locked_until = NULL,
+                            last_error = NULL, captured = $2
+        WHERE id = $1 AND status = 'sending'
+        """,
+        id,
+        captured,
+    )
+
+
+async def mark_failed_attempt(
+    conn: asyncpg.Connection, id: UUID, *, error: str, retry_in_seconds: float | None
+) -> None:
+    """An attempt failed: try again in `retry_in_seconds`, or (None) give up: failed."""
+    await conn.execute(
+        """
+        UPDATE messages
+        SET status = CASE WHEN $3::float8 IS NULL THEN 'failed' ELSE 'scheduled' END,
+            due_at = CASE WHEN $3::float8 IS NULL THEN due_at
+                          ELSE now() + make_interval(secs => $3::float8) END,
+            locked_until = NULL, last_error = $2
+        WHERE id = $1 AND status = 'sending'
+        """,
+        id,
+        error[:2000],
+        retry_in_seconds,
+    )
+
+
+async def retry_failed(conn: asyncpg.Connection, id: UUID) -> Any:
+    """A failed message goes again (now, with a fresh set of attempts)."""
+    return await conn.fetchrow(
+        f"""
+        UPDATE messages SET status = 'scheduled', due_at = now(), attempts = 0,
+                            last_error = NULL
+        WHERE id = $1 AND status = 'failed'
+        RETURNING {MESSAGE_COLUMNS}
+        """,
+        id,
+    )
+
+
+async def get_message(conn: asyncpg.Connection, id: UUID) -> Any:
+    """One message (what row-level security lets the caller see), with its capture."""
+    return await conn.fetchrow(
+        f"SELECT {MESSAGE_COLUMNS}, captured FROM messages WHERE id = $1", id
+    )
+
+
+async def list_for_appointment(conn: asyncpg.Connection, appointment_id: UUID) -> list[Any]:
+    """The appointment's messages, oldest first."""
+    rows: list[Any] = await conn.fetch(
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM messages WHERE appointment_id = $1
+        ORDER BY created_at, id
+        """,
+        appointment_id,
+    )
+    return rows
+
+
+async def list_messages(
+    conn: asyncpg.Connection,
+    *,
+    status: str | None,
+    kind: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Any]:
+    """Messages newest first, filtered, after the cursor position `after`."""
+    rows: list[Any] = await conn.fetch(
+        f"""
+        SELECT {MESSAGE_COLUMNS} FROM messages
+        WHERE ($1::text IS NULL OR status = $1)
+          AND ($2::text IS NULL OR kind = $2)
+          AND ($3::timestamptz IS NULL OR created_at >= $3)
+          AND ($4::timestamptz IS NULL OR created_at < $4)
+          AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $7
+        """,
+        status,
+        kind,
+        created_from,
+        created_to,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+async def appointment_facts(conn: asyncpg.Connection, appointment_id: UUID) -> Any:
+    """What a booking message says about its appointment (as the caller may see it)."""
+    return await conn.fetchrow(
+        """
+        SELECT a.id, a.status, a.starts_at, a.ends_at, a.booking_reference, a.patient_id,
+               a.patient_name, a.patient_email, a.patient_phone,
+               d.name AS dentist_name, d.timezone AS dentist_timezone,
+               t.name AS treatment_name
+        FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+        LEFT JOIN treatment_types t ON t.id = a.treatment_type_id
+        WHERE a.id = $1
+        """,
+        appointment_id,
+    )
+
+
+async def clinic_row(conn: asyncpg.Connection) -> Any:
+    """The clinic's settings row (name, address, phone, reminder hours)."""
+    return await conn.fetchrow(
+        "SELECT name, address, phone, reminder_hours FROM clinic_settings LIMIT 1"
+    )
+
+
+async def dentist_timezone(conn: asyncpg.Connection, dentist_id: UUID) -> str | None:
+    """A dentist's time zone."""
+    value: str | None = await conn.fetchval(
+        "SELECT timezone FROM dentists WHERE id = $1", dentist_id
+    )
+    return value
+
+
+def message_json(row: Any) -> dict[str, Any]:
+    """API.md `message`."""
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "channel": row["channel"],
+        "to": row["to_address"],
+        "subject": row["subject"],
+        "appointment_id": str(row["appointment_id"]) if row["appointment_id"] else None,
+        "status": row["status"],
+        "due_at": iso_instant(row["due_at"]),
+        "sent_at": iso_instant(row["sent_at"]),
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+    }
+
+
+async def cancel_reminders_to(conn: asyncpg.Connection, email: str) -> int:
+    """Cancel the reminders still waiting for this address (it unsubscribed); how many."""
+    status: str = await conn.execute(
+        "UPDATE messages SET status = 'cancelled' "
+        "WHERE kind = 'reminder' AND status = 'scheduled' AND lower(to_address) = lower($1)",
+        email,
+    )
+    return int(status.split()[-1])

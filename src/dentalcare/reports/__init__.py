@@ -1,0 +1,1 @@
+"""Clinic reports for staff: no-shows, cancellations, utilisation, bookings by source."""

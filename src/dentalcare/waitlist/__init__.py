@@ -1,0 +1,1 @@
+"""The waitlist (freed slots offered automatically to waiting patients) and recall."""
