@@ -79,14 +79,6 @@ async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -
     return await conn.fetchrow(_INSERT_SQL, *(values.get(c) for c in INSERTABLE))
 
 
-async def queue_for_dentist(conn: asyncpg.Connection, dentist_id: UUID) -> None:
-    """Wait for the dentist's other bookings in flight to commit (a transaction-level
-    advisory lock, released at this transaction's end)."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(7216013, hashtext(CAST($1::uuid AS text)))", dentist_id
-    )
-
-
 async def try_insert_appointment(
     conn: asyncpg.Connection, values: dict[str, Any], *, guest_address: str | None = None
 ) -> asyncpg.Record | None:

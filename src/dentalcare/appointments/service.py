@@ -22,6 +22,7 @@ from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.clinic import service as clinic
 from dentalcare.config import Settings
+from dentalcare.db import locks
 from dentalcare.db.claims import Claims
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import (
@@ -340,7 +341,7 @@ async def _insert_booking(
                 # Bookings for one dentist queue here until the one ahead commits (with
                 # chairs, occupy() queues every chair-picking writer): a flood for one
                 # dentist otherwise deadlocks in the exclusion index over and over.
-                await repository.queue_for_dentist(conn, values["dentist_id"])
+                await locks.queue_for_dentist(conn, values["dentist_id"])
                 row = await repository.try_insert_appointment(
                     conn, values, guest_address=guest_address
                 )

@@ -17,6 +17,7 @@ from dentalcare.availability import service as availability
 from dentalcare.clinic import service as clinic
 from dentalcare.clock import Clock
 from dentalcare.config import Settings
+from dentalcare.db import locks
 from dentalcare.db.claims import SYSTEM, Claims
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import Conflict, HoldExpired, NotFound, SlotUnavailable, ValidationError
@@ -101,6 +102,9 @@ async def create_hold(
     row = None
     if offered:
         slot = offered[0]
+        # Holds and bookings for one dentist queue here (as bookings do): two inserts
+        # racing in the exclusion index otherwise deadlock, and one gets a 500.
+        await locks.queue_for_dentist(conn, dentist["id"])
         try:
             row = await repository.insert_hold(
                 conn,

@@ -20,6 +20,7 @@ from dentalcare.appointments.schemas import AppointmentCreate
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.config import Settings
+from dentalcare.db import locks
 from dentalcare.db.claims import SYSTEM
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import (
@@ -305,6 +306,7 @@ async def make_offer(
     """Hold `slot` for the entry and tell them (None if the slot was taken meanwhile)."""
     conn = await uow.connection()
     token = secrets.token_urlsafe(24)
+    await locks.queue_for_dentist(conn, dentist["id"])  # as bookings and holds do
     hold = await holds.insert_hold(
         conn,
         dentist_id=dentist["id"],
