@@ -8,29 +8,19 @@ from uuid import UUID
 import asyncpg
 
 
-async def insert_token(
-    conn: asyncpg.Connection,
-    *,
-    token_id: UUID,
-    purpose: str,
-    secret_hash: bytes,
-    expires_at: datetime,
-    appointment_id: UUID | None = None,
-    user_id: UUID | None = None,
-    email: str | None = None,
-) -> None:
-    """Store a new link token (no RETURNING: the caller's claims may not read it back)."""
+async def insert_tokens(conn: asyncpg.Connection, rows: list[dict[str, object]]) -> None:
+    """Store new link tokens in one round trip (no RETURNING: the caller's claims may not
+    read them back); each row names `token_id`, `purpose`, `secret_hash`, `expires_at`,
+    `appointment_id`, `user_id` and `email`."""
+    columns = ("token_id", "purpose", "appointment_id", "user_id", "email")
     await conn.execute(
         """INSERT INTO link_tokens
                (id, purpose, appointment_id, user_id, email, expires_at, secret_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        token_id,
-        purpose,
-        appointment_id,
-        user_id,
-        email,
-        expires_at,
-        secret_hash,
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
+                                $6::timestamptz[], $7::bytea[])""",
+        *([row[column] for row in rows] for column in columns),
+        [row["expires_at"] for row in rows],
+        [row["secret_hash"] for row in rows],
     )
 
 

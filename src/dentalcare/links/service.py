@@ -61,6 +61,30 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
+def _new_token(
+    *,
+    purpose: Purpose,
+    now: datetime,
+    expires_at: datetime | None,
+    appointment_id: UUID | None = None,
+    user_id: UUID | None = None,
+    email: str | None = None,
+) -> tuple[str, dict[str, object]]:
+    """A token's text and the row that stores it (the secret only as its digest)."""
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+    token_id = uuid4()
+    row: dict[str, object] = {
+        "token_id": token_id,
+        "purpose": purpose,
+        "secret_hash": _digest(secret),
+        "expires_at": expires_at if expires_at is not None else now + LIFETIMES[purpose],
+        "appointment_id": appointment_id,
+        "user_id": user_id,
+        "email": email,
+    }
+    return f"{token_id.hex}.{secret}", row
+
+
 async def issue(
     conn: asyncpg.Connection,
     *,
@@ -73,22 +97,16 @@ async def issue(
 ) -> str:
     """A new link token for `purpose`: account links need `system` claims, appointment
     links any claims that can see the appointment."""
-    now = now or datetime.now(UTC)
-    if expires_at is None:
-        expires_at = now + LIFETIMES[purpose]
-    secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
-    token_id = uuid4()
-    await repository.insert_token(
-        conn,
-        token_id=token_id,
+    token, row = _new_token(
         purpose=purpose,
-        secret_hash=_digest(secret),
+        now=now or datetime.now(UTC),
         expires_at=expires_at,
         appointment_id=appointment_id,
         user_id=user_id,
         email=email,
     )
-    return f"{token_id.hex}.{secret}"
+    await repository.insert_tokens(conn, [row])
+    return token
 
 
 async def _find(
@@ -164,19 +182,28 @@ async def manage_links(
     """Absolute confirm / cancel / reschedule / unsubscribe URLs for a booking message,
     issued on `conn` in the message's own transaction (under the claims that wrote it)."""
     base = public_url(settings)
+    now = now or datetime.now(UTC)
     appointment_id = appointment["id"]
     starts_at = appointment["starts_at"]
-    email = appointment["patient_email"]
     links: dict[str, str] = {}
+    rows: list[dict[str, object]] = []
     for purpose in ("confirm_attendance", "cancel", "reschedule"):
-        token = await issue(
-            conn, purpose=purpose, now=now, expires_at=starts_at, appointment_id=appointment_id
+        token, row = _new_token(
+            purpose=purpose, now=now, expires_at=starts_at, appointment_id=appointment_id
         )
+        rows.append(row)
         links["confirm" if purpose == "confirm_attendance" else purpose] = f"{base}/manage/{token}"
-    token = await issue(
-        conn, purpose="unsubscribe", now=now, appointment_id=appointment_id, email=email
+    token, row = _new_token(
+        purpose="unsubscribe",
+        now=now,
+        expires_at=None,
+        appointment_id=appointment_id,
+        email=appointment["patient_email"],
     )
+    rows.append(row)
     links["unsubscribe"] = f"{base}/unsubscribe/{token}"
+    # The four tokens in one round trip: this runs inside every booking's transaction.
+    await repository.insert_tokens(conn, rows)
     return links
 
 

@@ -22,7 +22,7 @@ from icalendar import Calendar, Event
 from dentalcare.config import Settings
 from dentalcare.links import service as links
 from dentalcare.outbox import repository
-from dentalcare.outbox.enqueue import cancel_pending, enqueue
+from dentalcare.outbox.enqueue import Outgoing, cancel_pending, enqueue_many
 
 CancelledBy = Literal["patient", "dentist", "clinic", "dentist_removed"]
 PRODUCT_ID = "-//DentalCareConnect//Booking//EN"
@@ -59,26 +59,26 @@ def _ics(row: Any, *, location: str | None, cancelled: bool, now: datetime) -> s
     return calendar.to_ical().decode()
 
 
-async def _facts(
-    conn: asyncpg.Connection, appointment_id: UUID, settings: Settings
-) -> tuple[Any, Any] | None:
+async def _facts(conn: asyncpg.Connection, appointment_id: UUID, settings: Settings) -> Any:
     if not settings.email_enabled:
         return None  # e-mail explicitly disabled: the clinic sends nothing
-    row = await repository.appointment_facts(conn, appointment_id)
+    # The appointment, the clinic's settings and the patient's opt-out in one read: this
+    # runs inside the booking's transaction, on every booking.
+    row = await repository.booking_facts(conn, appointment_id)
     if row is None:
         return None
-    return row, await repository.clinic_row(conn)
+    return row
 
 
 def _clinic(clinic: Any, settings: Settings) -> dict[str, str]:
+    """The clinic as messages name it (`booking_facts`' clinic columns, NULL when the
+    clinic has no settings row: the configured name and address then)."""
     return {
-        "name": (clinic["name"] if clinic else None) or settings.clinic_name,
+        "name": clinic["name"] or settings.clinic_name,
         "address": (
-            clinic["address"]
-            if clinic and clinic["address"] is not None
-            else settings.clinic_address
+            clinic["address"] if clinic["address"] is not None else settings.clinic_address
         ),
-        "phone": (clinic["phone"] if clinic else "") or "",
+        "phone": clinic["phone"] or "",
     }
 
 
@@ -105,17 +105,15 @@ def _location(clinic: dict[str, str]) -> str | None:
     return f"{clinic['name']}, {address}" if clinic["name"] else address
 
 
-async def _send(
-    conn: asyncpg.Connection,
+def _outgoing(
     kind: str,
     row: Any,
     context: dict[str, Any],
     *,
     due_at: datetime | None = None,
     dedupe_key: str | None = None,
-) -> UUID | None:
-    return await enqueue(
-        conn,
+) -> Outgoing:
+    return Outgoing(
         kind=kind,
         to_email=row["patient_email"],
         to_phone=row["patient_phone"],
@@ -127,6 +125,10 @@ async def _send(
     )
 
 
+async def _send(conn: asyncpg.Connection, *messages: Outgoing) -> None:
+    await enqueue_many(conn, messages)
+
+
 async def _links(
     conn: asyncpg.Connection, row: Any, settings: Settings, now: datetime
 ) -> dict[str, str]:
@@ -136,54 +138,55 @@ async def _links(
     return await links.manage_links(conn, row, settings=settings, now=now)
 
 
-async def _schedule_reminders(
-    conn: asyncpg.Connection, row: Any, context: dict[str, Any], clinic: Any, now: datetime
-) -> None:
-    if not await links.reminders_allowed(conn, row["patient_email"]):
-        return  # the patient stopped reminders (an unsubscribe link)
-    hours = sorted(set(clinic["reminder_hours"] if clinic else (24,)), reverse=True)
+def _reminders(row: Any, context: dict[str, Any], now: datetime) -> list[Outgoing]:
+    """The reminders for the visit at the clinic's `reminder_hours` (24 without a settings
+    row): none for a moment already past, none if the patient stopped them."""
+    if row["opted_out"]:
+        return []  # the patient stopped reminders (an unsubscribe link)
+    configured = row["reminder_hours"]
+    hours = sorted(set(configured if configured is not None else (24,)), reverse=True)
+    reminders = []
     for h in hours:
         due = row["starts_at"] - timedelta(hours=h)
         if due <= now:
             continue  # never a reminder for a moment already past
-        await _send(
-            conn,
-            "reminder",
-            row,
-            {**context, "hours_before": h},
-            due_at=due,
-            dedupe_key=f"reminder:{row['id']}:{row['starts_at'].isoformat()}:{h}",
+        reminders.append(
+            _outgoing(
+                "reminder",
+                row,
+                {**context, "hours_before": h},
+                due_at=due,
+                dedupe_key=f"reminder:{row['id']}:{row['starts_at'].isoformat()}:{h}",
+            )
         )
+    return reminders
 
 
 async def booked(
     conn: asyncpg.Connection, *, settings: Settings, appointment_id: UUID, now: datetime
 ) -> None:
     """A new booking: received (or confirmed, when booked confirmed) and its reminders."""
-    facts = await _facts(conn, appointment_id, settings)
-    if facts is None:
+    row = await _facts(conn, appointment_id, settings)
+    if row is None:
         return
-    row, clinic_row = facts
-    clinic = _clinic(clinic_row, settings)
+    clinic = _clinic(row, settings)
     context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
     kind = "booking_confirmed" if row["status"] == "confirmed" else "booking_received"
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
-    await _send(conn, kind, row, {**context, "ics": ics})
-    await _schedule_reminders(conn, row, context, clinic_row, now)
+    await _send(conn, _outgoing(kind, row, {**context, "ics": ics}), *_reminders(row, context, now))
 
 
 async def confirmed(
     conn: asyncpg.Connection, *, settings: Settings, appointment_id: UUID, now: datetime
 ) -> None:
     """The clinic confirmed the booking."""
-    facts = await _facts(conn, appointment_id, settings)
-    if facts is None:
+    row = await _facts(conn, appointment_id, settings)
+    if row is None:
         return
-    row, clinic_row = facts
-    clinic = _clinic(clinic_row, settings)
+    clinic = _clinic(row, settings)
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
     context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
-    await _send(conn, "booking_confirmed", row, {**context, "ics": ics})
+    await _send(conn, _outgoing("booking_confirmed", row, {**context, "ics": ics}))
 
 
 async def rescheduled(
@@ -196,14 +199,13 @@ async def rescheduled(
     now: datetime,
 ) -> None:
     """The booking moved: say so, and move its reminders to the new time."""
-    facts = await _facts(conn, appointment_id, settings)
-    if facts is None:
+    row = await _facts(conn, appointment_id, settings)
+    if row is None:
         return
-    row, clinic_row = facts
     previous_timezone = (
         await repository.dentist_timezone(conn, previous_dentist_id) or row["dentist_timezone"]
     )
-    clinic = _clinic(clinic_row, settings)
+    clinic = _clinic(row, settings)
     context = _context(
         row,
         clinic,
@@ -213,8 +215,11 @@ async def rescheduled(
     )
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
     await cancel_pending(conn, appointment_id=appointment_id, kind="reminder")
-    await _send(conn, "booking_rescheduled", row, {**context, "ics": ics})
-    await _schedule_reminders(conn, row, context, clinic_row, now)
+    await _send(
+        conn,
+        _outgoing("booking_rescheduled", row, {**context, "ics": ics}),
+        *_reminders(row, context, now),
+    )
 
 
 async def cancelled(
@@ -228,13 +233,12 @@ async def cancelled(
 ) -> None:
     """The booking was cancelled (by whom, why, and where to book again); its waiting
     reminders are cancelled."""
-    facts = await _facts(conn, appointment_id, settings)
-    if facts is None:
+    row = await _facts(conn, appointment_id, settings)
+    if row is None:
         return
-    row, clinic_row = facts
-    clinic = _clinic(clinic_row, settings)
+    clinic = _clinic(row, settings)
     await cancel_pending(conn, appointment_id=appointment_id, kind="reminder")
     ics = _ics(row, location=_location(clinic), cancelled=True, now=now)
     shown_reason = None if by == "dentist_removed" else reason
     context = _context(row, clinic, settings, cancelled_by=by, reason=shown_reason, ics=ics)
-    await _send(conn, "booking_cancelled", row, context)
+    await _send(conn, _outgoing("booking_cancelled", row, context))

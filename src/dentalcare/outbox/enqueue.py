@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,6 +31,71 @@ def message_domain() -> str:
     return host or DEFAULT_MESSAGE_DOMAIN
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to write: `enqueue`'s arguments."""
+
+    kind: str
+    to_email: str | None = None
+    to_phone: str | None = None
+    appointment_id: UUID | None = None
+    user_id: UUID | None = None
+    context: dict[str, Any] | None = None
+    due_at: datetime | None = None
+    dedupe_key: str | None = None
+
+
+def _rows(message: Outgoing, domain: str, sms: bool) -> list[dict[str, Any]]:
+    """The `messages` rows for one message: its e-mail, and its SMS when SMS is on."""
+    values = dict(message.context or {})
+    values.setdefault("links", {})
+    subject = render_subject(message.kind, values)
+    # Plain JSON values (dates, UUIDs as text), cast to jsonb by the insert.
+    payload = orjson.dumps(values, default=str).decode()
+    key = message.dedupe_key
+    targets: list[tuple[str, str, str | None]] = []
+    if message.to_email:
+        targets.append(("email", message.to_email.strip(), key))
+    if message.to_phone and sms:
+        targets.append(("sms", message.to_phone.strip(), f"{key}:sms" if key else None))
+    rows = []
+    for channel, address, dedupe_key in targets:
+        message_uuid = uuid.uuid4()
+        rows.append(
+            {
+                "id": message_uuid,
+                "kind": message.kind,
+                "channel": channel,
+                "to_address": address,
+                "subject": subject,
+                "appointment_id": message.appointment_id,
+                "user_id": message.user_id,
+                "context": payload,
+                "due_at": message.due_at,
+                "message_id": f"<{message_uuid}@{domain}>",
+                "dedupe_key": dedupe_key,
+            }
+        )
+    return rows
+
+
+async def enqueue_many(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> list[UUID | None]:
+    """Write `messages` in the transaction open on `conn`, in one round trip: for each,
+    the id `enqueue` would return."""
+    domain, sms = message_domain(), _sms_enabled()
+    per_message = [_rows(message, domain, sms) for message in messages]
+    rows = [row for group in per_message for row in group]
+    inserted = iter(await repository.insert_messages(conn, rows) if rows else [])
+    firsts: list[UUID | None] = []
+    for group in per_message:
+        first: UUID | None = None
+        for row in group:
+            if next(inserted) and first is None:
+                first = row["id"]
+        firsts.append(first)
+    return firsts
+
+
 async def enqueue(
     conn: asyncpg.Connection,
     *,
@@ -45,35 +112,17 @@ async def enqueue(
     when DENTALCARE_SMS_URL is set) in the transaction open on `conn`, due at `due_at`
     (now when None). Returns the e-mail's id (else the SMS's), or None when there is no
     recipient or a message with `dedupe_key` already exists."""
-    values = dict(context or {})
-    values.setdefault("links", {})
-    subject = render_subject(kind, values)
-    # Plain JSON values (dates, UUIDs as text); the pool's codec writes the jsonb.
-    payload = orjson.loads(orjson.dumps(values, default=str))
-    first: UUID | None = None
-    targets: list[tuple[str, str, str | None]] = []
-    if to_email:
-        targets.append(("email", to_email.strip(), dedupe_key))
-    if to_phone and _sms_enabled():
-        targets.append(("sms", to_phone.strip(), f"{dedupe_key}:sms" if dedupe_key else None))
-    for channel, address, key in targets:
-        message_uuid = uuid.uuid4()
-        inserted = await repository.insert_message(
-            conn,
-            id=message_uuid,
-            kind=kind,
-            channel=channel,
-            to_address=address,
-            subject=subject,
-            appointment_id=appointment_id,
-            user_id=user_id,
-            context=payload,
-            due_at=due_at,
-            message_id=f"<{message_uuid}@{message_domain()}>",
-            dedupe_key=key,
-        )
-        if first is None and inserted is not None:
-            first = inserted
+    message = Outgoing(
+        kind=kind,
+        to_email=to_email,
+        to_phone=to_phone,
+        appointment_id=appointment_id,
+        user_id=user_id,
+        context=context,
+        due_at=due_at,
+        dedupe_key=dedupe_key,
+    )
+    (first,) = await enqueue_many(conn, [message])
     return first
 
 

@@ -16,38 +16,38 @@ MESSAGE_COLUMNS = (
 )
 
 
-async def insert_message(
-    conn: asyncpg.Connection,
-    *,
-    id: UUID,
-    kind: str,
-    channel: str,
-    to_address: str,
-    subject: str,
-    appointment_id: UUID | None,
-    user_id: UUID | None,
-    context: dict[str, Any],
-    due_at: datetime | None,
-    message_id: str,
-    dedupe_key: str | None,
-) -> UUID | None:
-    """Insert one message (through `enqueue_message()`: the caller, a guest say, may not
-    read the row back); None when `dedupe_key` is taken."""
-    inserted: bool = await conn.fetchval(
-        "SELECT enqueue_message($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)",
-        id,
-        kind,
-        channel,
-        to_address,
-        subject,
-        appointment_id,
-        user_id,
-        context,
-        due_at,
-        message_id,
-        dedupe_key,
+async def insert_messages(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[bool]:
+    """Insert messages through `enqueue_message()` (the caller, a guest say, may not read
+    the rows back), in one round trip: each row holds the function's arguments by column
+    name, `context` as JSON text. Whether each was inserted (False: its `dedupe_key` is
+    taken), in order."""
+    columns = (
+        "id",
+        "kind",
+        "channel",
+        "to_address",
+        "subject",
+        "appointment_id",
+        "user_id",
+        "context",
+        "due_at",
+        "message_id",
+        "dedupe_key",
     )
-    return id if inserted else None
+    found = await conn.fetch(
+        """
+        SELECT enqueue_message(m.id, m.kind, m.channel, m.to_address, m.subject,
+                               m.appointment_id, m.user_id, m.context::jsonb, m.due_at,
+                               m.message_id, m.dedupe_key) AS inserted
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
+                    $7::uuid[], $8::text[], $9::timestamptz[], $10::text[], $11::text[])
+             WITH ORDINALITY AS m(id, kind, channel, to_address, subject, appointment_id,
+                                  user_id, context, due_at, message_id, dedupe_key, n)
+        ORDER BY m.n
+        """,
+        *([row[column] for row in rows] for column in columns),
+    )
+    return [bool(r["inserted"]) for r in found]
 
 
 async def cancel_scheduled(
@@ -215,6 +215,29 @@ async def appointment_facts(conn: asyncpg.Connection, appointment_id: UUID) -> A
                t.name AS treatment_name
         FROM appointments a JOIN dentists d ON d.id = a.dentist_id
         LEFT JOIN treatment_types t ON t.id = a.treatment_type_id
+        WHERE a.id = $1
+        """,
+        appointment_id,
+    )
+
+
+async def booking_facts(conn: asyncpg.Connection, appointment_id: UUID) -> Any:
+    """`appointment_facts`, the clinic's settings (`name`, `address`, `phone`,
+    `reminder_hours`; NULL without a settings row) and whether the patient stopped
+    reminders (`opted_out`), in one round trip."""
+    return await conn.fetchrow(
+        """
+        SELECT a.id, a.status, a.starts_at, a.ends_at, a.booking_reference, a.patient_id,
+               a.patient_name, a.patient_email, a.patient_phone,
+               d.name AS dentist_name, d.timezone AS dentist_timezone,
+               t.name AS treatment_name,
+               c.name, c.address, c.phone, c.reminder_hours,
+               reminders_opted_out(a.patient_email) AS opted_out
+        FROM appointments a JOIN dentists d ON d.id = a.dentist_id
+        LEFT JOIN treatment_types t ON t.id = a.treatment_type_id
+        LEFT JOIN LATERAL (
+            SELECT name, address, phone, reminder_hours FROM clinic_settings LIMIT 1
+        ) c ON true
         WHERE a.id = $1
         """,
         appointment_id,
