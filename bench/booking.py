@@ -835,6 +835,8 @@ def benchmark(args: argparse.Namespace) -> dict:
             "chairs": args.chairs,
             "treatment_minutes": args.treatment_minutes,
             "seed_share": args.seed_share,
+            "email": not args.no_email,
+            "outbox_workers": args.outbox_workers,
         },
     }
     from dentalcare.availability.service import DAYS_AHEAD
@@ -878,6 +880,10 @@ def benchmark(args: argparse.Namespace) -> dict:
             extra_env["DENTALCARE_DB_POOL_MAX_SIZE"] = str(args.pool_max)
         if args.no_email:
             extra_env["DENTALCARE_EMAIL_ENABLED"] = "false"  # no outbox (bench/outbox.py)
+        if args.outbox_workers is not None:
+            # 0: the messages are written but delivered by no one during the run (what the
+            # booking's own transaction costs, apart from sending them).
+            extra_env["DENTALCARE_OUTBOX_WORKERS"] = str(args.outbox_workers)
         service = stack.enter_context(
             running_service(
                 pg.url,
@@ -1146,6 +1152,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a 5 s smoke run")
     parser.add_argument(
         "--no-email", action="store_true", help="DENTALCARE_EMAIL_ENABLED=false: no outbox"
+    )
+    parser.add_argument(
+        "--outbox-workers",
+        type=int,
+        default=None,
+        help="DENTALCARE_OUTBOX_WORKERS for the service (default: the service's own, 1)",
     )
     parser.add_argument("--output", default=str(RESULTS / "booking.json"), help="JSON file")
     parser.add_argument(

@@ -17,7 +17,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from icalendar import Calendar, Event
 
 from dentalcare.config import Settings
 from dentalcare.links import service as links
@@ -25,7 +24,6 @@ from dentalcare.outbox import repository
 from dentalcare.outbox.enqueue import Outgoing, cancel_pending, enqueue_many
 
 CancelledBy = Literal["patient", "dentist", "clinic", "dentist_removed"]
-PRODUCT_ID = "-//DentalCareConnect//Booking//EN"
 
 
 def local_time(instant: datetime, zone_name: str) -> str:
@@ -35,28 +33,24 @@ def local_time(instant: datetime, zone_name: str) -> str:
     return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone_name}, {local.tzname()})"
 
 
-def _ics(row: Any, *, location: str | None, cancelled: bool, now: datetime) -> str:
-    calendar = Calendar()
-    calendar.add("prodid", PRODUCT_ID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = Event()
-    event.add("uid", f"{row['id']}@dentalcareconnect")
-    event.add("dtstamp", now.astimezone(UTC))
-    # The sequence grows with every change, so a calendar replaces the entry it has.
-    event.add("sequence", int(now.timestamp()))
-    event.add("dtstart", row["starts_at"].astimezone(UTC))
-    event.add("dtend", row["ends_at"].astimezone(UTC))
-    event.add("summary", f"Dental appointment with {row['dentist_name']}")
-    event.add("description", f"Booking reference {row['booking_reference']}")
-    if location:
-        event.add("location", location)
+def _ics(row: Any, *, location: str | None, cancelled: bool, now: datetime) -> dict[str, Any]:
+    """The appointment's calendar entry as the message keeps it: the worker turns it into
+    the .ics file (`outbox.mail.calendar_file`) when it builds the e-mail, so building it
+    costs the booking's transaction nothing."""
     status = (
         "CANCELLED" if cancelled else ("TENTATIVE" if row["status"] == "pending" else "CONFIRMED")
     )
-    event.add("status", status)
-    calendar.add_component(event)
-    return calendar.to_ical().decode()
+    return {
+        "uid": f"{row['id']}@dentalcareconnect",
+        "dtstamp": now.astimezone(UTC).isoformat(),
+        "sequence": int(now.timestamp()),
+        "dtstart": row["starts_at"].astimezone(UTC).isoformat(),
+        "dtend": row["ends_at"].astimezone(UTC).isoformat(),
+        "summary": f"Dental appointment with {row['dentist_name']}",
+        "description": f"Booking reference {row['booking_reference']}",
+        "location": location,
+        "status": status,
+    }
 
 
 async def _facts(conn: asyncpg.Connection, appointment_id: UUID, settings: Settings) -> Any:
