@@ -112,7 +112,12 @@ async def recent_messages(*, uow: UnitOfWork, limit: int = 100) -> list[dict[str
         after=None,
         limit=limit,
     )
-    return [message_json(r) for r in rows]
+    return [_with_reference(r) for r in rows]
+
+
+def _with_reference(row: Any) -> dict[str, Any]:
+    """API.md `message` plus the booking reference it was written with (the pages' view)."""
+    return {**message_json(row), "reference": row["reference"]}
 
 
 async def captured_mail(*, uow: UnitOfWork, message_id: UUID) -> dict[str, Any]:
@@ -121,7 +126,7 @@ async def captured_mail(*, uow: UnitOfWork, message_id: UUID) -> dict[str, Any]:
     row = await repository.get_message(await uow.connection(), message_id)
     if row is None:
         raise NotFound("No such message.")
-    shown: dict[str, Any] = {**message_json(row), "mail": None}
+    shown: dict[str, Any] = {**_with_reference(row), "mail": None}
     if row["captured"]:
         mail = email.message_from_string(row["captured"], policy=email.policy.default)
         assert isinstance(mail, EmailMessage)

@@ -14,6 +14,9 @@ MESSAGE_COLUMNS = (
     "id, kind, channel, to_address, subject, appointment_id, user_id, status, due_at, "
     "sent_at, attempts, max_attempts, last_error, message_id, created_at"
 )
+# The booking reference the message was written with (none for account e-mails): what
+# /admin/mail shows to tell whose booking a message is about.
+REFERENCE_COLUMN = "context->>'reference' AS reference"
 
 
 async def insert_messages(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[bool]:
@@ -156,7 +159,7 @@ async def retry_failed(conn: asyncpg.Connection, id: UUID) -> Any:
 async def get_message(conn: asyncpg.Connection, id: UUID) -> Any:
     """One message (what row-level security lets the caller see), with its capture."""
     return await conn.fetchrow(
-        f"SELECT {MESSAGE_COLUMNS}, captured FROM messages WHERE id = $1", id
+        f"SELECT {MESSAGE_COLUMNS}, {REFERENCE_COLUMN}, captured FROM messages WHERE id = $1", id
     )
 
 
@@ -185,7 +188,7 @@ async def list_messages(
     """Messages newest first, filtered, after the cursor position `after`."""
     rows: list[Any] = await conn.fetch(
         f"""
-        SELECT {MESSAGE_COLUMNS} FROM messages
+        SELECT {MESSAGE_COLUMNS}, {REFERENCE_COLUMN} FROM messages
         WHERE ($1::text IS NULL OR status = $1)
           AND ($2::text IS NULL OR kind = $2)
           AND ($3::timestamptz IS NULL OR created_at >= $3)
