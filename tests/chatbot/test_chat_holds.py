@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -36,9 +37,9 @@ async def _say(
 async def _offered(
     http: httpx.AsyncClient, session: str, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """A check-up with Dr Smith: the turn that offers slots."""
+    """A check-up with Dr Smith on Monday (one day: no two slots offered at one time)."""
     await _say(http, session, "I need a check-up", headers)
-    offer = await _say(http, session, "Dr Smith next week", headers)
+    offer = await _say(http, session, "Dr Smith on Monday", headers)
     assert offer["state"]["stage"] == "slot", offer
     assert len(offer["state"]["collected"]["offered"]) >= 2
     return offer
@@ -207,16 +208,13 @@ async def test_choosing_another_slot_or_day_releases_the_hold(
 ) -> None:
     session = await _session(chat_http)
     offer = await _offered(chat_http, session)
-    offered = offer["state"]["collected"]["offered"]
-    first = offered[0]
-    times = [s["time"] for s in offered]
-    # another offered slot the patient can name by its time alone
-    second = next(s for s in offered[1:] if times.count(s["time"]) == 1)
+    first, second = offer["state"]["collected"]["offered"][:2]
     await _say(chat_http, session, "1")
     (held,) = await _holds(chat_clinic.conn)
     assert _is(held, first)
 
-    changed = await _say(chat_http, session, f"actually {second['time']} would be better")
+    weekday = f"{date.fromisoformat(second['date']):%A}"
+    changed = await _say(chat_http, session, f"actually {weekday} at {second['time']}")
     assert changed["state"]["collected"]["slot"] == second, changed
     (held,) = await _holds(chat_clinic.conn)
     assert _is(held, second)  # the first went back
