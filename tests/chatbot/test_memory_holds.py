@@ -94,7 +94,7 @@ async def test_booking_converts_the_hold_and_a_lapsed_one_is_booked_without() ->
     first, second = (await _monday(clinic))[:2]
     hold = await clinic.hold(slot=first, treatment_name=None, previous=None)
     assert (await _book(clinic, first, hold))["appointment_time"] == f"{first.time:%H:%M}"
-    assert clinic.holds == {}
+    assert clinic.holds.by_id == {}
 
     lapsing = await clinic.hold(slot=second, treatment_name=None, previous=None)
     clock.now += timedelta(minutes=5)
@@ -135,7 +135,7 @@ async def _offered(dialogue: Dialogue) -> ChatState:
 async def test_picking_a_slot_holds_it_and_the_token_stays_server_side() -> None:
     dialogue, clinic = _dialogue()
     state = await _offered(dialogue)
-    assert clinic.holds == {}  # offering holds nothing
+    assert clinic.holds.by_id == {}  # offering holds nothing
     turn = await dialogue.respond(state, "1", now=FRIDAY_MORNING)
     state = turn.state
     assert state.stage == "details" and state.slot == state.offered[0]
@@ -161,7 +161,7 @@ async def test_its_own_hold_is_not_taken_by_someone_else() -> None:
     assert turn.state.stage == "confirm" and "taken" not in said
     done = await dialogue.respond(turn.state, "yes", now=FRIDAY_MORNING)
     assert done.appointment is not None and done.state.hold is None
-    assert clinic.holds == {}
+    assert clinic.holds.by_id == {}
 
 
 async def test_a_slot_held_by_someone_else_meanwhile_is_a_lost_slot() -> None:
@@ -186,7 +186,7 @@ async def test_another_slot_moves_the_hold_and_another_day_releases_it() -> None
     assert state.hold.slot_key == "|".join(second.key) and first is not None
     assert list(clinic.live_holds()) == [state.hold.hold_id]
     state = await _say(dialogue, state, "hmm, can we do Tuesday instead?")
-    assert state.slot is None and state.hold is None and clinic.holds == {}
+    assert state.slot is None and state.hold is None and clinic.holds.by_id == {}
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ async def test_an_emergency_stopping_or_managing_releases_the_hold(text: str) ->
     state = await _say(dialogue, await _offered(dialogue), "1")
     assert len(clinic.live_holds()) == 1
     state = await _say(dialogue, state, text)
-    assert state.hold is None and clinic.holds == {}
+    assert state.hold is None and clinic.holds.by_id == {}
 
 
 async def test_a_lapsed_hold_is_taken_again_when_the_slot_is_still_free() -> None:
@@ -224,6 +224,6 @@ async def test_rescheduling_holds_nothing() -> None:
     state = await _say(dialogue, state, "Tuesday")
     assert state.stage == "slot", state.stage
     state = await _say(dialogue, state, "1")
-    assert state.stage == "confirm" and state.hold is None and clinic.holds == {}
+    assert state.stage == "confirm" and state.hold is None and clinic.holds.by_id == {}
     moved = await dialogue.respond(state, "yes", now=FRIDAY_MORNING)
     assert moved.appointment is not None

@@ -25,6 +25,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dentalcare.availability.slots import Busy, DateException, Window, free_slots
+from dentalcare.chatbot.memory_holds import MemoryHold, MemoryHolds
 from dentalcare.chatbot.ports import (
     ClinicFacts,
     DentistInfo,
@@ -93,20 +94,10 @@ def weekday_hours(
 
 
 @dataclass
-class MemoryHold:
-    """A hold: the slot, until when, and whose (`user:` the logged-in caller's e-mail, or
-    `token:` a guest's token)."""
-
-    slot: OfferedSlot
-    expires_at: datetime
-    owner: str
-
-
-@dataclass
 class MemoryClinic:
     """A clinic held in memory. `now` is injected; `caller_email` stands for a logged-in
-    patient; `min_notice` is the service's `min_notice_minutes`; `hold_minutes` the
-    clinic's."""
+    patient; `min_notice` is the service's `min_notice_minutes`; `holds.minutes` the
+    clinic's `hold_minutes`."""
 
     dentists_: list[MemoryDentist]
     now: Callable[[], datetime]
@@ -115,8 +106,7 @@ class MemoryClinic:
     min_notice: timedelta = timedelta(0)
     facts: ClinicFacts = DEMO_FACTS
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hold_minutes: int = 5
-    holds: dict[str, MemoryHold] = field(default_factory=dict)
+    holds: MemoryHolds = field(default_factory=MemoryHolds)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
 
     async def dentists(self) -> list[DentistInfo]:
@@ -146,24 +136,16 @@ class MemoryClinic:
             and reference != ignore
         ]
         length = timedelta(minutes=dentist.slot_minutes)
-        held = [
-            Busy(h.slot.starts_at, h.slot.starts_at + length)
-            for hold_id, h in self.live_holds().items()
-            if h.slot.dentist_id == dentist.info.id and hold_id not in ignore_holds
-        ]
+        held = self.holds.busy(dentist.info.id, length=length, now=self.now(), ignore=ignore_holds)
         return booked + held
 
     def live_holds(self) -> dict[str, MemoryHold]:
         """The holds that have not lapsed, by id."""
-        now = self.now()
-        return {hold_id: h for hold_id, h in self.holds.items() if h.expires_at > now}
+        return self.holds.live(self.now())
 
     def lapse_holds(self) -> None:
         """Every hold lapses now (as if its holder had taken longer than `hold_minutes`)."""
-        now = self.now()
-        self.holds = {
-            i: replace(h, expires_at=min(h.expires_at, now)) for i, h in self.holds.items()
-        }
+        self.holds.lapse(self.now())
 
     def _owner(self, token: str | None) -> str | None:
         """Who holds with `token`: the logged-in caller, or the guest with that token."""
@@ -177,25 +159,21 @@ class MemoryClinic:
         """Hold a free slot for `hold_minutes` (the caller's previous hold goes);
         SlotUnavailable, changing nothing, if it is taken or held by someone else."""
         owner = self._owner(previous.token if previous is not None else None)
-        own = frozenset(i for i, h in self.holds.items() if owner and h.owner == owner)
+        own = self.holds.of(owner)
         free = self._free(
             dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date, ignore_holds=own
         )
         if slot.key not in {s.key for s in free}:
             raise await self._unavailable(slot)
-        for hold_id in own:
-            del self.holds[hold_id]
+        for hold_id in own:  # one live hold per caller
+            self.holds.drop(hold_id, owner=owner)
         token = None if self.caller_email else secrets.token_urlsafe(24)
-        hold_id = str(uuid.uuid4())
-        expires_at = self.now() + timedelta(minutes=self.hold_minutes)
-        self.holds[hold_id] = MemoryHold(slot, expires_at, self._owner(token) or "")
+        hold_id, expires_at = self.holds.add(slot, owner=self._owner(token) or "", now=self.now())
         return HeldSlot(hold_id, "|".join(slot.key), expires_at, treatment_name, token)
 
     async def release(self, *, hold: HeldSlot) -> None:
         """Give the caller's hold back (gone already, or not theirs: nothing happens)."""
-        found = self.holds.get(hold.hold_id)
-        if found is not None and found.owner == self._owner(hold.token):
-            del self.holds[hold.hold_id]
+        self.holds.drop(hold.hold_id, owner=self._owner(hold.token))
 
     def _engine(
         self,
@@ -360,7 +338,7 @@ class MemoryClinic:
         if hold is not None and own is not None and own.owner == self._owner(hold.token):
             if own.slot.key != slot.key:
                 raise ValidationError("hold_id: the hold is for another slot.")
-            del self.holds[hold.hold_id]
+            self.holds.drop(hold.hold_id, owner=self._owner(hold.token))  # converted
         await self._require_free(slot)
         return self._insert(
             slot,
