@@ -204,6 +204,12 @@ class ServiceDriver:
                 uow=uow, settings=self.settings, throttle=UNLIMITED, caller=None, request=request
             )
 
+    async def lapse_holds(self) -> None:
+        """Every live hold lapses (its expiry moves to a second ago)."""
+        await self.owner.execute(
+            "UPDATE holds SET expires_at = least(expires_at, clock_timestamp() - interval '1 s')"
+        )
+
     def clock(self) -> datetime:
         """The real clock."""
         return datetime.now(UTC)

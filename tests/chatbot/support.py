@@ -75,6 +75,13 @@ class HttpDriver:
         )
         assert response.status_code == 201, response.text
 
+    async def lapse_holds(self) -> None:
+        """Every live hold lapses (its expiry moves to a second ago; the service treats a
+        lapsed hold as busy to nobody, swept or not)."""
+        await self.clinic.conn.execute(
+            "UPDATE holds SET expires_at = least(expires_at, clock_timestamp() - interval '1 s')"
+        )
+
     def clock(self) -> datetime:
         """The server's clock is the real one."""
         return datetime.now(UTC)

@@ -51,6 +51,7 @@ async def test_slot_taken_event_tells_the_patient_and_offers_the_nearest() -> No
     state = await _to_details(dialogue)
     chosen = state.slot
     assert chosen is not None
+    clinic.lapse_holds()  # the chosen slot is held for the chat: only a lapsed hold frees it
     clinic.take(chosen)
     told, notice = dialogue.slot_taken(
         state, dentist_id=chosen.dentist_id, on=chosen.date, at=chosen.time
@@ -117,6 +118,7 @@ async def test_never_books_a_slot_that_is_not_free() -> None:
     state = await _to_details(dialogue)
     state = await _say(dialogue, state, "Jane Doe, jane@example.com, 07700 900123")
     assert state.stage == "confirm" and state.slot is not None
+    clinic.lapse_holds()  # held while the details were given, and the hold ran out
     clinic.take(state.slot)
     turn = await dialogue.respond(state, "yes", now=FRIDAY_MORNING)
     assert turn.appointment is None

@@ -186,10 +186,11 @@ async def schedule_snapshots(
     busy_from: datetime,
     busy_to: datetime,
     now: datetime,
+    ignore_hold: UUID | None = None,
 ) -> list[asyncpg.Record]:
     """`schedule_snapshot` for several dentists in one round trip (unknown ids: no row)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None, None, now
+        _SCHEDULES_SQL, list(dentist_ids), first, last, busy_from, busy_to, None, ignore_hold, now
     )
     return rows
 

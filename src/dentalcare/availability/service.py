@@ -357,10 +357,12 @@ async def free_slots_of_dentists(
     end: date,
     now: datetime | None = None,
     treatment_id: UUID | None = None,
+    ignore_hold: UUID | None = None,
 ) -> dict[UUID, list[Slot]]:
     """Free slots of `treatment_id` (the default type when None) with several dentists on
     local dates start..end, in one query; removed or unknown dentists, and those who do
-    not perform the treatment, are left out."""
+    not perform the treatment, are left out (`ignore_hold`: as if that hold, the caller's
+    own, were not there)."""
     now = now or datetime.now(UTC)
     busy_from, busy_to = _busy_bounds(start, end)
     rows = await repository.schedule_snapshots(
@@ -371,6 +373,7 @@ async def free_slots_of_dentists(
         busy_from=busy_from,
         busy_to=busy_to,
         now=now,
+        ignore_hold=ignore_hold,
     )
     result: dict[UUID, list[Slot]] = {}
     try:

@@ -17,9 +17,15 @@ from zoneinfo import ZoneInfo
 
 from dentalcare.chatbot import offering, replies, screen
 from dentalcare.chatbot.collect import Changes
-from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
+from dentalcare.chatbot.ports import ClinicPort, DentistInfo, HeldSlot, OfferedSlot
 from dentalcare.chatbot.state import Reply, Turn
-from dentalcare.errors import SlotUnavailable, TooManyBookings, ValidationError
+from dentalcare.errors import (
+    Conflict,
+    RateLimited,
+    SlotUnavailable,
+    TooManyBookings,
+    ValidationError,
+)
 
 # Stages the red-flag screen may interrupt and return to.
 RESUMABLE = ("preference", "slot", "details", "confirm")
@@ -63,6 +69,8 @@ class BookingFlow:
         if state.slot is None:
             await self._offer_slots(turn, changes, understood=understood)
             return
+        if not await self._hold(turn, state.slot):
+            return
         if state.mode == "book" and state.missing_details():
             first = state.stage != "details"
             state.stage = "details"
@@ -89,6 +97,7 @@ class BookingFlow:
 
     async def _offer_slots(self, turn: Turn, changes: Changes, *, understood: bool) -> None:
         state = turn.state
+        await self.release_hold(turn)  # a slot given up may be offered again
         urgent_first = state.mode == "book" and state.urgency == "urgent"
         if urgent_first and not state.offered_urgent:
             offer = await offering.urgent_offer(
@@ -140,11 +149,58 @@ class BookingFlow:
     async def _check_free(self, turn: Turn, slot: OfferedSlot) -> bool:
         """Before reading back: is the chosen slot still free? If not, offer the nearest."""
         if slot.key in await offering.still_free(
-            self.clinic, [slot], treatment_name=turn.state.treatment
+            self.clinic, [slot], treatment_name=turn.state.treatment, held=turn.state.hold
         ):
             return True
         await self.lost(turn, slot)
         return False
+
+    async def _hold(self, turn: Turn, slot: OfferedSlot) -> bool:
+        """Hold the chosen slot for a booking, unless the conversation's hold still keeps
+        it (True: held, or the clinic could not hold it now and the booking will check the
+        slot itself; False: it is gone, and the nearest free times are offered)."""
+        state = turn.state
+        if state.mode != "book":
+            return True  # rescheduling is not held (see the module's docstring)
+        held = state.hold
+        if held is not None and held.keeps(slot, treatment=state.treatment, now=self.now):
+            return True
+        try:
+            state.hold = await self.clinic.hold(
+                slot=slot, treatment_name=state.treatment, previous=held
+            )
+        except SlotUnavailable:
+            await self.lost(turn, slot)
+            return False
+        except (RateLimited, Conflict, ValidationError):
+            # Too many holds from this address, another hold of the caller's being made at
+            # the same moment, or a day holds cannot reach: go on unheld (the previous hold,
+            # if any, is released at the end of the turn).
+            pass
+        return True
+
+    async def release_hold(self, turn: Turn) -> None:
+        """Give the conversation's hold back, if it has one."""
+        held: HeldSlot | None = turn.state.hold
+        if held is not None:
+            turn.state.hold = None
+            await self.clinic.release(hold=held)
+
+    async def settle_hold(self, turn: Turn) -> None:
+        """At the end of a turn: release the hold unless it still keeps the slot this
+        booking is taking the details for or reading back."""
+        state = turn.state
+        held, slot = state.hold, state.slot
+        keeps = (
+            held is not None
+            and slot is not None
+            and held.slot_key == "|".join(slot.key)
+            and state.mode == "book"
+            and not state.findings.emergency
+            and state.stage not in ("booked", "done", "emergency")
+        )
+        if not keeps:
+            await self.release_hold(turn)
 
     async def lost(self, turn: Turn, lost: OfferedSlot) -> None:
         """Say that `lost` was taken and offer the nearest free alternatives."""
@@ -194,6 +250,11 @@ class BookingFlow:
                 details = state.details
                 assert details is not None
                 symptoms = "; ".join([*state.reasons, *state.symptoms])[:4000] or None
+                held = state.hold
+                if held is not None and (
+                    held.slot_key != "|".join(slot.key) or held.treatment != state.treatment
+                ):
+                    held = None  # a hold for something else is released at the turn's end
                 appointment = await self.clinic.book(
                     slot=slot,
                     patient=details,
@@ -201,7 +262,10 @@ class BookingFlow:
                     symptoms=symptoms,
                     urgency=state.urgency,
                     treatment_name=state.treatment,
+                    hold=held,
                 )
+                if held is not None:
+                    state.hold = None  # the booking took its place (or it had lapsed)
         except SlotUnavailable:
             await self.lost(turn, slot)
             return

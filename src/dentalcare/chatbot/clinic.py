@@ -6,8 +6,13 @@ ones every other channel gets. A guest acts with the claims of the booking's e-m
 address; a logged-in patient with their own.
 
 Reads run as short transactions of their own (the turn thinks between them with nothing
-held); a booking, cancellation or move opens the transaction that the turn's transcript is
-then saved in, so the change and the conversation that mentions it commit together.
+held); a booking, cancellation, move, hold or release opens the transaction that the
+turn's transcript is then saved in, so the change and the conversation that mentions it
+commit together (a turn that loses the race to save takes its hold back with it).
+
+Holds go through `holds.service` as the booking page's do: the logged-in patient's as
+theirs (one live hold per patient, so a chat hold replaces one on the booking page, as a
+second page would), a guest's with a token that only the stored state keeps.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dentalcare.chatbot import repository
 from dentalcare.chatbot.ports import (
     ClinicFacts,
     DentistInfo,
+    HeldSlot,
     OfferedSlot,
     PatientDetails,
     TreatmentFacts,
@@ -38,7 +44,9 @@ from dentalcare.clinic import service as clinic_settings
 from dentalcare.config import Settings
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.dentists import service as dentists
-from dentalcare.errors import NotFound, ValidationError
+from dentalcare.errors import HoldExpired, NotFound, ValidationError
+from dentalcare.holds import service as holds
+from dentalcare.holds.schemas import HoldCreate
 from dentalcare.ratelimit import UNLIMITED, Throttle
 from dentalcare.treatments import service as treatment_types
 
@@ -77,7 +85,7 @@ class ServiceClinic:
         # The treatment types a patient may book online (read once per request).
         self._types: list[dict[str, Any]] | None = None
         # Free slots read during this request, until it books or changes something.
-        self._slots: dict[tuple[UUID, date, date, UUID | None], list[OfferedSlot]] = {}
+        self._slots: dict[tuple[UUID, date, date, UUID | None, UUID | None], list[OfferedSlot]] = {}
 
     async def dentists(self) -> list[DentistInfo]:
         """The active directory (read once per request)."""
@@ -115,15 +123,18 @@ class ServiceClinic:
         start: date,
         end: date,
         treatment_name: str | None = None,
+        ignore_hold: HeldSlot | None = None,
     ) -> list[OfferedSlot]:
         """Free slots of the treatment the kind `treatment_name` maps to (the clinic's
         default when none fits) with these dentists (None: all) who perform it, each of the
-        treatment's length, from the slot engine, by start time."""
+        treatment's length, from the slot engine, by start time (`ignore_hold`: the
+        conversation's own hold does not count as busy)."""
         directory = {d.id: d for d in await self.dentists()}
         wanted = [i for i in (dentist_ids or list(directory)) if i in directory]
         type_id = await self._type_id(treatment_name)
+        own = UUID(ignore_hold.hold_id) if ignore_hold is not None else None
 
-        missing = [i for i in wanted if (i, start, end, type_id) not in self._slots]
+        missing = [i for i in wanted if (i, start, end, type_id, own) not in self._slots]
         if missing:
             # One query for every dentist not read yet in this turn.
             async with self.uow.transaction():
@@ -135,17 +146,18 @@ class ServiceClinic:
                     end=end,
                     now=self.now,
                     treatment_id=type_id,
+                    ignore_hold=own,
                 )
             for dentist_id in missing:
                 dentist = directory[dentist_id]
-                self._slots[(dentist_id, start, end, type_id)] = [
+                self._slots[(dentist_id, start, end, type_id, own)] = [
                     OfferedSlot(
                         dentist_id, dentist.name, s.date, s.time, s.starts_at, dentist.timezone
                     )
                     # Absent: removed since the directory was read, or not a performer.
                     for s in fresh.get(dentist_id, [])
                 ]
-        found = [self._slots[(i, start, end, type_id)] for i in wanted]
+        found = [self._slots[(i, start, end, type_id, own)] for i in wanted]
         return sorted(
             (s for own in found for s in own), key=lambda s: (s.starts_at, s.dentist_name)
         )
@@ -159,9 +171,11 @@ class ServiceClinic:
         symptoms: str | None,
         urgency: str,
         treatment_name: str | None = None,
+        hold: HeldSlot | None = None,
     ) -> dict[str, Any]:
         """Book through the booking service (`booking_source` "chatbot"), as the clinic's
-        treatment type for the kind `treatment_name` (its default when none fits)."""
+        treatment type for the kind `treatment_name` (its default when none fits),
+        converting the conversation's `hold` on the slot while it lives."""
         type_id = await self._type_id(treatment_name)
         try:
             request = AppointmentCreate(
@@ -178,6 +192,22 @@ class ServiceClinic:
         except pydantic.ValidationError as exc:
             raise _validation_error(exc) from None
         self._slots.clear()
+        if hold is not None:
+            try:
+                async with self.uow.savepoint():
+                    return await appointments.book_appointment(
+                        uow=self.uow,
+                        settings=self.settings,
+                        throttle=self.throttle,
+                        caller=self.caller,
+                        request=request.model_copy(update={"hold_id": UUID(hold.hold_id)}),
+                        source="chatbot",
+                        urgency=urgency,
+                        now=self.now,
+                        hold_token=hold.token,
+                    )
+            except (HoldExpired, NotFound):
+                pass  # lapsed, swept or replaced since: book the slot as any other
         return await appointments.book_appointment(
             uow=self.uow,
             settings=self.settings,
@@ -188,6 +218,54 @@ class ServiceClinic:
             urgency=urgency,
             now=self.now,
         )
+
+    async def hold(
+        self, *, slot: OfferedSlot, treatment_name: str | None, previous: HeldSlot | None
+    ) -> HeldSlot:
+        """Hold the slot through the holds service for the clinic's `hold_minutes` (the
+        caller's previous hold goes); SlotUnavailable if it is taken or held."""
+        request = HoldCreate(
+            dentist_id=slot.dentist_id,
+            appointment_date=slot.date,
+            appointment_time=slot.time,
+            treatment_type_id=await self._type_id(treatment_name),
+        )
+        self._slots.clear()
+        # A savepoint: a refused hold leaves the turn's transaction (and the previous
+        # hold) as it was.
+        async with self.uow.savepoint():
+            created = await holds.create_hold(
+                uow=self.uow,
+                settings=self.settings,
+                throttle=self.throttle,
+                caller=self.caller,
+                request=request,
+                token=previous.token if previous is not None else None,
+                now=self.now,
+            )
+        expires_at = created["expires_at"]
+        return HeldSlot(
+            hold_id=str(created["hold_id"]),
+            slot_key="|".join(slot.key),
+            expires_at=(
+                expires_at
+                if isinstance(expires_at, datetime)
+                else datetime.fromisoformat(str(expires_at))
+            ),
+            treatment=treatment_name,
+            token=created.get("hold_token"),
+        )
+
+    async def release(self, *, hold: HeldSlot) -> None:
+        """Give the hold back through the holds service (gone already: nothing to do)."""
+        self._slots.clear()
+        try:
+            async with self.uow.savepoint():
+                await holds.release_hold(
+                    uow=self.uow, caller=self.caller, hold_id=UUID(hold.hold_id), token=hold.token
+                )
+        except NotFound:
+            pass  # lapsed and swept, replaced by another of the caller's, or booked
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
         """A guest's booking by reference and e-mail; a patient's own by reference alone."""

@@ -94,6 +94,7 @@ class Dialogue:
         flow = BookingFlow(self.clinic, self.tz, now, directory)
         facts = await self.clinic.clinic_facts()
         await self._dispatch(turn, parse, flow, facts)
+        await flow.settle_hold(turn)
         self._never_twice(turn, facts)
         return turn
 
@@ -269,6 +270,7 @@ class Dialogue:
             age=state.age,
             advised=state.advised,
             recent=state.recent,
+            hold=state.hold,  # released at the end of the turn: no slot is chosen now
         )
         if state.logged_in:
             fresh.name, fresh.email, fresh.phone = state.name, state.email, state.phone
@@ -369,5 +371,7 @@ class Dialogue:
         if state.stage not in ("slot", "details", "confirm") or not (state.offered or state.slot):
             return None
         shown = list(state.offered) + ([state.slot] if state.slot else [])
-        free = await offering.still_free(self.clinic, shown, treatment_name=state.treatment)
+        free = await offering.still_free(
+            self.clinic, shown, treatment_name=state.treatment, held=state.hold
+        )
         return {key for key in free if "|".join(key) not in state.taken}

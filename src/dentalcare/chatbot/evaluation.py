@@ -12,7 +12,9 @@ One conversation is one JSON object (see `bench/conversations.jsonl`)::
 `patient`: the patient is logged in; `booking`: they already have an appointment (its
 reference and e-mail fill `{ref}` and `{email}`). A turn either says something — with
 `{offer:N}` standing for the N-th quick reply of the latest slot offer — or `take`s a
-slot ("chosen" or "offer:N") as someone else would, through the clinic. Checks per turn:
+slot ("chosen" or "offer:N") as someone else would, through the clinic. The chosen slot
+is held for the conversation, so taking it first lets the hold lapse (`lapse_holds`: the
+patient took longer than `hold_minutes`); an offered one is not held. Checks per turn:
 `stage` and `urgency` (a value, or a list of acceptable ones), `says` / `not_says`
 (substrings of the assistant's text, any case), `collected` (exact values; a list for a
 value that is no list: any of them), `offered`
@@ -70,6 +72,10 @@ class Driver(Protocol):
 
     async def take(self, slot: dict[str, Any]) -> None:
         """Someone else books `slot` (its JSON from `state.collected`)."""
+        ...
+
+    async def lapse_holds(self) -> None:
+        """Every live hold lapses now (as if its holder had taken too long)."""
         ...
 
     def clock(self) -> datetime:
@@ -331,6 +337,8 @@ async def run_conversation(driver: Driver, spec: dict[str, Any]) -> Result:
             if slot is None:
                 result.failures.append(f"turn {number}: nothing to take ({target})")
                 break
+            if target == "chosen":
+                await driver.lapse_holds()  # else nobody else could take it
             await driver.take(slot)
             continue
         try:
@@ -411,6 +419,10 @@ class MemoryDriver:
     async def take(self, slot: dict[str, Any]) -> None:
         """Someone else books the slot."""
         self.clinic.take(OfferedSlot.from_json(slot))
+
+    async def lapse_holds(self) -> None:
+        """The in-memory clinic's holds lapse."""
+        self.clinic.lapse_holds()
 
     def clock(self) -> datetime:
         """The injected time."""

@@ -39,6 +39,7 @@ def begin(state: ChatState, parse: Parse, mode: Mode) -> ChatState:
         child=state.child,
         age=state.age,
         recent=state.recent,
+        hold=state.hold,  # a booking's hold, released at the end of the turn
     )
     if parse.when is not None:  # "move DC-7K3P9Q to Friday morning"
         fresh.when, fresh.preference_given = parse.when, True

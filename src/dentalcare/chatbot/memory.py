@@ -6,13 +6,16 @@ already booked and the minimum notice, so a conversation in memory is offered wh
 service would offer. It follows the same rules the services enforce where the dialogue
 can notice them: only free slots can be booked (else `SlotUnavailable` with
 alternatives), a guest finds a booking only with its e-mail address, cancelled
-appointments free their slot.
+appointments free their slot. Holds behave as the holds service's: a live hold is busy
+to everyone but its holder, one per caller (a guest's token, or the logged-in caller),
+for `hold_minutes`; booking with it converts it, and a lapsed one is busy to nobody.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,9 +25,11 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dentalcare.availability.slots import Busy, DateException, Window, free_slots
+from dentalcare.chatbot.memory_holds import MemoryHold, MemoryHolds
 from dentalcare.chatbot.ports import (
     ClinicFacts,
     DentistInfo,
+    HeldSlot,
     OfferedSlot,
     PatientDetails,
     TreatmentFacts,
@@ -91,7 +96,8 @@ def weekday_hours(
 @dataclass
 class MemoryClinic:
     """A clinic held in memory. `now` is injected; `caller_email` stands for a logged-in
-    patient; `min_notice` is the service's `min_notice_minutes`."""
+    patient; `min_notice` is the service's `min_notice_minutes`; `holds.minutes` the
+    clinic's `hold_minutes`."""
 
     dentists_: list[MemoryDentist]
     now: Callable[[], datetime]
@@ -100,6 +106,7 @@ class MemoryClinic:
     min_notice: timedelta = timedelta(0)
     facts: ClinicFacts = DEMO_FACTS
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    holds: MemoryHolds = field(default_factory=MemoryHolds)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
 
     async def dentists(self) -> list[DentistInfo]:
@@ -112,15 +119,61 @@ class MemoryClinic:
     def _dentist(self, dentist_id: UUID) -> MemoryDentist:
         return next(d for d in self.dentists_ if d.info.id == dentist_id)
 
-    def _busy(self, dentist: MemoryDentist, *, ignore: str | None = None) -> list[Busy]:
-        """The dentist's active appointments (but `ignore`, a booking reference)."""
-        return [
+    def _busy(
+        self,
+        dentist: MemoryDentist,
+        *,
+        ignore: str | None = None,
+        ignore_holds: frozenset[str] = frozenset(),
+    ) -> list[Busy]:
+        """The dentist's active appointments (but `ignore`, a booking reference) and live
+        holds (but those in `ignore_holds`)."""
+        booked = [
             Busy(datetime.fromisoformat(a["starts_at"]), datetime.fromisoformat(a["ends_at"]))
             for reference, a in self.appointments.items()
             if a["dentist_id"] == str(dentist.info.id)
             and a["status"] in ACTIVE
             and reference != ignore
         ]
+        length = timedelta(minutes=dentist.slot_minutes)
+        held = self.holds.busy(dentist.info.id, length=length, now=self.now(), ignore=ignore_holds)
+        return booked + held
+
+    def live_holds(self) -> dict[str, MemoryHold]:
+        """The holds that have not lapsed, by id."""
+        return self.holds.live(self.now())
+
+    def lapse_holds(self) -> None:
+        """Every hold lapses now (as if its holder had taken longer than `hold_minutes`)."""
+        self.holds.lapse(self.now())
+
+    def _owner(self, token: str | None) -> str | None:
+        """Who holds with `token`: the logged-in caller, or the guest with that token."""
+        if self.caller_email:
+            return f"user:{self.caller_email.lower()}"
+        return f"token:{token}" if token else None
+
+    async def hold(
+        self, *, slot: OfferedSlot, treatment_name: str | None, previous: HeldSlot | None
+    ) -> HeldSlot:
+        """Hold a free slot for `hold_minutes` (the caller's previous hold goes);
+        SlotUnavailable, changing nothing, if it is taken or held by someone else."""
+        owner = self._owner(previous.token if previous is not None else None)
+        own = self.holds.of(owner)
+        free = self._free(
+            dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date, ignore_holds=own
+        )
+        if slot.key not in {s.key for s in free}:
+            raise await self._unavailable(slot)
+        for hold_id in own:  # one live hold per caller
+            self.holds.drop(hold_id, owner=owner)
+        token = None if self.caller_email else secrets.token_urlsafe(24)
+        hold_id, expires_at = self.holds.add(slot, owner=self._owner(token) or "", now=self.now())
+        return HeldSlot(hold_id, "|".join(slot.key), expires_at, treatment_name, token)
+
+    async def release(self, *, hold: HeldSlot) -> None:
+        """Give the caller's hold back (gone already, or not theirs: nothing happens)."""
+        self.holds.drop(hold.hold_id, owner=self._owner(hold.token))
 
     def _engine(
         self,
@@ -164,11 +217,14 @@ class MemoryClinic:
         start: date,
         end: date,
         treatment_name: str | None = None,
+        ignore_hold: HeldSlot | None = None,
     ) -> list[OfferedSlot]:
         """Free slots (past the minimum notice) from the slot engine, ordered by start (one
-        length per dentist: the kind `treatment_name` does not change it here)."""
+        length per dentist: the kind `treatment_name` does not change it here), the
+        caller's own hold `ignore_hold` not counting as busy."""
         del treatment_name
-        return self._free(dentist_ids=dentist_ids, start=start, end=end)
+        own = frozenset({ignore_hold.hold_id}) if ignore_hold is not None else frozenset()
+        return self._free(dentist_ids=dentist_ids, start=start, end=end, ignore_holds=own)
 
     def _free(
         self,
@@ -177,6 +233,7 @@ class MemoryClinic:
         start: date,
         end: date,
         ignore: str | None = None,
+        ignore_holds: frozenset[str] = frozenset(),
     ) -> list[OfferedSlot]:
         now = self.now()
         out = [
@@ -187,7 +244,7 @@ class MemoryClinic:
                 dentist,
                 start,
                 end,
-                busy=self._busy(dentist, ignore=ignore),
+                busy=self._busy(dentist, ignore=ignore, ignore_holds=ignore_holds),
                 now=now,
                 min_notice=self.min_notice,
             )
@@ -195,7 +252,11 @@ class MemoryClinic:
         return sorted(out, key=lambda s: (s.starts_at, s.dentist_name))
 
     def take(self, slot: OfferedSlot, *, email: str = "someone@example.com") -> dict[str, Any]:
-        """Someone else books `slot` (to simulate a slot taken mid-conversation)."""
+        """Someone else books `slot` (to simulate a slot taken mid-conversation); as on the
+        booking page, SlotUnavailable if it is booked or held."""
+        free = self._free(dentist_ids=[slot.dentist_id], start=slot.date, end=slot.date)
+        if slot.key not in {s.key for s in free}:
+            raise SlotUnavailable(f"{slot.dentist_name} is not free then.", alternatives=[])
         return self._insert(slot, PatientDetails("Someone Else", email, "+1 555 0100"), {})
 
     def add_booking(self, slot: OfferedSlot, patient: PatientDetails) -> dict[str, Any]:
@@ -263,13 +324,21 @@ class MemoryClinic:
         symptoms: str | None,
         urgency: str,
         treatment_name: str | None = None,
+        hold: HeldSlot | None = None,
     ) -> dict[str, Any]:
-        """Book a free slot (the treatment's name is recorded, its length not applied)."""
+        """Book a free slot (the treatment's name is recorded, its length not applied);
+        the caller's live `hold` on it becomes the booking (a lapsed or gone one is booked
+        without, like the services)."""
         if not _EMAIL.match(patient.email):
             raise ValidationError(
                 "patient_email: value is not a valid email address",
                 fields=[{"loc": ["body", "patient_email"], "msg": "not a valid email address"}],
             )
+        own = self.live_holds().get(hold.hold_id) if hold is not None else None
+        if hold is not None and own is not None and own.owner == self._owner(hold.token):
+            if own.slot.key != slot.key:
+                raise ValidationError("hold_id: the hold is for another slot.")
+            self.holds.drop(hold.hold_id, owner=self._owner(hold.token))  # converted
         await self._require_free(slot)
         return self._insert(
             slot,

@@ -15,7 +15,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dentalcare.chatbot import replies, treatments
-from dentalcare.chatbot.ports import ClinicPort, DentistInfo, OfferedSlot
+from dentalcare.chatbot.ports import ClinicPort, DentistInfo, HeldSlot, OfferedSlot
 from dentalcare.chatbot.state import ChatState
 from dentalcare.chatbot.when import When
 
@@ -281,10 +281,15 @@ async def nearest_to(
 
 
 async def still_free(
-    clinic: ClinicPort, slots: Sequence[OfferedSlot], *, treatment_name: str | None = None
+    clinic: ClinicPort,
+    slots: Sequence[OfferedSlot],
+    *,
+    treatment_name: str | None = None,
+    held: HeldSlot | None = None,
 ) -> set[tuple[str, str, str]]:
     """Which of `slots` (of the kind `treatment_name`) are free right now (one query for
-    all their dentists)."""
+    all their dentists). The slot of the conversation's own live hold, `held`, is free to
+    it: the hold is what keeps it from everyone else, not a sign that someone took it."""
     if not slots:
         return set()
     found = await clinic.free_slots(
@@ -292,6 +297,7 @@ async def still_free(
         start=min(s.date for s in slots),
         end=max(s.date for s in slots),
         treatment_name=treatment_name,
+        ignore_hold=held,
     )
     return {s.key for s in found}
 

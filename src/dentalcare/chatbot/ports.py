@@ -72,6 +72,48 @@ class OfferedSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldSlot:
+    """A hold the clinic keeps for the conversation: which slot (`slot_key`, as
+    `OfferedSlot.key` joined by "|") for which treatment kind, until when, and for a guest
+    the hold's token. Kept in the stored state only: never shown to the patient."""
+
+    hold_id: str
+    slot_key: str
+    expires_at: datetime
+    treatment: str | None = None
+    token: str | None = None
+
+    def keeps(self, slot: OfferedSlot, *, treatment: str | None, now: datetime) -> bool:
+        """Whether this hold still keeps `slot` for `treatment` at `now`."""
+        return (
+            self.slot_key == "|".join(slot.key)
+            and self.treatment == treatment
+            and self.expires_at > now
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The hold as JSON, for the stored state."""
+        return {
+            "hold_id": self.hold_id,
+            "slot_key": self.slot_key,
+            "expires_at": self.expires_at.isoformat(),
+            "treatment": self.treatment,
+            "token": self.token,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> HeldSlot:
+        """The hold from its JSON form."""
+        return cls(
+            hold_id=str(value["hold_id"]),
+            slot_key=str(value["slot_key"]),
+            expires_at=datetime.fromisoformat(value["expires_at"]),
+            treatment=value.get("treatment"),
+            token=value.get("token"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PatientDetails:
     """Who the appointment is for."""
 
@@ -118,10 +160,24 @@ class ClinicPort(Protocol):
         start: date,
         end: date,
         treatment_name: str | None = None,
+        ignore_hold: HeldSlot | None = None,
     ) -> list[OfferedSlot]:
         """Free slots from `start` to `end` (inclusive) of these dentists (None: all) who
         perform the treatment of kind `treatment_name` (None: the clinic's default), each
-        of its length, by time."""
+        of its length, by time (`ignore_hold`: as if the conversation's own hold were not
+        there, so its slot counts as free to it)."""
+        ...
+
+    async def hold(
+        self, *, slot: OfferedSlot, treatment_name: str | None, previous: HeldSlot | None
+    ) -> HeldSlot:
+        """Hold `slot` for this conversation for the clinic's `hold_minutes` (as the
+        logged-in patient, or as a guest with a new token); `previous`, the caller's one
+        live hold, is released. Raises `SlotUnavailable` if it is taken or held."""
+        ...
+
+    async def release(self, *, hold: HeldSlot) -> None:
+        """Give the hold back (nothing happens if it has lapsed or gone already)."""
         ...
 
     async def book(
@@ -133,9 +189,12 @@ class ClinicPort(Protocol):
         symptoms: str | None,
         urgency: str,
         treatment_name: str | None = None,
+        hold: HeldSlot | None = None,
     ) -> dict[str, Any]:
         """Book `slot` for `treatment_name` (a treatment type's name; None: the clinic's
-        default); the appointment JSON. Raises `SlotUnavailable` if it is not free."""
+        default); the appointment JSON. With the conversation's `hold` on it the hold
+        becomes the booking; a hold that has lapsed or gone is booked without. Raises
+        `SlotUnavailable` if it is not free."""
         ...
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dentalcare.chatbot.ports import OfferedSlot, PatientDetails
+from dentalcare.chatbot.ports import HeldSlot, OfferedSlot, PatientDetails
 from dentalcare.chatbot.screen import QUESTIONS, Findings
 from dentalcare.chatbot.triage import RedFlag
 from dentalcare.chatbot.when import When
@@ -100,6 +100,9 @@ class ChatState:
     email: str | None = None
     phone: str | None = None
     slot: OfferedSlot | None = None
+    # the clinic's hold on `slot` while the details are taken (its guest token is a
+    # secret: stored with the state, never in `public()` or a reply)
+    hold: HeldSlot | None = None
     # bookkeeping
     offered: list[OfferedSlot] = field(default_factory=list)
     offered_urgent: bool = False
@@ -201,6 +204,7 @@ class ChatState:
             "suggested": self.suggested,
             "recent": self.recent,
             "stuck": self.stuck,
+            "hold": self.hold.to_json() if self.hold else None,
         }
         return out
 
@@ -248,6 +252,8 @@ class ChatState:
             suggested=i.get("suggested"),
             recent=[str(t) for t in i.get("recent") or ()][-2:],
             stuck=int(i.get("stuck") or 0),
+            # states stored before the chat held slots have none
+            hold=HeldSlot.from_json(i["hold"]) if i.get("hold") else None,
         )
 
 
