@@ -63,8 +63,17 @@ _TRY_INSERT = (
     "FROM (SELECT set_config('app.when_taken', 'skip', true)) AS skip_when_taken "
     "ON CONFLICT DO NOTHING RETURNING *"
 )
+# With the chair's name, and what the booking's messages need of the clinic (its settings
+# row, and whether the patient stopped reminders): outbox.bookings.booked then reads
+# nothing more.
 _WITH_NAMES = (
-    "SELECT booked.*, c.name AS chair_name FROM booked LEFT JOIN chairs c ON c.id = booked.chair_id"
+    "SELECT booked.*, c.name AS chair_name, cs.name AS clinic_name, "
+    "cs.address AS clinic_address, cs.phone AS clinic_phone, "
+    "cs.reminder_hours AS clinic_reminder_hours, "
+    "reminders_opted_out(booked.patient_email) AS reminders_opted_out "
+    "FROM booked LEFT JOIN chairs c ON c.id = booked.chair_id "
+    "LEFT JOIN LATERAL (SELECT name, address, phone, reminder_hours "
+    "FROM clinic_settings LIMIT 1) cs ON true"
 )
 _TRY_INSERT_SQL = f"WITH booked AS ({_TRY_INSERT}) {_WITH_NAMES}"
 _TRY_INSERT_GUEST_SQL = (

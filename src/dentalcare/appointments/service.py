@@ -347,7 +347,11 @@ async def _insert_booking(
                 )
                 if row is not None:
                     await messages.booked(
-                        conn, settings=settings, appointment_id=row["id"], now=now
+                        conn,
+                        settings=settings,
+                        appointment_id=row["id"],
+                        now=now,
+                        facts=_message_facts(row, dentist, treatment),
                     )
         except asyncpg.DeadlockDetectedError:
             continue
@@ -375,6 +379,24 @@ async def _insert_booking(
             taken=True,
         )
     raise RuntimeError("could not book after several attempts")
+
+
+def _message_facts(
+    row: asyncpg.Record, dentist: asyncpg.Record, treatment: BookedTreatment
+) -> dict[str, Any]:
+    """What the booking's messages say (outbox.repository.booking_facts' columns), from
+    the inserted row and what the booking looked up already."""
+    return {
+        **row,
+        "dentist_name": dentist["name"],
+        "dentist_timezone": dentist["timezone"],
+        "treatment_name": treatment.name,
+        "name": row["clinic_name"],
+        "address": row["clinic_address"],
+        "phone": row["clinic_phone"],
+        "reminder_hours": row["clinic_reminder_hours"],
+        "opted_out": row["reminders_opted_out"],
+    }
 
 
 def _cursor_encode(row: asyncpg.Record) -> str:

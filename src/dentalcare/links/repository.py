@@ -8,20 +8,37 @@ from uuid import UUID
 import asyncpg
 
 
+def tokens_insert(first: int) -> str:
+    """The INSERT that stores token rows, its arrays as parameters $first..$first+6 (in
+    `token_arguments` order): to run alone or as a CTE of another statement."""
+    p = [f"${first + n}" for n in range(7)]
+    return (
+        "INSERT INTO link_tokens "
+        "(id, purpose, appointment_id, user_id, email, expires_at, secret_hash) "
+        f"SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::uuid[], {p[3]}::uuid[], "
+        f"{p[4]}::text[], {p[5]}::timestamptz[], {p[6]}::bytea[])"
+    )
+
+
+def token_arguments(rows: list[dict[str, object]]) -> list[list[object]]:
+    """`tokens_insert`'s parameters for these rows (each names `token_id`, `purpose`,
+    `appointment_id`, `user_id`, `email`, `expires_at` and `secret_hash`)."""
+    columns = (
+        "token_id",
+        "purpose",
+        "appointment_id",
+        "user_id",
+        "email",
+        "expires_at",
+        "secret_hash",
+    )
+    return [[row[column] for row in rows] for column in columns]
+
+
 async def insert_tokens(conn: asyncpg.Connection, rows: list[dict[str, object]]) -> None:
     """Store new link tokens in one round trip (no RETURNING: the caller's claims may not
-    read them back); each row names `token_id`, `purpose`, `secret_hash`, `expires_at`,
-    `appointment_id`, `user_id` and `email`."""
-    columns = ("token_id", "purpose", "appointment_id", "user_id", "email")
-    await conn.execute(
-        """INSERT INTO link_tokens
-               (id, purpose, appointment_id, user_id, email, expires_at, secret_hash)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
-                                $6::timestamptz[], $7::bytea[])""",
-        *([row[column] for row in rows] for column in columns),
-        [row["expires_at"] for row in rows],
-        [row["secret_hash"] for row in rows],
-    )
+    read them back)."""
+    await conn.execute(tokens_insert(1), *token_arguments(rows))
 
 
 async def token_by_id(

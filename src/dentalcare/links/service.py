@@ -181,6 +181,17 @@ async def manage_links(
 ) -> dict[str, str]:
     """Absolute confirm / cancel / reschedule / unsubscribe URLs for a booking message,
     issued on `conn` in the message's own transaction (under the claims that wrote it)."""
+    links, rows = prepared_manage_links(appointment, settings=settings, now=now)
+    await repository.insert_tokens(conn, rows)  # the four tokens in one round trip
+    return links
+
+
+def prepared_manage_links(
+    appointment: Any, *, settings: Settings | None = None, now: datetime | None = None
+) -> tuple[dict[str, str], list[dict[str, object]]]:
+    """`manage_links`' URLs and the token rows behind them, not yet stored: the caller
+    stores them (`repository.insert_tokens`, or in the statement that writes the message,
+    `repository.TOKENS_CTE`) in the same transaction before it commits."""
     base = public_url(settings)
     now = now or datetime.now(UTC)
     appointment_id = appointment["id"]
@@ -202,9 +213,7 @@ async def manage_links(
     )
     rows.append(row)
     links["unsubscribe"] = f"{base}/unsubscribe/{token}"
-    # The four tokens in one round trip: this runs inside every booking's transaction.
-    await repository.insert_tokens(conn, rows)
-    return links
+    return links, rows
 
 
 async def opt_out(conn: asyncpg.Connection, email: str) -> None:

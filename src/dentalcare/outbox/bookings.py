@@ -11,6 +11,7 @@ the waiting ones and writes them anew for the new time; a cancellation cancels t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -119,17 +120,20 @@ def _outgoing(
     )
 
 
-async def _send(conn: asyncpg.Connection, *messages: Outgoing) -> None:
-    await enqueue_many(conn, messages)
+async def _send(
+    conn: asyncpg.Connection, *messages: Outgoing, tokens: list[dict[str, object]] | None = None
+) -> None:
+    await enqueue_many(conn, messages, tokens=tokens)
 
 
-async def _links(
-    conn: asyncpg.Connection, row: Any, settings: Settings, now: datetime
-) -> dict[str, str]:
-    """Confirm / cancel / reschedule / unsubscribe links for a visit still ahead."""
+def _links(
+    row: Any, settings: Settings, now: datetime
+) -> tuple[dict[str, str], list[dict[str, object]]]:
+    """Confirm / cancel / reschedule / unsubscribe links for a visit still ahead, and the
+    token rows `_send` stores with the messages (in the same statement)."""
     if row["starts_at"] <= now:
-        return {}
-    return await links.manage_links(conn, row, settings=settings, now=now)
+        return {}, []
+    return links.prepared_manage_links(row, settings=settings, now=now)
 
 
 def _reminders(row: Any, context: dict[str, Any], now: datetime) -> list[Outgoing]:
@@ -157,17 +161,33 @@ def _reminders(row: Any, context: dict[str, Any], now: datetime) -> list[Outgoin
 
 
 async def booked(
-    conn: asyncpg.Connection, *, settings: Settings, appointment_id: UUID, now: datetime
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    appointment_id: UUID,
+    now: datetime,
+    facts: Mapping[str, Any] | None = None,
 ) -> None:
-    """A new booking: received (or confirmed, when booked confirmed) and its reminders."""
-    row = await _facts(conn, appointment_id, settings)
+    """A new booking: received (or confirmed, when booked confirmed) and its reminders.
+
+    `facts`: what `booking_facts` would read, when the caller has it already (the
+    booking's own INSERT returns it), which saves the booking a round trip."""
+    if not settings.email_enabled:
+        return
+    row = facts if facts is not None else await _facts(conn, appointment_id, settings)
     if row is None:
         return
     clinic = _clinic(row, settings)
-    context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
+    manage, tokens = _links(row, settings, now)
+    context = _context(row, clinic, settings, links=manage)
     kind = "booking_confirmed" if row["status"] == "confirmed" else "booking_received"
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
-    await _send(conn, _outgoing(kind, row, {**context, "ics": ics}), *_reminders(row, context, now))
+    await _send(
+        conn,
+        _outgoing(kind, row, {**context, "ics": ics}),
+        *_reminders(row, context, now),
+        tokens=tokens,
+    )
 
 
 async def confirmed(
@@ -179,8 +199,9 @@ async def confirmed(
         return
     clinic = _clinic(row, settings)
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
-    context = _context(row, clinic, settings, links=await _links(conn, row, settings, now))
-    await _send(conn, _outgoing("booking_confirmed", row, {**context, "ics": ics}))
+    manage, tokens = _links(row, settings, now)
+    context = _context(row, clinic, settings, links=manage)
+    await _send(conn, _outgoing("booking_confirmed", row, {**context, "ics": ics}), tokens=tokens)
 
 
 async def rescheduled(
@@ -200,12 +221,13 @@ async def rescheduled(
         await repository.dentist_timezone(conn, previous_dentist_id) or row["dentist_timezone"]
     )
     clinic = _clinic(row, settings)
+    manage, tokens = _links(row, settings, now)
     context = _context(
         row,
         clinic,
         settings,
         previous_when=local_time(previous_starts_at, previous_timezone),
-        links=await _links(conn, row, settings, now),
+        links=manage,
     )
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
     await cancel_pending(conn, appointment_id=appointment_id, kind="reminder")
@@ -213,6 +235,7 @@ async def rescheduled(
         conn,
         _outgoing("booking_rescheduled", row, {**context, "ics": ics}),
         *_reminders(row, context, now),
+        tokens=tokens,
     )
 
 
