@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from bench.common import machine
 from dentalcare.chatbot.evaluation import MemoryDriver, Result, load, run_conversation
 from dentalcare.chatbot.memory import DEMO_DENTISTS
 from dentalcare.chatbot.when import warm_up
@@ -392,11 +392,8 @@ def summary(
         "turn": figures(turns),
         "reference": {"what": "understanding only, same turns", **figures(reference)},
         "target_turn_p99_ms": 50,
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "loadavg_1m": round(os.getloadavg()[0], 2),
-        },
+        # What it ran on, the CPU model included (the load read as the run ends).
+        "machine": {**machine(), "loadavg_1m": round(os.getloadavg()[0], 2)},
     }
     if turns and reference:
         out["ratio_p50"] = round(statistics.median(turns) / statistics.median(reference), 2)
