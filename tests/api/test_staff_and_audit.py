@@ -364,6 +364,35 @@ async def test_clinic_reads_of_medical_fields_are_noted(
         assert "allergies" in reads[0]["changes"]
 
 
+@pytest.mark.parametrize(
+    ("caller", "noted"),
+    [("patient_a", False), ("dentist_x", True), ("front_desk", True), ("admin", True)],
+)
+async def test_clinic_lists_of_appointments_note_a_read_of_each(
+    clinic: Clinic, caller: str, noted: bool
+) -> None:
+    """A page of GET /api/appointments carries the medical fields of every appointment on
+    it: a clinic caller's page writes one read entry per appointment, in one go."""
+    before = await clinic.count("audit_log")
+    last = await clinic.conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+    response = await clinic.http.get("/api/appointments", headers=clinic.auth(caller))
+    assert response.status_code == 200, response.text
+    listed = [item["id"] for item in response.json()["items"]]
+    assert listed  # every caller here has at least one appointment to see
+    reads = await clinic.conn.fetch(
+        "SELECT entity_id, actor_id, actor_role, changes FROM audit_log "
+        "WHERE id > $1 AND action = 'read' AND entity = 'appointment'",
+        last,
+    )
+    assert await clinic.count("audit_log") == before + (len(listed) if noted else 0)
+    if noted:
+        assert sorted(str(r["entity_id"]) for r in reads) == sorted(listed)
+        assert {str(r["actor_id"]) for r in reads} == {str(clinic.users[caller]["id"])}
+        assert all("allergies" in r["changes"] for r in reads)
+    else:
+        assert reads == []
+
+
 async def test_filters_cursor_and_csv(clinic: Clinic) -> None:
     appt = str(clinic.appointments["a"]["id"])
     for _ in range(3):

@@ -104,6 +104,7 @@ async def list_appointments(
         date_to=to,
         limit=limit,
         cursor=cursor,
+        reader=user,
     )
     return JSON(page)
 

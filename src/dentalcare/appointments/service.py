@@ -422,9 +422,17 @@ async def list_appointments(
     date_to: date | None,
     limit: int,
     cursor: str | None,
+    reader: Principal | None = None,
 ) -> dict[str, Any]:
-    """A page of the appointments the unit of work's claims can see, by start time."""
+    """A page of the appointments the unit of work's claims can see, by start time.
+
+    With a clinic `reader` (a dentist or staff, through the API: the page carries the
+    patients' medical fields) each appointment on the page gets a `read` entry in the
+    audit log, in the same transaction, as `get_appointment` writes for one."""
     after = _cursor_decode(cursor) if cursor else None
+    audited = reader is not None and (reader.role == "dentist" or is_staff(reader.role))
+    if audited:
+        await uow.writable()
     conn = await uow.connection()
     rows = await repository.list_appointments(
         conn,
@@ -437,6 +445,13 @@ async def list_appointments(
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    if audited:
+        await audit.record_reads(
+            conn,
+            entity="appointment",
+            entity_ids=[r["id"] for r in rows],
+            fields=audit.MEDICAL_FIELDS,
+        )
     return {
         "items": [appointment_json(r) for r in rows],
         "next_cursor": _cursor_encode(rows[-1]) if more else None,

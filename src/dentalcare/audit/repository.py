@@ -25,6 +25,20 @@ async def insert_read(
     )
 
 
+async def insert_reads(
+    conn: asyncpg.Connection, *, entity: str, entity_ids: list[UUID], fields: list[str]
+) -> None:
+    """`insert_read` for several entities at once, in one statement (a page of a list)."""
+    await conn.execute(
+        """INSERT INTO audit_log (actor_id, actor_role, ip, action, entity, entity_id, changes)
+           SELECT app_user_id(), app_role(), audit_actor_ip(), 'read', $1, e, $3::jsonb
+           FROM unnest($2::uuid[]) AS e""",
+        entity,
+        entity_ids,
+        json.dumps({field: [None, None] for field in fields}) if fields else None,
+    )
+
+
 async def list_entries(
     conn: asyncpg.Connection,
     *,

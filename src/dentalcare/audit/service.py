@@ -34,6 +34,16 @@ async def record_read(
     await repository.insert_read(conn, entity=entity, entity_id=entity_id, fields=list(fields))
 
 
+async def record_reads(
+    conn: asyncpg.Connection, *, entity: str, entity_ids: list[UUID], fields: tuple[str, ...]
+) -> None:
+    """`record_read` for every entity of a page the actor read, in one statement."""
+    if entity_ids:
+        await repository.insert_reads(
+            conn, entity=entity, entity_ids=entity_ids, fields=list(fields)
+        )
+
+
 def _cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
