@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from dentalcare import cursors
 from dentalcare.appointments import repository, rules
 from dentalcare.appointments.schemas import (
     AppointmentCreate,
@@ -26,7 +26,6 @@ from dentalcare.db import locks
 from dentalcare.db.claims import Claims
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import (
-    BadRequest,
     Forbidden,
     InvalidTransition,
     NotFound,
@@ -399,20 +398,6 @@ def _message_facts(
     }
 
 
-def _cursor_encode(row: asyncpg.Record) -> str:
-    raw = f"{row['starts_at'].isoformat()}|{row['id']}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        instant, _, ident = raw.partition("|")
-        return datetime.fromisoformat(instant), UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The cursor is not one this API handed out.") from exc
-
-
 async def list_appointments(
     *,
     uow: UnitOfWork,
@@ -429,7 +414,7 @@ async def list_appointments(
     With a clinic `reader` (a dentist or staff, through the API: the page carries the
     patients' medical fields) each appointment on the page gets a `read` entry in the
     audit log, in the same transaction, as `get_appointment` writes for one."""
-    after = _cursor_decode(cursor) if cursor else None
+    after = cursors.decode(cursor) if cursor else None
     audited = reader is not None and (reader.role == "dentist" or is_staff(reader.role))
     if audited:
         await uow.writable()
@@ -454,7 +439,7 @@ async def list_appointments(
         )
     return {
         "items": [appointment_json(r) for r in rows],
-        "next_cursor": _cursor_encode(rows[-1]) if more else None,
+        "next_cursor": cursors.encode(rows[-1]["starts_at"], rows[-1]["id"]) if more else None,
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
 from datetime import datetime
@@ -10,9 +9,10 @@ from email.message import EmailMessage
 from typing import Any, Literal
 from uuid import UUID
 
+from dentalcare import cursors
 from dentalcare.auth.tokens import Principal
 from dentalcare.db.unit_of_work import UnitOfWork
-from dentalcare.errors import BadRequest, Conflict, Forbidden, NotFound
+from dentalcare.errors import Conflict, Forbidden, NotFound
 from dentalcare.outbox import repository
 from dentalcare.outbox.repository import message_json
 from dentalcare.vocabulary import is_staff
@@ -46,20 +46,6 @@ async def appointment_log(
     return [message_json(r) for r in rows]
 
 
-def _cursor_encode(row: Any) -> str:
-    raw = f"{row['created_at'].isoformat()}|{row['id']}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        instant, _, ident = raw.partition("|")
-        return datetime.fromisoformat(instant), UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The cursor is not one this API handed out.") from exc
-
-
 async def list_messages(
     *,
     uow: UnitOfWork,
@@ -71,7 +57,7 @@ async def list_messages(
     cursor: str | None,
 ) -> dict[str, Any]:
     """A page of the outbox, newest first (admins)."""
-    after = _cursor_decode(cursor) if cursor else None
+    after = cursors.decode(cursor) if cursor else None
     rows = await repository.list_messages(
         await uow.connection(),
         status=status,
@@ -85,7 +71,7 @@ async def list_messages(
     rows = rows[:limit]
     return {
         "items": [message_json(r) for r in rows],
-        "next_cursor": _cursor_encode(rows[-1]) if more else None,
+        "next_cursor": cursors.encode(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
     }
 
 
