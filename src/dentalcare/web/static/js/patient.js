@@ -144,45 +144,9 @@
     }
   }
 
-  /** The dentist was removed while the page was open: no booking form any more. */
-  function closeBooking() {
-    var form = document.getElementById("booking-form");
-    if (!form || form.hasAttribute("data-gone")) return;
-    var notice = document.createElement("section");
-    notice.id = "booking-form";
-    notice.className = "card booking-form";
-    notice.setAttribute("data-gone", "");
-    notice.setAttribute("data-testid", "booking-closed");
-    notice.setAttribute("role", "status");
-    var title = document.createElement("h2");
-    title.textContent = "No longer taking bookings";
-    var text = document.createElement("p");
-    text.textContent = "This dentist is not taking bookings here any more. ";
-    var link = document.createElement("a");
-    link.href = "/";
-    link.textContent = "Choose another dentist";
-    text.appendChild(link);
-    notice.appendChild(title);
-    notice.appendChild(text);
-    form.replaceWith(notice);
-    var note = document.querySelector(".booking-side .side-note");
-    if (note) note.remove();
-  }
-
-  function afterPickerState() {
-    var el = picker();
-    if (!el) return;
-    if (el.hasAttribute("data-gone")) closeBooking();
-    // Hours appeared for a dentist who had none: the page comes back with its form.
-    if (document.querySelector("[data-no-hours]") && el.querySelector("button.slot")) {
-      window.location.reload();
-    }
-  }
-
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "booking-form") restoreSelection();
     afterPickerSwap();
-    afterPickerState();
   });
 
   var el = picker();
@@ -205,7 +169,6 @@
         var record = event.record || event.old_record;
         if (record && record.id === dentistId && (!event.record || event.record.active === false)) {
           DC.refresh("slot-picker");  // the server answers with "no longer taking bookings"
-          closeBooking();
         }
       },
     });
