@@ -68,6 +68,19 @@ async def mark_email_verified(
     return status.endswith(" 1")
 
 
+async def join_guest_bookings(conn: asyncpg.Connection, user_id: UUID, email: str) -> list[UUID]:
+    """Give the account every booking made as a guest under its (verified) address; the
+    ids of those that joined. Migration 0017 allows this one change of `patient_id`, under
+    the service's own claims; the audit and realtime triggers record each row."""
+    rows = await conn.fetch(
+        "UPDATE appointments SET patient_id = $1 "
+        "WHERE patient_id IS NULL AND lower(patient_email) = lower($2) RETURNING id",
+        user_id,
+        email,
+    )
+    return [row["id"] for row in rows]
+
+
 async def upcoming_guest_bookings(
     conn: asyncpg.Connection, email: str, *, now: datetime, limit: int = 20
 ) -> list[asyncpg.Record]:

@@ -269,7 +269,13 @@ async def verify_email(
         assert link.user_id is not None and link.email is not None
         if not await repository.mark_email_verified(conn, link.user_id, link.email, at=now):
             raise LinkExpired(links.EXPIRED)
-    return {"detail": "Your e-mail address is verified.", "email": link.email}
+        # The address is proven theirs: what they booked as a guest under it joins them.
+        joined = await repository.join_guest_bookings(conn, link.user_id, link.email)
+    return {
+        "detail": "Your e-mail address is verified.",
+        "email": link.email,
+        "joined_bookings": len(joined),
+    }
 
 
 async def send_guest_bookings(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from dentalcare.auth.deps import AdminUser, Hashing
 from dentalcare.auth.schemas import UserRead
-from dentalcare.db.deps import Uow
+from dentalcare.db.deps import AppSettings, Uow
 from dentalcare.errors import (
     AlreadyExists,
     Forbidden,
@@ -38,9 +38,13 @@ async def list_staff(user: AdminUser, uow: Uow) -> Any:
     response_model=StaffCreated,
     responses=responses(AlreadyExists, ValidationError, Unauthorized, Forbidden),
 )
-async def create_staff(body: StaffCreate, user: AdminUser, uow: Uow, hashing: Hashing) -> Any:
-    """A front-desk or admin login; `initial_password` is shown only here."""
-    return JSON(await service.create_staff(uow=uow, hashing=hashing, request=body), status_code=201)
+async def create_staff(
+    body: StaffCreate, user: AdminUser, uow: Uow, settings: AppSettings, hashing: Hashing
+) -> Any:
+    """A front-desk or admin login; `initial_password` is shown only here, and the new
+    login's owner is sent an invitation with a set-password link."""
+    created = await service.create_staff(uow=uow, settings=settings, hashing=hashing, request=body)
+    return JSON(created, status_code=201)
 
 
 @router.delete(

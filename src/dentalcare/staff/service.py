@@ -12,8 +12,11 @@ from dentalcare.auth import repository as users
 from dentalcare.auth.passwords import PasswordHashing
 from dentalcare.auth.service import user_json
 from dentalcare.auth.tokens import Principal
+from dentalcare.config import Settings
+from dentalcare.db.claims import SYSTEM
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import AlreadyExists, InvalidTransition, NotFound
+from dentalcare.outbox import accounts as account_messages
 from dentalcare.staff import repository
 from dentalcare.staff.schemas import StaffCreate
 
@@ -24,9 +27,10 @@ async def list_staff(*, uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 async def create_staff(
-    *, uow: UnitOfWork, hashing: PasswordHashing, request: StaffCreate
+    *, uow: UnitOfWork, settings: Settings, hashing: PasswordHashing, request: StaffCreate
 ) -> dict[str, Any]:
-    """A staff login that works at once; the password is returned only here."""
+    """A staff login that works at once; the password is returned only here, and the new
+    colleague gets an invitation with a set-password link (as a new dentist does)."""
     password = request.password or secrets.token_urlsafe(12)
     password_hash = await hashing.hash(password)  # off the event loop
     try:
@@ -41,6 +45,17 @@ async def create_staff(
             )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists("An account with this e-mail address already exists.") from exc
+    # The invitation commits with the login or not at all; the one-time password stays in
+    # the answer for the clients that show it.
+    async with uow.acting_as(SYSTEM):
+        await account_messages.staff_invitation(
+            await uow.connection(),
+            user_id=row["id"],
+            email=row["email"],
+            full_name=request.full_name,
+            role=request.role,
+            settings=settings,
+        )
     return {"user": user_json(row), "initial_password": password}
 
 

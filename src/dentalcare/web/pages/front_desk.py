@@ -166,18 +166,25 @@ async def staff_page(request: Request, user: AdminPage, uow: Uow) -> Response:
 
 @router.post("/admin/staff")
 async def add_staff(
-    request: Request, form: CheckedForm, user: AdminPage, uow: Uow, hashing: Hashing
+    request: Request,
+    form: CheckedForm,
+    user: AdminPage,
+    uow: Uow,
+    settings: AppSettings,
+    hashing: Hashing,
 ) -> Response:
     """Add a staff login; the initial password is shown once, here."""
     values = clean_form(form, ("email", "full_name", "role", "password"))
     try:
         body = forms.parse(StaffCreate, {"email": "", "full_name": "", "role": "", **values})
-        created = await staff.create_staff(uow=uow, hashing=hashing, request=body)
+        created = await staff.create_staff(
+            uow=uow, settings=settings, hashing=hashing, request=body
+        )
     except forms.FormInvalid as exc:
         return await _staff_page(request, uow, form=values, errors=exc.errors)
     except DentalCareError as exc:
         return await _staff_page(request, uow, form=values, errors={"email": exc.detail})
-    return await _staff_page(request, uow, created=created)
+    return await _staff_page(request, uow, created=created, invited=settings.email_enabled)
 
 
 @router.post("/admin/staff/{user_id}/remove")

@@ -162,10 +162,17 @@ async def verify_submit(
 ) -> Response:
     """Mark the address verified."""
     try:
-        await accounts.verify_email(uow=uow, token=token, now=clock.now())
+        verified = await accounts.verify_email(uow=uow, token=token, now=clock.now())
     except LinkExpired:
         return _expired(request)
-    return _done(request, "Your address is confirmed", "Thank you.")
+    joined = verified["joined_bookings"]
+    detail = "Thank you."
+    if joined:
+        detail = (
+            f"Thank you. {joined} booking{'s' if joined != 1 else ''} you made earlier with "
+            "this address now appear under My appointments."
+        )
+    return _done(request, "Your address is confirmed", detail)
 
 
 @router.get("/forgot-password")
