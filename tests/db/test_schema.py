@@ -41,8 +41,10 @@ def claims_for(user: asyncpg.Record, dentist: asyncpg.Record | None = None) -> C
 
 async def _insert_as_admin(db: Database, dentist_id: object, at: time, duration: int) -> str:
     # Concurrent inserts into one exclusion constraint may deadlock (each waits for the
-    # other's index entry); the victim tries again, as the booking service does.
-    for _ in range(5):
+    # other's index entry); the victim tries again, as the booking service does. On a busy
+    # machine one insert can lose several rounds in a row, so it has many tries (five
+    # were not always enough with other jobs running beside the suite).
+    for _ in range(50):
         try:
             async with transaction(db, Claims("admin")) as conn:
                 await make_appointment(
