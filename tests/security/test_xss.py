@@ -197,7 +197,7 @@ async def test_every_page_shows_hostile_text_as_text(
         ("patient", f"/bookings/{hostile.references['patient']}", (f"{SCRIPT}{ATTRIBUTE_BREAK}",)),
         ("dentist", f"/dentist?week={week}", (f"Dr {SCRIPT}", *booking_texts)),
         ("dentist", "/dentist/availability", (f"Dr {SCRIPT}", f"{SCRIPT} {ATTRIBUTE_BREAK}")),
-        ("admin", "/admin", dentist_texts),
+        ("admin", "/admin/dentists", dentist_texts),
         ("admin", f"/admin/dentists/{d}/edit", (*dentist_texts, f"{JS_URL} {SCRIPT}")),
         ("admin", f"/admin/dentists/{d}/remove", (f"Dr {SCRIPT}",)),
         ("admin", f"/admin/dentists/{d}/availability", (f"{SCRIPT} {ATTRIBUTE_BREAK}",)),

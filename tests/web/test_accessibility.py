@@ -74,6 +74,7 @@ def test_every_page_meets_wcag_21_aa(clinic: Clinic, open_page: Callable[..., Pa
         log_in(admin, clinic.admin["email"])
         for path in (
             "/admin",
+            "/admin/dentists",
             "/admin/appointments",
             "/admin/sync",
             f"/admin/dentists/{clinic.dentist_id}/edit",

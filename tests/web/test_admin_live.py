@@ -22,6 +22,10 @@ def test_admin_adds_a_dentist_who_then_logs_in(
     admin = open_page()
     log_in(admin, clinic.admin["email"])
     expect(admin).to_have_url(re.compile(r"/admin$"))
+    # An admin lands on the day, as the front desk does; the dentists are one link away.
+    expect(admin.get_by_test_id("waiting-room")).to_be_visible()
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Dentists").click()
+    expect(admin).to_have_url(re.compile(r"/admin/dentists$"))
     wait_live(admin)
 
     form = admin.get_by_test_id("add-dentist-form")
@@ -69,7 +73,7 @@ def test_admin_removes_a_dentist(clinic: Clinic, open_page: Callable[..., Page])
     expect(mine).to_have_attribute("data-status", "pending")
 
     admin = open_page()
-    log_in(admin, clinic.admin["email"])
+    log_in(admin, clinic.admin["email"], then="/admin/dentists")
     row = admin.get_by_test_id("dentist-row").filter(has_text="Dr Sarah Smith")
     row.get_by_role("link", name="Remove").click()
     screenshot(admin, "admin-remove-dentist")

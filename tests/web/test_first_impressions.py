@@ -127,7 +127,7 @@ def test_the_admin_dentist_table_fits_its_card_and_says_what_its_columns_hold(
     for width in (1280, 1920):
         page = open_page()
         page.set_viewport_size({"width": width, "height": 900})
-        log_in(page, clinic.admin["email"], then="/admin")
+        log_in(page, clinic.admin["email"], then="/admin/dentists")
         wait_live(page)
         expect(page.locator("#dentist-list [data-testid=dentist-row]").first).to_be_visible()
         # One look at the layout (the live list may be re-rendered between two calls).

@@ -106,7 +106,7 @@ def test_admin_edits_a_dentist_and_watches_sync(
 ) -> None:
     """Edit a profile (errors at the field first); the sync monitor shows live figures."""
     admin = open_page()
-    log_in(admin, clinic.admin["email"])
+    log_in(admin, clinic.admin["email"], then="/admin/dentists")
     row = admin.get_by_test_id("dentist-row").filter(has_text="Dr Sarah Smith")
     row.get_by_role("link", name="Edit").click()
     admin.get_by_label("Slot length (min)").fill("2")
@@ -151,7 +151,8 @@ def test_phone_layout(clinic: Clinic, open_page: Callable[..., Page]) -> None:
         (clinic.dentist_user["email"], "/dentist", "phone-dentist-board"),
         (clinic.dentist_user["email"], "/dentist/availability", "phone-dentist-availability"),
         (clinic.admin["email"], "/admin/appointments", "phone-admin-appointments"),
-        (clinic.admin["email"], "/admin", "phone-admin-dentists"),
+        (clinic.admin["email"], "/admin", "phone-admin-day"),
+        (clinic.admin["email"], "/admin/dentists", "phone-admin-dentists"),
     ]
     pages: dict[str | None, Page] = {}
     for who, path, name in shots:

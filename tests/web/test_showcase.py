@@ -147,7 +147,7 @@ def test_a_day_at_the_clinic(clinic: Clinic, open_page: Callable[..., Page]) -> 
     screenshot(patient, "showcase-my-appointments")
 
     admin = open_page()
-    log_in(admin, clinic.admin["email"])
+    log_in(admin, clinic.admin["email"], then="/admin/dentists")
     screenshot(admin, "showcase-admin-dentists")
     admin.goto("/admin/appointments")
     wait_live(admin)

@@ -1,4 +1,5 @@
-"""The admin dashboard: dentists (add, edit, remove), every appointment live, the sync monitor."""
+"""The admin dashboard: the day at `/admin` (front_desk.day_page), dentists (add, edit,
+remove) at `/admin/dentists`, every appointment live, the sync monitor."""
 
 from __future__ import annotations
 
@@ -57,12 +58,18 @@ async def _dentists_page(
 
 
 @router.get("/admin")
-async def dentists_page(
+async def landing_page(
     request: Request, user: StaffPage, uow: Uow, settings: AppSettings
 ) -> Response:
-    """Every dentist, and the form to add one; the front desk lands on the day instead."""
-    if user.role == "front_desk":
-        return await day_page(request, user, uow, settings)
+    """Admins and the front desk land on the day: what a clinic runs on each morning."""
+    return await day_page(request, user, uow, settings)
+
+
+@router.get("/admin/dentists")
+async def dentists_page(
+    request: Request, user: AdminPage, uow: Uow, settings: AppSettings
+) -> Response:
+    """Every dentist, and the form to add one."""
     return await _dentists_page(request, user, uow, settings)
 
 
@@ -130,7 +137,7 @@ async def edit_submit(
             {"email": exc.detail} if exc.code == "AlreadyExists" else forms.errors_of_service(exc)
         )
     else:
-        return redirect(request, "/admin", message=f"{saved['name']} saved.")
+        return redirect(request, "/admin/dentists", message=f"{saved['name']} saved.")
     context = {"page": "admin-dentists", "dentist": dentist, "form": values, "errors": errors}
     return render(request, "admin/dentist_edit.html", context, status_code=422)
 
@@ -158,10 +165,10 @@ async def remove_submit(
     try:
         await dentists.remove_dentist(uow=uow, settings=settings, dentist_id=UUID(dentist["id"]))
     except DentalCareError as exc:
-        return redirect(request, "/admin", message=exc.detail, kind="error")
+        return redirect(request, "/admin/dentists", message=exc.detail, kind="error")
     return redirect(
         request,
-        "/admin",
+        "/admin/dentists",
         message=f"{dentist['name']} was removed; their upcoming appointments are cancelled.",
     )
 

@@ -125,7 +125,7 @@ async def _new_page(
         "form": values,
         "errors": errors or {},
         "today": today,
-        "back": "/admin" if user.role == "front_desk" else "/admin/today",
+        "back": "/admin",
         **await choices(
             request,
             uow=uow,

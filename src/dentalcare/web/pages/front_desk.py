@@ -1,4 +1,4 @@
-"""The front desk's day (`/admin` for the front desk, `/admin/today` for admins), check-in,
+"""The clinic's day (`/admin` for admins and the front desk; `/admin/today` too), check-in,
 the appointment detail page for the dentist and staff, and the admins' staff and audit
 pages."""
 
@@ -71,7 +71,7 @@ async def day_page(request: Request, user: StaffPage, uow: Uow, settings: AppSet
 async def today_page(
     request: Request, user: StaffPage, uow: Uow, settings: AppSettings
 ) -> Response:
-    """The day, for admins (the front desk has it at /admin)."""
+    """The day (also at /admin), for the links that name it."""
     return await day_page(request, user, uow, settings)
 
 
