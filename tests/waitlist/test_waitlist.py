@@ -273,3 +273,70 @@ def _context(message: Any) -> dict[str, Any]:
     """A message's context, whether the connection decodes jsonb or hands back text."""
     value = message["context"]
     return value if isinstance(value, dict) else orjson.loads(value)
+
+
+async def test_extra_hours_are_offered_to_a_waiting_entry_they_suit(clinic: Clinic) -> None:
+    evening = await _join(clinic, "patient_b", times=["evening"])
+    morning = await _join(clinic, patient_email="mornings@example.com", times=["morning"])
+    # Nothing in the evening yet: the dentist works 09:00-17:00.
+    assert await clinic.count("freed_slots") == 0
+    added = await clinic.http.post(
+        f"/api/availability/{clinic.dentists['x']['id']}/exceptions",
+        json={
+            "date": clinic.day.isoformat(),
+            "start_time": "17:00",
+            "end_time": "19:00",
+            "is_available": True,
+            "reason": "Late clinic",
+        },
+        headers=clinic.auth("dentist_x"),
+    )
+    assert added.status_code == 201, added.text
+    offered = await wait_for(lambda: _offered(clinic, evening["id"]), 10, what="the offer")
+    slot = offered["offer"]["slot"]
+    assert slot["dentist_id"] == str(clinic.dentists["x"]["id"])
+    assert slot["date"] == clinic.day.isoformat() and slot["time"] >= "17:00"
+    # The morning entry is not offered an evening slot, and the dashboard's freed slots
+    # still count cancellations only.
+    assert await _status_of(clinic, morning["id"]) == "waiting"
+    stats = await clinic.http.get("/api/dashboard/waitlist", headers=clinic.auth("admin"))
+    assert stats.json()["freed_slots"] == 0
+    [message] = await clinic.conn.fetch(
+        "SELECT to_address FROM messages WHERE kind = 'waitlist_offer'"
+    )
+    assert message["to_address"] == clinic.users["patient_b"]["email"]
+
+
+async def test_longer_weekly_hours_are_offered_to_every_entry_they_suit(clinic: Clinic) -> None:
+    first = await _join(clinic, "patient_a", times=["evening"])
+    second = await _join(clinic, patient_email="also.evening@example.com", times=["evening"])
+    dentist = clinic.dentists["x"]["id"]
+    current = await clinic.http.get(f"/api/availability/{dentist}")
+    weekly = current.json()["weekly"]
+    assert weekly, "the test dentist has weekly hours"
+    longer = [{**w, "end_time": "20:00"} for w in weekly]
+    saved = await clinic.http.put(
+        f"/api/availability/{dentist}", json={"weekly": longer}, headers=clinic.auth("admin")
+    )
+    assert saved.status_code == 200, saved.text
+    one = await wait_for(lambda: _offered(clinic, first["id"]), 10, what="the first offer")
+    two = await wait_for(lambda: _offered(clinic, second["id"]), 10, what="the second offer")
+    times = {one["offer"]["slot"]["time"], two["offer"]["slot"]["time"]}
+    assert len(times) == 2 and all(t >= "17:00" for t in times), times
+    # One change of hours, one record for the offerer (the editor saved several rows).
+    assert await clinic.count("freed_slots") == 1
+
+
+async def test_new_hours_with_nobody_waiting_record_nothing(clinic: Clinic) -> None:
+    added = await clinic.http.post(
+        f"/api/availability/{clinic.dentists['y']['id']}/exceptions",
+        json={
+            "date": clinic.day.isoformat(),
+            "start_time": "17:00",
+            "end_time": "18:00",
+            "is_available": True,
+        },
+        headers=clinic.auth("admin"),
+    )
+    assert added.status_code == 201, added.text
+    assert await clinic.count("freed_slots") == 0

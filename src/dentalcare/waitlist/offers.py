@@ -1,7 +1,8 @@
 """The background jobs: offering freed slots to the waitlist, and sending recalls.
 
 Both work from rows committed with the change that caused them (freed_slots, written by
-the occupancy trigger; recalls, written by the appointments trigger), one small
+the occupancy trigger and, for new hours, by the schedule tables' triggers (migration
+0022); recalls, written by the appointments trigger), one small
 transaction at a time with SKIP LOCKED: every service process runs them, none does a row
 twice, and a process dying mid-way leaves the row for the next run."""
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 CANDIDATES_PER_SLOT = 50
 FREED_PER_RUN = 200
 RECALLS_PER_RUN = 200
+# Offers one change of hours may make in a pass (the rest wait for the next change).
+HOURS_OFFERS_PER_RUN = 50
 
 
 class WaitlistOfferer(PeriodicJob):
@@ -93,6 +96,17 @@ class WaitlistOfferer(PeriodicJob):
             first: date = freed["starts_at"].astimezone(tz).date()
             last: date = (freed["ends_at"] - timedelta(microseconds=1)).astimezone(tz).date()
             day = first
+            if freed["source"] == "hours":
+                # New hours may open many slots over many days: every waiting entry that
+                # one suits is offered one (each entry holds at most one live offer).
+                offered = 0
+                while day <= last and offered < HOURS_OFFERS_PER_RUN:
+                    while offered < HOURS_OFFERS_PER_RUN:
+                        if await self._offer_on(uow, freed, day, now) != "offered":
+                            break
+                        offered += 1
+                    day += timedelta(days=1)
+                outcome = "offered" if offered else "no_match"
             while day <= last and outcome == "no_match":
                 outcome = await self._offer_on(uow, freed, day, now)
                 day += timedelta(days=1)
