@@ -223,14 +223,10 @@ async def patients_overlapping(
             ends_at,
             patient_id,
         )
+    # By address: through guest_overlaps() (migration 0023), which the e-mail index
+    # serves; under row-level security the same query scanned the table.
     return await conn.fetch(
-        _OVERLAPPING
-        + "lower(a.patient_email) = lower($3) AND (a.patient_id IS NULL OR NOT $4)"
-        + " ORDER BY a.starts_at LIMIT 3",
-        starts_at,
-        ends_at,
-        email,
-        guests_only,
+        "SELECT * FROM guest_overlaps($1, $2, $3, $4)", starts_at, ends_at, email, guests_only
     )
 
 
