@@ -135,8 +135,9 @@ CROSS JOIN (
     SELECT coalesce(array_agg(o.chair_id ORDER BY lower(o.during)), '{{}}') AS ids,
            coalesce(array_agg(lower(o.during) ORDER BY lower(o.during)), '{{}}') AS starts,
            coalesce(array_agg(upper(o.during) ORDER BY lower(o.during)), '{{}}') AS ends
-    FROM occupancy o JOIN chairs c ON c.id = o.chair_id
-    WHERE o.chair_id IS NOT NULL AND c.active AND {_OCCUPIED}
+    FROM occupancy o
+    -- The active chairs' ids once (an InitPlan), not a join probing chairs for each row.
+    WHERE o.chair_id = ANY(ARRAY(SELECT c.id FROM chairs c WHERE c.active)) AND {_OCCUPIED}
 ) AS chair_busy
 LEFT JOIN LATERAL (
     SELECT array_agg(lower(o.during) ORDER BY lower(o.during)) AS starts,
