@@ -391,6 +391,66 @@ def realtime_capacity_figures(raw: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def hostile_input_figures(raw: dict[str, Any]) -> list[Figure]:
+    """Hostile chat input beside ordinary input and idle health, same run (issue 11)."""
+    answer, health = raw.get("answer_ms") or {}, raw.get("health_ms") or {}
+    understanding = raw.get("understanding") or {}
+    targets = raw.get("targets_ms") or {}
+    return [
+        figure(
+            "hostile_understanding_p50_ms",
+            "hostile message understanding p50 (2,000 chars)",
+            "ms",
+            dig(understanding, "hostile_ms", "p50_ms"),
+            dig(understanding, "ordinary_ms", "p50_ms"),
+            "ordinary messages, same run",
+        ),
+        figure(
+            "hostile_answer_max_ms",
+            "hostile chat answer max, 4 in flight",
+            "ms",
+            dig(answer, "hostile", "max_ms"),
+            dig(answer, "ordinary", "max_ms"),
+            "an ordinary message, 4 in flight, same run",
+            op="<",
+            target=targets.get("hostile_answer_max", 1000.0),
+        ),
+        figure(
+            "health_p99_hostile_ms",
+            "/api/health p99 with 4 hostile turns in flight",
+            "ms",
+            dig(health, "hostile", "p99_ms"),
+            dig(health, "idle", "p99_ms"),
+            "/api/health alone, same run",
+            op="<",
+            target=targets.get("health_p99_hostile", 250.0),
+        ),
+    ]
+
+
+def replay_flood_figures(raw: dict[str, Any]) -> list[Figure]:
+    """The others' commit→client latency under a replay flood beside without it (median
+    of windows), target within 2×."""
+    out: list[Figure] = []
+    for name, flood in (raw.get("floods") or {}).items():
+        typical = flood.get("median_of_windows_ms") or {}
+        for q in ("p50", "p95", "p99"):
+            normal = _number(dig(typical, "normal", f"{q}_ms"))
+            out.append(
+                figure(
+                    f"replay_flood_{name.replace('=', '')}_{q}_ms",
+                    f"others' commit→client {q} under a {name} replay flood",
+                    "ms",
+                    dig(typical, "flood", f"{q}_ms"),
+                    normal,
+                    "the same sockets without the flood, same run",
+                    op="<=" if q != "p99" else None,
+                    target=2 * normal if normal is not None and q != "p99" else None,
+                )
+            )
+    return out
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "booking": booking_figures,
     "realtime_capacity": realtime_capacity_figures,
@@ -398,6 +458,8 @@ FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "realtime": realtime_figures,
     "chatbot": chatbot_figures,
     "commit_order": commit_order_figures,
+    "hostile_input": hostile_input_figures,
+    "replay_flood": replay_flood_figures,
 }
 
 

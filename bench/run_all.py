@@ -7,7 +7,8 @@
 
 Runs each benchmark as a subprocess (booking with one service process and with
 `--workers 2` — the slots figures come with booking —, realtime chain-1k and chain-10k,
-the chatbot evaluation in memory and service modes, commit_order), keeps the ONE JSON
+the chatbot evaluation in memory and service modes, commit_order, hostile_input,
+replay_flood), keeps the ONE JSON
 line each prints, and writes into bench/results/:
 
 * latest.json — date, machine, git commit, and per benchmark its status, key figures
@@ -140,6 +141,22 @@ BENCHES = (
         "bench.commit_order",
         (),
         ("--seconds", "1", "--rounds", "1"),
+    ),
+    Bench(
+        "hostile_input",
+        "hostile_input",
+        "bench.hostile_input",
+        (),
+        ("--rounds", "1", "--repeats", "1"),
+        aliases=("hostile",),
+    ),
+    Bench(
+        "replay_flood",
+        "replay_flood",
+        "bench.replay_flood",
+        (),
+        ("--rounds", "1", "--window", "1"),
+        aliases=("realtime", "flood"),
     ),
 )
 
@@ -330,7 +347,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME[,NAME]",
-        help=f"run only these ({names}; or booking, slots, realtime, chatbot)",
+        help=f"run only these ({names}; or booking, slots, realtime, chatbot, hostile, flood)",
     )
     parser.add_argument("--skip", action="append", default=[], metavar="NAME[,NAME]")
     parser.add_argument(

@@ -11,6 +11,7 @@ two cores as the server) stays small.
     parent → {"url": ws, "channel": "availability", "since": 0 | "longest", "behind": n}
     parent → {"type": "start"}   child → {"type": "flooding"} (after the first round)
     parent → {"type": "pause"}   child → {"type": "paused", "rounds": n, ...}
+    parent → {"type": "report"}  child → {"type": "report", "rounds": n, ...} (flooding on)
     parent → {"type": "stop"}
 """
 
@@ -147,6 +148,8 @@ async def serve() -> None:
                     await task
                 task = None
                 childio.write({"type": "paused", **flooder.report()})
+            elif command["type"] == "report":
+                childio.write({"type": "report", **flooder.report()})
     finally:
         if task is not None:
             task.cancel()
