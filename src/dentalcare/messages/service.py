@@ -13,6 +13,7 @@ from dentalcare import cursors
 from dentalcare.auth.tokens import Principal
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import Conflict, Forbidden, NotFound
+from dentalcare.messages import repository as appointments_seen
 from dentalcare.outbox import repository
 from dentalcare.outbox.repository import message_json
 from dentalcare.vocabulary import is_staff
@@ -44,6 +45,21 @@ async def appointment_log(
         raise Forbidden("Only the clinic's staff and the dentist see this message log.")
     rows = await repository.list_for_appointment(await uow.connection(), appointment_id)
     return [message_json(r) for r in rows]
+
+
+async def live_appointment_log(
+    *, uow: UnitOfWork, caller: Principal, appointment_id: UUID
+) -> list[dict[str, Any]]:
+    """The detail page's message log again, when a live event says it changed: 404 for an
+    appointment the caller cannot see, 403 for anyone but staff and its own dentist. Not
+    a read of the patient's record: nothing is audited."""
+    conn = await uow.connection()
+    dentist_id = await appointments_seen.appointment_dentist(conn, appointment_id)
+    if dentist_id is None:
+        raise NotFound("No such appointment.")
+    return await appointment_log(
+        uow=uow, caller=caller, appointment_id=appointment_id, dentist_id=dentist_id
+    )
 
 
 async def list_messages(

@@ -20,6 +20,7 @@ from dentalcare.auth.tokens import Principal
 from dentalcare.availability.schemas import exception_json, window_json
 from dentalcare.dentists.schemas import dentist_json
 from dentalcare.jsonshape import iso_instant, text_id
+from dentalcare.outbox.repository import message_json
 from dentalcare.realtime.frames import text_frame
 
 APPOINTMENT_TABLES = ("appointments",)
@@ -33,6 +34,10 @@ DENTIST_TABLES = ("dentists",)
 # Waitlist entries and offers (migration 0012): staff only, no e-mail or phone.
 WAITLIST_TABLES = ("waitlist",)
 WAITLIST = "waitlist"
+# Message status changes of appointments' messages (migration 0024): staff see all, a
+# dentist those of their own appointments. The record is API.md `message`.
+MESSAGE_TABLES = ("messages",)
+MESSAGES = "messages"
 # Events that revoke a principal (migration 0005): no channel carries them; the hub
 # closes the sockets they name.
 USERS_TABLE = "users"
@@ -51,6 +56,11 @@ def patient_topic(user_id: UUID | str) -> str:
 def dentist_topic(dentist_id: UUID | str) -> str:
     """The topic of one dentist's appointments."""
     return f"dentist:{dentist_id}"
+
+
+def messages_topic(dentist_id: UUID | str | None = None) -> str:
+    """The topic of every appointment's messages (staff), or of one dentist's."""
+    return MESSAGES if dentist_id is None else f"messages:dentist:{dentist_id}"
 
 
 def availability_channel(dentist_id: UUID | str) -> str:
@@ -146,6 +156,10 @@ class LogEvent:
             return ((DENTISTS, (DENTISTS,)),)
         if self.table in WAITLIST_TABLES:
             return ((WAITLIST, (WAITLIST,)),)
+        if self.table in MESSAGE_TABLES:
+            if self.dentist_id is None:
+                return ((MESSAGES, (MESSAGES,)),)
+            return ((MESSAGES, (MESSAGES, messages_topic(self.dentist_id))),)
         return ()
 
     def removes_dentist(self) -> bool:
@@ -201,10 +215,19 @@ def render_record(table: str, record: Mapping[str, Any] | None) -> dict[str, Any
         }
     if table == "availability_exceptions":
         return exception_json(record)
+    if table == "messages":
+        return message_event_json(record)
     if table == "clinic_closures":
         return {"id": record.get("id"), "date": record.get("date"), "reason": record.get("reason")}
     # `slots`: already {dentist_id, date, time, duration_minutes}, no patient data.
     return dict(record)
+
+
+def message_event_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A logged message as API.md `message` (an `old_record` holds its `status` only)."""
+    if "id" not in record:
+        return {"status": record.get("status")}
+    return message_json(record)
 
 
 def event_frame(channel: str, rest: bytes) -> bytes:

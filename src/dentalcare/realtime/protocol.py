@@ -30,12 +30,15 @@ from dentalcare.realtime.events import (
     DENTIST_TABLES,
     DENTISTS,
     GLOBAL_AVAILABILITY,
+    MESSAGE_TABLES,
+    MESSAGES,
     WAITLIST,
     WAITLIST_TABLES,
     Encoded,
     availability_channel,
     dentist_topic,
     encode,
+    messages_topic,
     patient_topic,
 )
 from dentalcare.realtime.hub import ChannelSpec
@@ -126,6 +129,8 @@ def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
         if not is_staff(principal.role):
             raise Forbidden("The waitlist channel is the clinic staff's.")
         return ChannelSpec(channel, channel, "global", channel, WAITLIST_TABLES)
+    if channel == MESSAGES:
+        return _messages(principal)
     prefix, _, rest = channel.partition(":")
     if prefix == GLOBAL_AVAILABILITY and rest:
         try:
@@ -138,7 +143,7 @@ def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
         )
     raise BadRequest(
         f"Unknown channel {channel!r}: use appointments, availability, "
-        "availability:<dentist id> or dentists."
+        "availability:<dentist id>, dentists, messages or waitlist."
     )
 
 
@@ -177,6 +182,27 @@ def _appointments(principal: Principal | None) -> ChannelSpec:
         dentist_id=dentist_id,
         patient_id=patient_id,
     )
+
+
+def _messages(principal: Principal | None) -> ChannelSpec:
+    """Appointments' message status: staff see every one, a dentist their own
+    appointments'; patients follow their bookings on `appointments` instead."""
+    if principal is None:
+        raise Unauthorized("The messages channel needs an access token (?token= or auth).")
+    if is_staff(principal.role):
+        topic = messages_topic()
+        return ChannelSpec(MESSAGES, topic, "appointments", topic, MESSAGE_TABLES)
+    if principal.role == "dentist" and principal.dentist_id is not None:
+        topic = messages_topic(principal.dentist_id)
+        return ChannelSpec(
+            MESSAGES,
+            topic,
+            "appointments",
+            topic,
+            MESSAGE_TABLES,
+            dentist_id=principal.dentist_id,
+        )
+    raise Forbidden("The messages channel is the clinic staff's and the dentists'.")
 
 
 def subscribed(ref: Any, channel: str, head: int) -> Encoded:

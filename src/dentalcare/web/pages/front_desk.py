@@ -142,6 +142,21 @@ async def appointment_detail(
     return render(request, "appointment_detail.html", context)
 
 
+@router.get("/appointments/{appointment_id}/messages")
+async def appointment_message_log(
+    request: Request, appointment_id: str, user: ClinicPage, uow: Uow
+) -> Response:
+    """The detail page's message log alone: what the page fetches when a live event says
+    a message of this appointment changed (staff, the appointment's own dentist)."""
+    shown = parse_id(appointment_id)
+    try:
+        log = await messages.live_appointment_log(uow=uow, caller=user, appointment_id=shown)
+    except NotFound:
+        raise not_found("No such appointment.") from None
+    context = {"appointment_id": str(shown), "messages": log}
+    return render(request, "partials/message_log_region.html", context)
+
+
 # ----------------------------------------------------------------------------- admins only
 
 

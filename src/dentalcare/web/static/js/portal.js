@@ -1,6 +1,7 @@
 /*
  * portal.js: the dentist portal and the admin dashboard: live appointment lists with
- * new-booking toasts, the live dentist list, and the weekly hours editor.
+ * new-booking toasts, the live dentist list, an appointment's live message log, and the
+ * weekly hours editor.
  */
 (function () {
   "use strict";
@@ -35,6 +36,30 @@
         liveIds.forEach(DC.refresh);
       },
       onSync: function () { return Promise.all(liveIds.map(DC.refresh)); },
+    });
+  }
+
+  /*
+   * The appointment detail page's message log, live: a message's status changes on the
+   * `messages` channel; a new message (a confirmation, say) or cancelled reminders come
+   * with a change of the appointment itself, on `appointments`. Either refetches the log.
+   */
+  var messageLog = page === "appointment-detail" && document.getElementById("message-log");
+  if (messageLog) {
+    var appointmentId = messageLog.dataset.appointmentId;
+    var refreshLog = function () { return DC.refresh("message-log"); };
+    DC.realtime().subscribe("messages", {
+      onEvent: function (event) {
+        if (event.record && event.record.appointment_id === appointmentId) refreshLog();
+      },
+      onSync: refreshLog,
+    });
+    DC.realtime().subscribe("appointments", {
+      onEvent: function (event) {
+        var record = event.record || event.old_record;
+        if (record && record.id === appointmentId) refreshLog();
+      },
+      onSync: refreshLog,
     });
   }
 
