@@ -99,8 +99,9 @@ async def delete_exception(
 
 
 # Everything the slot engine needs, in one round trip. Busy times are the dentist's
-# occupancy rows (appointments and live holds, buffers included) as two plain arrays
-# (decoding rows of records costs twice as much), bounded by the GiST index on
+# occupancy rows (appointments and live holds, buffers included) as two int8 arrays of
+# microseconds since the Unix epoch (decoding rows of records costs twice as much as
+# arrays, and arrays of timestamptz a datetime per element), bounded by the GiST index on
 # `during`: the cost does not grow with a dentist's history. The chairs' occupancy and
 # the clinic's closures do not depend on the dentist: PostgreSQL computes them once per
 # statement (an InitPlan), however many dentists it returns.
@@ -113,6 +114,15 @@ _OCCUPIED = """
     AND ($7::uuid IS NULL OR o.hold_id IS DISTINCT FROM $7)
     AND NOT EXISTS (SELECT FROM holds h WHERE h.id = o.hold_id AND h.expires_at <= $8)
 """
+# The active chairs in the order `chair_ids` lists them.
+_ACTIVE_CHAIRS = "ARRAY(SELECT c.id FROM chairs c WHERE c.active ORDER BY c.name, c.id)"
+
+
+def _us(moment: str) -> str:
+    """An instant as int8 microseconds since the Unix epoch (exact: extract is numeric)."""
+    return f"(extract(epoch FROM {moment}) * 1000000)::int8"
+
+
 _SCHEDULE_SELECT = f"""
 SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active, d.default_chair_id,
        ARRAY(SELECT ROW(w.day_of_week, w.start_time, w.end_time, w.is_available)
@@ -123,8 +133,8 @@ SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active, d.default_chair_id,
                AND coalesce(e.until, e.date) >= $2) AS exceptions,
        coalesce(busy.starts, '{{}}') AS busy_starts,
        coalesce(busy.ends, '{{}}') AS busy_ends,
-       ARRAY(SELECT c.id FROM chairs c WHERE c.active ORDER BY c.name, c.id) AS chair_ids,
-       chair_busy.ids AS chair_busy_ids,
+       {_ACTIVE_CHAIRS} AS chair_ids,
+       chair_busy.positions AS chair_busy_positions,
        chair_busy.starts AS chair_busy_starts,
        chair_busy.ends AS chair_busy_ends,
        ARRAY(SELECT x.date FROM clinic_closures x WHERE x.date BETWEEN $2 AND $3) AS closures
@@ -132,16 +142,22 @@ FROM dentists d
 -- The occupancy look-ups use the exclusion constraints' own index expressions
 -- (uuid_range(...) && ..., during && ...): GiST index scans, not scans of the table.
 CROSS JOIN (
-    SELECT coalesce(array_agg(o.chair_id ORDER BY lower(o.during)), '{{}}') AS ids,
-           coalesce(array_agg(lower(o.during) ORDER BY lower(o.during)), '{{}}') AS starts,
-           coalesce(array_agg(upper(o.during) ORDER BY lower(o.during)), '{{}}') AS ends
-    FROM occupancy o
+    -- By chair (1-based position in chair_ids: an int4, not a uuid to decode per row),
+    -- then by start; the same ORDER BY for all three, so one sort.
+    SELECT coalesce(array_agg(o.pos ORDER BY o.pos, o.starts), '{{}}') AS positions,
+           coalesce(array_agg(o.starts ORDER BY o.pos, o.starts), '{{}}') AS starts,
+           coalesce(array_agg(o.ends ORDER BY o.pos, o.starts), '{{}}') AS ends
+    FROM (
+        SELECT array_position({_ACTIVE_CHAIRS}, o.chair_id) AS pos,
+               {_us("lower(o.during)")} AS starts, {_us("upper(o.during)")} AS ends
+        FROM occupancy o
     -- The active chairs' ids once (an InitPlan), not a join probing chairs for each row.
-    WHERE o.chair_id = ANY(ARRAY(SELECT c.id FROM chairs c WHERE c.active)) AND {_OCCUPIED}
+        WHERE o.chair_id = ANY(ARRAY(SELECT c.id FROM chairs c WHERE c.active)) AND {_OCCUPIED}
+    ) AS o
 ) AS chair_busy
 LEFT JOIN LATERAL (
-    SELECT array_agg(lower(o.during) ORDER BY lower(o.during)) AS starts,
-           array_agg(upper(o.during) ORDER BY lower(o.during)) AS ends
+    SELECT array_agg({_us("lower(o.during)")} ORDER BY lower(o.during)) AS starts,
+           array_agg({_us("upper(o.during)")} ORDER BY lower(o.during)) AS ends
     FROM occupancy o
     WHERE uuid_range(o.dentist_id, o.dentist_id, '[]') && uuid_range(d.id, d.id, '[]')
       AND {_OCCUPIED}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,7 +21,7 @@ from dentalcare.availability.schemas import (
     window_json,
 )
 from dentalcare.availability.slots import (
-    Busy,
+    BusyTimes,
     DateException,
     Slot,
     Treatment,
@@ -241,9 +242,9 @@ class EngineInputs:
 
     weekly: list[Window]
     exceptions: list[DateException]
-    busy: list[Busy]
+    busy: BusyTimes
     # None: the clinic has no chairs (every dentist as if with a chair of their own).
-    chairs: list[list[Busy]] | None
+    chairs: list[BusyTimes] | None
     closures: frozenset[date]
 
     def free(
@@ -278,15 +279,18 @@ class EngineInputs:
 def _inputs_of(row: asyncpg.Record) -> EngineInputs:
     weekly = [Window(*w) for w in row["weekly"]]
     exceptions = [DateException(*e) for e in row["exceptions"]]
-    busy = [Busy(s, e) for s, e in zip(row["busy_starts"], row["busy_ends"], strict=True)]
-    chairs: list[list[Busy]] | None = None
+    # The snapshot's int8 arrays go to the engine as they are: no object per interval.
+    busy = BusyTimes(row["busy_starts"], row["busy_ends"])
+    chairs: list[BusyTimes] | None = None
     if row["chair_ids"]:
-        by_chair: dict[UUID, list[Busy]] = {chair: [] for chair in row["chair_ids"]}
-        for chair, s, e in zip(
-            row["chair_busy_ids"], row["chair_busy_starts"], row["chair_busy_ends"], strict=True
-        ):
-            by_chair[chair].append(Busy(s, e))
-        chairs = list(by_chair.values())
+        # Ordered by chair position (1-based in chair_ids): each chair's slice by bisection.
+        positions = row["chair_busy_positions"]
+        starts, ends = row["chair_busy_starts"], row["chair_busy_ends"]
+        bounds = [bisect_left(positions, p) for p in range(1, len(row["chair_ids"]) + 2)]
+        chairs = [
+            BusyTimes(starts[lo:hi], ends[lo:hi])
+            for lo, hi in zip(bounds, bounds[1:], strict=False)
+        ]
     return EngineInputs(weekly, exceptions, busy, chairs, frozenset(row["closures"]))
 
 

@@ -55,10 +55,10 @@ _US_PER_MINUTE = 60_000_000
 
 # A half-open interval of one day in microseconds since local midnight.
 _Span = tuple[int, int]
-# A slot start: wall time, the same with fold=1, time since midnight.
-_Start = tuple[time, time, timedelta]
-# A half-open interval of instants as time since 0001-01-01 UTC (see `_instant`).
-_Interval = tuple[timedelta, timedelta]
+# A slot start: wall time, the same with fold=1, microseconds since midnight.
+_Start = tuple[time, time, int]
+# A half-open interval of instants as microseconds since the Unix epoch (see `_instant`).
+_Interval = tuple[int, int]
 # `date` inside DateException's body names its field, not the type.
 _Date = date
 
@@ -99,6 +99,18 @@ class Busy:
 
     starts_at: datetime
     ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BusyTimes:
+    """Occupied intervals of a dentist or a chair as two parallel sequences of integer
+    microseconds since the Unix epoch (UTC): interval i is [starts_us[i], ends_us[i]).
+
+    The same meaning as a list of `Busy`, without an object per interval: what a
+    database returns as two int8 arrays goes to the engine as it is."""
+
+    starts_us: Sequence[int]
+    ends_us: Sequence[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +214,7 @@ class _Schedule:
         starts = self._starts.get(key)
         if starts is None:
             starts = self._starts[key] = [
-                (wall, wall.replace(fold=1), timedelta(microseconds=at))
+                (wall, wall.replace(fold=1), at)
                 for span_start, span_end in key[3]
                 # The first grid point at least `lead` after the interval's start.
                 for at in range(
@@ -213,16 +225,22 @@ class _Schedule:
         return starts
 
 
-_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.date().toordinal()
+_US_PER_DAY = 86_400_000_000
+_ONE_US = timedelta(microseconds=1)
+# Beyond any instant a datetime can hold (year 9999 is about 2.5e17 microseconds).
+_FAR = 1 << 80
 # Sentinel ending every sorted interval list: a sweep needs no bounds check.
-_END: _Interval = (timedelta.max, timedelta.max)
+_END: _Interval = (_FAR, _FAR)
 _by_start = itemgetter(0)
 
 
-def _instant(moment: datetime, name: str) -> timedelta:
-    """Time since 0001-01-01 UTC: instants compare by value, whatever their tzinfo."""
+def _instant(moment: datetime, name: str) -> int:
+    """Microseconds since the Unix epoch: instants compare by value, whatever their
+    tzinfo (exact: datetimes and timedeltas have microsecond resolution)."""
     try:
-        return moment - _EPOCH
+        return (moment - _EPOCH) // _ONE_US
     except TypeError:
         raise ValueError(f"{name} must be timezone-aware, got {moment!r}") from None
 
@@ -232,27 +250,35 @@ class _Sweep:
 
     __slots__ = ("_intervals", "_next", "_blocked_until")
 
-    def __init__(self, busy: Sequence[Busy], name: str) -> None:
-        try:
-            # Empty or inverted intervals block nothing. Sorting by start alone is all the
-            # sweep needs, and much cheaper than comparing tuples.
+    def __init__(self, busy: Sequence[Busy] | BusyTimes, name: str) -> None:
+        # Empty or inverted intervals block nothing. Sorting by start alone is all the
+        # sweep needs, and much cheaper than comparing tuples (already sorted: linear).
+        if isinstance(busy, BusyTimes):
             self._intervals = [
                 (starts, ends)
-                for b in busy
-                if (starts := b.starts_at - _EPOCH) < (ends := b.ends_at - _EPOCH)
+                for starts, ends in zip(busy.starts_us, busy.ends_us, strict=True)
+                if starts < ends
             ]
-        except TypeError:
-            for b in busy:  # name the culprit
-                _instant(b.starts_at, f"{name}.starts_at")
-                _instant(b.ends_at, f"{name}.ends_at")
-            raise
+        else:
+            try:
+                self._intervals = [
+                    (starts, ends)
+                    for b in busy
+                    if (starts := (b.starts_at - _EPOCH) // _ONE_US)
+                    < (ends := (b.ends_at - _EPOCH) // _ONE_US)
+                ]
+            except TypeError:
+                for b in busy:  # name the culprit
+                    _instant(b.starts_at, f"{name}.starts_at")
+                    _instant(b.ends_at, f"{name}.ends_at")
+                raise
         self._intervals.sort(key=_by_start)
         self._intervals.append(_END)
         self._next = 0
         # The latest end among the intervals that start before the last query's end.
-        self._blocked_until = timedelta.min
+        self._blocked_until = -_FAR
 
-    def free(self, starts: timedelta, ends: timedelta) -> bool:
+    def free(self, starts: int, ends: int) -> bool:
         """Whether `[starts, ends)` overlaps no interval; `ends` at least the last call's."""
         intervals = self._intervals
         while intervals[self._next][0] < ends:
@@ -296,7 +322,7 @@ def free_slots(
     *,
     weekly: Sequence[Window],
     exceptions: Sequence[DateException],
-    busy: Sequence[Busy],
+    busy: Sequence[Busy] | BusyTimes,
     timezone: str | ZoneInfo,
     slot_minutes: int,
     start: date,
@@ -305,17 +331,17 @@ def free_slots(
     min_notice: timedelta,
     treatment: Treatment | None = None,
     closures: Collection[date] = (),
-    chairs: Sequence[Sequence[Busy]] | None = None,
+    chairs: Sequence[Sequence[Busy] | BusyTimes] | None = None,
 ) -> list[Slot]:
     """Free starts for `treatment` on the local dates start..end inclusive, by starts_at."""
     treatment = Treatment(slot_minutes) if treatment is None else treatment
     _check(treatment, slot_minutes)
     zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
     duration = timedelta(minutes=treatment.duration_minutes)
-    before = timedelta(minutes=treatment.buffer_before_minutes)
+    before = treatment.buffer_before_minutes * _US_PER_MINUTE
     # From the treatment's start to the end of its after-buffer.
-    tail = duration + timedelta(minutes=treatment.buffer_after_minutes)
-    earliest = _instant(now, "now") + min_notice
+    tail = (treatment.duration_minutes + treatment.buffer_after_minutes) * _US_PER_MINUTE
+    earliest = _instant(now, "now") + min_notice // _ONE_US
     dentist = _Sweep(busy, "Busy")
     chair_sweeps = None if chairs is None else [_Sweep(c, "chairs Busy") for c in chairs]
     # No dates, or chairs in the clinic but none active: nothing can be booked (the inputs
@@ -335,14 +361,14 @@ def free_slots(
         on = date.fromordinal(ordinal)
         if on in closed:
             continue
-        midnight = timedelta(days=ordinal - 1)
+        midnight = (ordinal - _EPOCH_ORDINAL) * _US_PER_DAY
         for wall, wall_fold, since_midnight in schedule.starts(on, *grid):
             local = datetime.combine(on, wall, zone)
             offset = zone.utcoffset(local)
             # Unequal offsets for the two folds mark a gap or a fold (PEP 495): skip.
             if offset is None or offset != zone.utcoffset(datetime.combine(on, wall_fold)):
                 continue
-            starts = midnight + since_midnight - offset
+            starts = midnight + since_midnight - offset // _ONE_US
             # Unambiguous local times map to strictly increasing instants, so the occupied
             # intervals' ends only grow and one sweep per busy list suffices (no slots x
             # busy comparisons). A sweep that is not asked about a start catches up later.
@@ -363,7 +389,7 @@ def is_free(
     *,
     weekly: Sequence[Window],
     exceptions: Sequence[DateException],
-    busy: Sequence[Busy],
+    busy: Sequence[Busy] | BusyTimes,
     timezone: str | ZoneInfo,
     slot_minutes: int,
     on: date,
@@ -372,7 +398,7 @@ def is_free(
     min_notice: timedelta,
     treatment: Treatment | None = None,
     closures: Collection[date] = (),
-    chairs: Sequence[Sequence[Busy]] | None = None,
+    chairs: Sequence[Sequence[Busy] | BusyTimes] | None = None,
 ) -> bool:
     """Whether (on, at) is a slot that free_slots would offer."""
     # Defined through free_slots so the two can never disagree; one day is cheap.
