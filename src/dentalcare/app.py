@@ -32,6 +32,7 @@ from dentalcare.error_handlers import install_handlers
 from dentalcare.health.endpoints import router as health_router
 from dentalcare.holds.endpoints import router as holds_router
 from dentalcare.holds.service import HoldSweeper
+from dentalcare.links import service as links
 from dentalcare.messages.endpoints import router as messages_router
 from dentalcare.metrics.endpoints import router as metrics_router
 from dentalcare.metrics.instruments import Metrics, MetricsMiddleware
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
     """Build the application for `settings`, working on the database at `database_url`,
     on `clock` (the system clock unless a test brings its own)."""
     clock = clock or SystemClock()
+    links.configure(settings.jwt_secret)  # appointment links are signed with its key
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -155,3 +155,6 @@ async def test_a_booking_mail_and_sms_carry_links_that_work(
                 appointment_id,
             )
             assert left == 0, "the unsubscribed address gets no reminders"
+            # The links were signed: the booking stored none, each use recorded one digest.
+            assert await owner_conn.fetchval("SELECT count(*) FROM link_tokens") == 0
+            assert await owner_conn.fetchval("SELECT count(*) FROM used_links") == 2

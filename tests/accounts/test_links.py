@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,9 +21,8 @@ async def issue(conn: asyncpg.Connection, **fields: Any) -> str:
 
 
 async def manage_urls(conn: asyncpg.Connection, appointment: Any) -> dict[str, str]:
-    async with conn.transaction():
-        await set_claims(conn, SYSTEM)
-        return await links.manage_links(conn, appointment)
+    """The links a booking message carries (signed: nothing is written)."""
+    return links.manage_links(appointment)
 
 
 def token_of(url: str) -> str:
@@ -172,10 +172,107 @@ async def test_unsubscribe_link_records_the_opt_out_once(clinic: Clinic) -> None
     assert (await clinic.http.post(f"/api/unsubscribe/{token}")).status_code == 410
 
 
+def _tampered(token: str, part: int) -> str:
+    """`token` with one character of its payload (1) or mac (2) changed."""
+    pieces = token.split(".")
+    text = pieces[part]
+    pieces[part] = text[:5] + ("A" if text[5] != "A" else "B") + text[6:]
+    return ".".join(pieces)
+
+
+async def test_signed_links_refuse_tampering_expiry_and_another_purpose(clinic: Clinic) -> None:
+    appointment = clinic.appointments["guest"]
+    token = token_of((await manage_urls(clinic.conn, appointment))["confirm"])
+    assert token.startswith("1.") and token.count(".") == 2
+    expired = links.signed_link(
+        purpose="confirm_attendance",
+        appointment_id=appointment["id"],
+        email=appointment["patient_email"],
+        expires_at=datetime.now(UTC) - timedelta(seconds=1),
+    )
+    for bad in (_tampered(token, 1), _tampered(token, 2), expired, token + "A", "1.x.y"):
+        answer = await clinic.http.post(f"/api/manage/{bad}", json={"action": "confirm_attendance"})
+        assert answer.status_code == 410, (bad, answer.text)
+        assert (await clinic.http.get(f"/api/manage/{bad}")).status_code == 410
+    cancel = token_of((await manage_urls(clinic.conn, appointment))["cancel"])
+    wrong = await clinic.http.post(f"/api/manage/{cancel}", json={"action": "confirm_attendance"})
+    assert wrong.status_code == 410
+    assert await clinic.conn.fetchval("SELECT count(*) FROM used_links") == 0
+    ok = await clinic.http.post(f"/api/manage/{token}", json={"action": "confirm_attendance"})
+    assert ok.status_code == 200, ok.text
+
+
+async def test_two_links_from_two_messages_are_distinct_and_each_works_once(
+    clinic: Clinic,
+) -> None:
+    appointment = clinic.appointments["guest"]
+    first = token_of((await manage_urls(clinic.conn, appointment))["reschedule"])
+    second = token_of((await manage_urls(clinic.conn, appointment))["reschedule"])
+    assert first != second
+    shown = [await clinic.http.get(f"/api/manage/{t}") for t in (first, second)]
+    assert [r.status_code for r in shown] == [200, 200]
+    # Two clicks racing on one link: one moves the visit, the other finds the link used.
+    body = {
+        "action": "reschedule",
+        "appointment_date": clinic.day.isoformat(),
+        "appointment_time": "14:00",
+    }
+    answers = await asyncio.gather(
+        *(clinic.http.post(f"/api/manage/{first}", json=body) for _ in range(2))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 410], [a.text for a in answers]
+    later = await clinic.http.post(
+        f"/api/manage/{second}", json={**body, "appointment_time": "15:00"}
+    )
+    assert later.status_code == 200, later.text
+    assert await clinic.conn.fetchval("SELECT count(*) FROM used_links") == 2
+
+
+async def test_signed_links_die_when_the_address_changes(clinic: Clinic) -> None:
+    appointment = clinic.appointments["guest"]
+    urls = await manage_urls(clinic.conn, appointment)
+    await clinic.conn.execute(
+        "UPDATE appointments SET patient_email = 'corrected@example.com' WHERE id = $1",
+        appointment["id"],
+    )
+    confirm, unsubscribe = token_of(urls["confirm"]), token_of(urls["unsubscribe"])
+    assert (await clinic.http.get(f"/api/manage/{confirm}")).status_code == 410
+    used = await clinic.http.post(f"/api/manage/{confirm}", json={"action": "confirm_attendance"})
+    assert used.status_code == 410
+    assert (await clinic.http.post(f"/api/unsubscribe/{unsubscribe}")).status_code == 410
+    assert await clinic.conn.fetchval("SELECT count(*) FROM reminder_optouts") == 0
+    assert (
+        await clinic.conn.fetchval(
+            "SELECT attendance_confirmed_at FROM appointments WHERE id = $1", appointment["id"]
+        )
+        is None
+    )
+    fresh = await manage_urls(
+        clinic.conn, {**appointment, "patient_email": "corrected@example.com"}
+    )
+    done = await clinic.http.post(
+        f"/api/manage/{token_of(fresh['confirm'])}", json={"action": "confirm_attendance"}
+    )
+    assert done.status_code == 200, done.text
+
+
 async def test_link_tokens_are_private_to_the_service(clinic: Clinic) -> None:
     """The app role under a caller's claims sees no link rows at all."""
-    await manage_urls(clinic.conn, clinic.appointments["guest"])
+    urls = await manage_urls(clinic.conn, clinic.appointments["guest"])
+    await issue(
+        clinic.conn,
+        purpose="confirm_attendance",
+        appointment_id=clinic.appointments["guest"]["id"],
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    used = await clinic.http.post(
+        f"/api/manage/{token_of(urls['confirm'])}", json={"action": "confirm_attendance"}
+    )
+    assert used.status_code == 200, used.text
+    assert await clinic.conn.fetchval("SELECT count(*) FROM used_links") == 1
+    assert await clinic.conn.fetchval("SELECT count(*) FROM link_tokens") == 1
     async with clinic.conn.transaction():
         await clinic.conn.execute("SET LOCAL ROLE dentalcare_app")
         await set_claims(clinic.conn, Claims("admin"))
         assert await clinic.conn.fetchval("SELECT count(*) FROM link_tokens") == 0
+        assert await clinic.conn.fetchval("SELECT count(*) FROM used_links") == 0

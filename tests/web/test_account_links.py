@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 from playwright.sync_api import Page, expect
 
-from dentalcare.db.claims import SYSTEM, set_claims
 from dentalcare.links import service as links
 from dentalcare.outbox.rendering import render
 from tests.fixtures.rows import make_appointment
@@ -27,9 +26,7 @@ def context_of(message: Any) -> dict[str, Any]:
 
 
 async def _manage_links(conn: asyncpg.Connection, *, appointment: Any) -> dict[str, str]:
-    async with conn.transaction():
-        await set_claims(conn, SYSTEM)
-        return await links.manage_links(conn, appointment)
+    return links.manage_links(appointment)  # signed: nothing is written
 
 
 def book_tomorrow(clinic: Clinic, at: int = 10) -> Any:

@@ -67,7 +67,7 @@ async def manage_page(
         link = await links.peek(conn, token, purposes=MANAGE_PURPOSES, now=now)
         assert link.appointment_id is not None
         row = await repository.appointment_for_link(conn, link.appointment_id)
-    if row is None:
+    if row is None or not link.sent_to(row["patient_email"]):
         raise LinkExpired(links.EXPIRED)
     async with uow.acting_as(_owner(row)):
         appointment = await appointments.get_appointment(uow=uow, appointment_id=row["id"])
@@ -90,7 +90,7 @@ async def manage(
         link = await links.use(conn, token, purposes=(request.action,), now=now)
         assert link.appointment_id is not None
         row = await repository.appointment_for_link(conn, link.appointment_id)
-        if row is None:
+        if row is None or not link.sent_to(row["patient_email"]):
             raise LinkExpired(links.EXPIRED)
         if request.action == "confirm_attendance":
             if row["status"] not in repository.ACTIVE or row["starts_at"] <= now:
@@ -134,10 +134,16 @@ async def unsubscribe(*, uow: UnitOfWork, token: str, now: datetime | None = Non
     async with uow.acting_as(SYSTEM):
         conn = await uow.connection()
         link = await links.use(conn, token, purposes=("unsubscribe",), now=now)
-        assert link.email is not None
-        await links.opt_out(conn, link.email)
-        await outbox_repository.cancel_reminders_to(conn, link.email)
-    return link.email
+        email = link.email
+        if email is None:  # a signed link: the address it was sent to is the visit's
+            assert link.appointment_id is not None
+            row = await repository.appointment_for_link(conn, link.appointment_id)
+            if row is None or not link.sent_to(row["patient_email"]):
+                raise LinkExpired(links.EXPIRED)
+            email = row["patient_email"]
+        await links.opt_out(conn, email)
+        await outbox_repository.cancel_reminders_to(conn, email)
+    return str(email)
 
 
 @dataclass(frozen=True, slots=True)

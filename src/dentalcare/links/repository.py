@@ -57,6 +57,28 @@ async def mark_used(conn: asyncpg.Connection, token_id: UUID, *, at: datetime) -
     await conn.execute("UPDATE link_tokens SET used_at = $2 WHERE id = $1", token_id, at)
 
 
+async def link_used(conn: asyncpg.Connection, digest: bytes) -> bool:
+    """Whether the signed link with this digest was used (system claims)."""
+    return bool(await conn.fetchval("SELECT true FROM used_links WHERE digest = $1", digest))
+
+
+async def record_use(conn: asyncpg.Connection, digest: bytes, *, expires_at: datetime) -> bool:
+    """Record a signed link's use; False when it was used already. A use racing this one
+    waits for this transaction and then finds the digest taken (or, if this one rolls
+    back, records its own). Used links that have expired anyway are pruned here: links
+    are used rarely, and an expired one fails before it is looked up."""
+    found = await conn.fetchval(
+        """
+        WITH pruned AS (DELETE FROM used_links WHERE expires_at < now() - interval '1 day')
+        INSERT INTO used_links (digest, expires_at) VALUES ($1, $2)
+        ON CONFLICT (digest) DO NOTHING RETURNING true
+        """,
+        digest,
+        expires_at,
+    )
+    return bool(found)
+
+
 async def mark_user_tokens_used(
     conn: asyncpg.Connection, user_id: UUID, *, purpose: str, at: datetime
 ) -> None:

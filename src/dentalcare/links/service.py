@@ -1,8 +1,18 @@
-"""Link tokens: issued in the transaction that writes the message, used once.
+"""Links in messages: appointment links are signed, account links are stored rows.
 
-A link's token is `<row id>.<secret>`: the secret is 24 random bytes, the row keeps only
-its sha256, so neither a guess nor a copy of the database makes a working link. The row
-holds what the link is for (one purpose each), until when, and whether it was used.
+An appointment link (confirm attendance, cancel, reschedule, unsubscribe; four in every
+booking e-mail) is `1.<payload>.<mac>`: the payload says what it is for, for which
+appointment, for which address (a digest of it) and until when, and carries a nonce; the
+mac is HMAC-SHA256 with a key derived from the service's secret (`configure`). Nothing is
+stored when it is sent: using it records its digest in `used_links`, once. A link dies
+when it expires, when it is used, or when the appointment's e-mail address changes (an
+erasure or a corrected address).
+
+An account link (password reset, e-mail verification, staff invitation) is `<row id>.
+<secret>`: the secret is 24 random bytes, the row keeps only its sha256, so neither a
+guess nor a copy of the database makes a working link; the row holds what it is for,
+until when, and whether it was used (so a new password can end every open one).
+
 Every way a link can fail (unknown, forged, used, expired, for something else) answers
 the same `410 LinkExpired`, so a link reveals nothing about other links.
 """
@@ -13,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -44,10 +55,21 @@ LIFETIMES: dict[str, timedelta] = {
 }
 EXPIRED = "This link has expired or was used already."
 
+# Signed links: version 1, one byte per purpose.
+SIGNED_VERSION = "1"
+SIGNED_PURPOSES: tuple[str, ...] = ("confirm_attendance", "cancel", "reschedule", "unsubscribe")
+# purpose (1) | appointment id (16) | expires, epoch seconds (8) | address digest (8) |
+# nonce (6): every link sent is distinct, even two for the same visit and moment.
+_PAYLOAD = struct.Struct(">B16sq8s6s")
+_MAC_BYTES = 16
+_key: bytes | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A link token as its row holds it (after the secret matched)."""
+    """A link as its row holds it (after the secret matched), or as its signed text says
+    (after the mac matched: `address` then is the digest of the address it was sent to,
+    `digest` what `used_links` records)."""
 
     id: UUID
     purpose: str
@@ -55,6 +77,80 @@ class Link:
     user_id: UUID | None
     email: str | None
     expires_at: datetime
+    address: bytes | None = None
+    digest: bytes | None = None
+
+    def sent_to(self, email: str | None) -> bool:
+        """Whether the link was sent to `email` (the appointment's address now): a signed
+        link dies when the address changes; a stored one names its own."""
+        if self.address is None:
+            return True
+        return email is not None and hmac.compare_digest(self.address, _address(email))
+
+
+def configure(secret: str) -> None:
+    """Sign appointment links with a key derived from the service's secret (every process
+    of one clinic shares it, so a link from one works on all)."""
+    global _key
+    _key = hmac.new(secret.encode(), b"dentalcare appointment links v1", "sha256").digest()
+
+
+def _signing_key() -> bytes:
+    if _key is None:
+        configure(_env_settings().jwt_secret)
+    assert _key is not None
+    return _key
+
+
+def _address(email: str) -> bytes:
+    return hashlib.sha256(email.strip().lower().encode()).digest()[:8]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signed_link(*, purpose: str, appointment_id: UUID, email: str, expires_at: datetime) -> str:
+    """An appointment link's token (nothing is stored)."""
+    payload = _PAYLOAD.pack(
+        SIGNED_PURPOSES.index(purpose),
+        appointment_id.bytes,
+        int(expires_at.timestamp()),
+        _address(email),
+        secrets.token_bytes(6),
+    )
+    mac = hmac.new(_signing_key(), payload, "sha256").digest()[:_MAC_BYTES]
+    return f"{SIGNED_VERSION}.{_b64(payload)}.{_b64(mac)}"
+
+
+def _verify_signed(token: str) -> Link:
+    """The link a signed token names, if its mac matches (used or not)."""
+    _, payload_text, mac_text = token.split(".", 2)
+    try:
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except ValueError:
+        raise LinkExpired(EXPIRED) from None
+    expected = hmac.new(_signing_key(), payload, "sha256").digest()[:_MAC_BYTES]
+    if len(payload) != _PAYLOAD.size or not hmac.compare_digest(mac, expected):
+        raise LinkExpired(EXPIRED)
+    code, appointment, expires, address, _nonce = _PAYLOAD.unpack(payload)
+    if code >= len(SIGNED_PURPOSES):
+        raise LinkExpired(EXPIRED)
+    digest = hashlib.sha256(payload).digest()
+    return Link(
+        id=UUID(bytes=digest[:16]),
+        purpose=SIGNED_PURPOSES[code],
+        appointment_id=UUID(bytes=appointment),
+        user_id=None,
+        email=None,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        address=address,
+        digest=digest,
+    )
 
 
 def _digest(secret: str) -> bytes:
@@ -112,6 +208,16 @@ async def issue(
 async def _find(
     conn: asyncpg.Connection, token: str, *, purposes: tuple[str, ...], now: datetime, lock: bool
 ) -> Link:
+    if len(token) > 200:
+        raise LinkExpired(EXPIRED)
+    if token.startswith(SIGNED_VERSION + ".") and token.count(".") == 2:
+        link = _verify_signed(token)
+        if link.purpose not in purposes or link.expires_at <= now:
+            raise LinkExpired(EXPIRED)
+        assert link.digest is not None
+        if not lock and await repository.link_used(conn, link.digest):
+            raise LinkExpired(EXPIRED)
+        return link
     raw_id, _, secret = token.partition(".")
     try:
         token_id = UUID(hex=raw_id)
@@ -151,7 +257,12 @@ async def use(
     """Use the link behind `token` once: locked, checked and marked used in the caller's
     transaction (if that transaction rolls back, the link still works)."""
     link = await _find(conn, token, purposes=purposes, now=now, lock=True)
-    await repository.mark_used(conn, link.id, at=now)
+    if link.digest is not None:
+        # A second use (or one racing this, once this commits) finds the digest taken.
+        if not await repository.record_use(conn, link.digest, expires_at=link.expires_at):
+            raise LinkExpired(EXPIRED)
+    else:
+        await repository.mark_used(conn, link.id, at=now)
     return link
 
 
@@ -172,48 +283,30 @@ def public_url(settings: Settings | None = None) -> str:
     return (settings or _env_settings()).public_url.rstrip("/")
 
 
-async def manage_links(
-    conn: asyncpg.Connection,
-    appointment: Any,
-    *,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> dict[str, str]:
-    """Absolute confirm / cancel / reschedule / unsubscribe URLs for a booking message,
-    issued on `conn` in the message's own transaction (under the claims that wrote it)."""
-    links, rows = prepared_manage_links(appointment, settings=settings, now=now)
-    await repository.insert_tokens(conn, rows)  # the four tokens in one round trip
-    return links
-
-
-def prepared_manage_links(
+def manage_links(
     appointment: Any, *, settings: Settings | None = None, now: datetime | None = None
-) -> tuple[dict[str, str], list[dict[str, object]]]:
-    """`manage_links`' URLs and the token rows behind them, not yet stored: the caller
-    stores them (`repository.insert_tokens`, or in the statement that writes the message,
-    `repository.TOKENS_CTE`) in the same transaction before it commits."""
+) -> dict[str, str]:
+    """Absolute confirm / cancel / reschedule / unsubscribe URLs for a message about
+    `appointment` (its `id`, `starts_at` and `patient_email`): signed, nothing stored.
+    The first three work until the visit starts, unsubscribe for a year."""
     base = public_url(settings)
     now = now or datetime.now(UTC)
-    appointment_id = appointment["id"]
+    appointment_id, email = appointment["id"], appointment["patient_email"]
     starts_at = appointment["starts_at"]
     links: dict[str, str] = {}
-    rows: list[dict[str, object]] = []
     for purpose in ("confirm_attendance", "cancel", "reschedule"):
-        token, row = _new_token(
-            purpose=purpose, now=now, expires_at=starts_at, appointment_id=appointment_id
+        token = signed_link(
+            purpose=purpose, appointment_id=appointment_id, email=email, expires_at=starts_at
         )
-        rows.append(row)
         links["confirm" if purpose == "confirm_attendance" else purpose] = f"{base}/manage/{token}"
-    token, row = _new_token(
+    token = signed_link(
         purpose="unsubscribe",
-        now=now,
-        expires_at=None,
         appointment_id=appointment_id,
-        email=appointment["patient_email"],
+        email=email,
+        expires_at=now + LIFETIMES["unsubscribe"],
     )
-    rows.append(row)
     links["unsubscribe"] = f"{base}/unsubscribe/{token}"
-    return links, rows
+    return links
 
 
 async def opt_out(conn: asyncpg.Connection, email: str) -> None:

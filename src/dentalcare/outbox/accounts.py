@@ -140,7 +140,7 @@ async def guest_bookings(
                 "dentist_name": row["dentist_name"],
                 "when": local_when(row["starts_at"], row["dentist_timezone"]),
                 "status": row["status"],
-                "links": await links.manage_links(conn, row, settings=settings, now=now),
+                "links": links.manage_links(row, settings=settings, now=now),
             }
         )
     return await enqueue(

@@ -120,20 +120,16 @@ def _outgoing(
     )
 
 
-async def _send(
-    conn: asyncpg.Connection, *messages: Outgoing, tokens: list[dict[str, object]] | None = None
-) -> None:
-    await enqueue_many(conn, messages, tokens=tokens)
+async def _send(conn: asyncpg.Connection, *messages: Outgoing) -> None:
+    await enqueue_many(conn, messages)
 
 
-def _links(
-    row: Any, settings: Settings, now: datetime
-) -> tuple[dict[str, str], list[dict[str, object]]]:
-    """Confirm / cancel / reschedule / unsubscribe links for a visit still ahead, and the
-    token rows `_send` stores with the messages (in the same statement)."""
+def _links(row: Any, settings: Settings, now: datetime) -> dict[str, str]:
+    """Confirm / cancel / reschedule / unsubscribe links for a visit still ahead (signed:
+    the booking's transaction stores nothing for them)."""
     if row["starts_at"] <= now:
-        return {}, []
-    return links.prepared_manage_links(row, settings=settings, now=now)
+        return {}
+    return links.manage_links(row, settings=settings, now=now)
 
 
 def _reminders(row: Any, context: dict[str, Any], now: datetime) -> list[Outgoing]:
@@ -178,7 +174,7 @@ async def booked(
     if row is None:
         return
     clinic = _clinic(row, settings)
-    manage, tokens = _links(row, settings, now)
+    manage = _links(row, settings, now)
     context = _context(row, clinic, settings, links=manage)
     kind = "booking_confirmed" if row["status"] == "confirmed" else "booking_received"
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
@@ -186,7 +182,6 @@ async def booked(
         conn,
         _outgoing(kind, row, {**context, "ics": ics}),
         *_reminders(row, context, now),
-        tokens=tokens,
     )
 
 
@@ -199,9 +194,9 @@ async def confirmed(
         return
     clinic = _clinic(row, settings)
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
-    manage, tokens = _links(row, settings, now)
+    manage = _links(row, settings, now)
     context = _context(row, clinic, settings, links=manage)
-    await _send(conn, _outgoing("booking_confirmed", row, {**context, "ics": ics}), tokens=tokens)
+    await _send(conn, _outgoing("booking_confirmed", row, {**context, "ics": ics}))
 
 
 async def rescheduled(
@@ -221,7 +216,7 @@ async def rescheduled(
         await repository.dentist_timezone(conn, previous_dentist_id) or row["dentist_timezone"]
     )
     clinic = _clinic(row, settings)
-    manage, tokens = _links(row, settings, now)
+    manage = _links(row, settings, now)
     context = _context(
         row,
         clinic,
@@ -235,7 +230,6 @@ async def rescheduled(
         conn,
         _outgoing("booking_rescheduled", row, {**context, "ics": ics}),
         *_reminders(row, context, now),
-        tokens=tokens,
     )
 
 

@@ -13,7 +13,6 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from dentalcare.links import repository as links
 from dentalcare.outbox import repository
 from dentalcare.outbox.rendering import render_subject
 
@@ -80,23 +79,15 @@ def _rows(message: Outgoing, domain: str, sms: bool) -> list[dict[str, Any]]:
     return rows
 
 
-async def enqueue_many(
-    conn: asyncpg.Connection,
-    messages: Sequence[Outgoing],
-    *,
-    tokens: list[dict[str, object]] | None = None,
-) -> list[UUID | None]:
-    """Write `messages` in the transaction open on `conn`, in one round trip with the link
-    `tokens` their links name (`links.service.prepared_manage_links`): for each message,
-    the id `enqueue` would return."""
+async def enqueue_many(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> list[UUID | None]:
+    """Write `messages` in the transaction open on `conn`, in one round trip: for each
+    message, the id `enqueue` would return."""
     domain, sms = message_domain(), _sms_enabled()
     per_message = [_rows(message, domain, sms) for message in messages]
     rows = [row for group in per_message for row in group]
     if not rows:
-        if tokens:
-            await links.insert_tokens(conn, tokens)
         return [None for _ in messages]
-    inserted = iter(await repository.insert_messages(conn, rows, tokens=tokens))
+    inserted = iter(await repository.insert_messages(conn, rows))
     firsts: list[UUID | None] = []
     for group in per_message:
         first: UUID | None = None

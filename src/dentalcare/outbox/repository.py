@@ -9,7 +9,6 @@ from uuid import UUID
 import asyncpg
 
 from dentalcare.jsonshape import iso_instant
-from dentalcare.links import repository as links
 
 MESSAGE_COLUMNS = (
     "id, kind, channel, to_address, subject, appointment_id, user_id, status, due_at, "
@@ -34,38 +33,20 @@ _MESSAGE_COLUMNS = (
     "dedupe_key",
 )
 _INSERT_MESSAGES = """
-    SELECT enqueue_message(m.id, m.kind, m.channel, m.to_address, m.subject,
-                           m.appointment_id, m.user_id, m.context::jsonb, m.due_at,
-                           m.message_id, m.dedupe_key) AS inserted
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
-                $7::uuid[], $8::text[], $9::timestamptz[], $10::text[], $11::text[])
-         WITH ORDINALITY AS m(id, kind, channel, to_address, subject, appointment_id,
-                              user_id, context, due_at, message_id, dedupe_key, n)
-    ORDER BY m.n
+    SELECT enqueue_messages($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                            $6::uuid[], $7::uuid[], $8::text[], $9::timestamptz[],
+                            $10::text[], $11::text[]) AS id
 """
-# The same, storing the messages' link tokens first, in the same statement (a CTE that
-# modifies data runs once, whether or not the query reads it).
-_INSERT_MESSAGES_WITH_TOKENS = f"WITH tokens AS ({links.tokens_insert(12)}) {_INSERT_MESSAGES}"
 
 
-async def insert_messages(
-    conn: asyncpg.Connection,
-    rows: list[dict[str, Any]],
-    *,
-    tokens: list[dict[str, object]] | None = None,
-) -> list[bool]:
-    """Insert messages through `enqueue_message()` (the caller, a guest say, may not read
-    the rows back), in one round trip, with the link `tokens` they carry if any: each row
-    holds the function's arguments by column name, `context` as JSON text. Whether each
-    was inserted (False: its `dedupe_key` is taken), in order."""
+async def insert_messages(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[bool]:
+    """Insert messages through `enqueue_messages()` (the caller, a guest say, may not read
+    the rows back), in one round trip: each row holds the function's arguments by column
+    name, `context` as JSON text. Whether each was inserted (False: its `dedupe_key` is
+    taken), in order."""
     arguments = [[row[column] for row in rows] for column in _MESSAGE_COLUMNS]
-    if tokens:
-        found = await conn.fetch(
-            _INSERT_MESSAGES_WITH_TOKENS, *arguments, *links.token_arguments(tokens)
-        )
-    else:
-        found = await conn.fetch(_INSERT_MESSAGES, *arguments)
-    return [bool(r["inserted"]) for r in found]
+    inserted = {r["id"] for r in await conn.fetch(_INSERT_MESSAGES, *arguments)}
+    return [row["id"] in inserted for row in rows]
 
 
 async def cancel_scheduled(
