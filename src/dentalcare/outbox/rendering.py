@@ -29,14 +29,19 @@ class Rendered:
 
 @cache
 def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
+    # Templates ship with the package: compiled once per process, never checked on disk
+    # again (auto_reload would stat the file on every message, inside every booking).
     loader = jinja2.FileSystemLoader(TEMPLATES)
     plain = jinja2.Environment(
         loader=loader,
         autoescape=False,
         undefined=jinja2.ChainableUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
-    html = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.ChainableUndefined)
+    html = jinja2.Environment(
+        loader=loader, autoescape=True, undefined=jinja2.ChainableUndefined, auto_reload=False
+    )
     return plain, html
 
 
