@@ -782,6 +782,33 @@ async def slots_phase(
 # ============================================================================ main
 
 
+def _drain_outbox(url: str, *, within: float = 180.0) -> float:
+    """Wait until the service's outbox workers have sent every message due (the booking
+    phase leaves a backlog of e-mails); the seconds it took. The next phase (one client,
+    then the reference) then has the machine to itself, as the no-e-mail run's has:
+    otherwise the workers' catching up slows the reference, and the ratio hides the
+    outbox's cost."""
+    import asyncpg
+
+    async def wait() -> float:
+        began = time.monotonic()
+        conn = await asyncpg.connect(url)
+        try:
+            while time.monotonic() - began < within:
+                due = await conn.fetchval(
+                    "SELECT count(*) FROM messages WHERE due_at <= now() "
+                    "AND status IN ('scheduled', 'sending')"
+                )
+                if due == 0:
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+        return round(time.monotonic() - began, 2)
+
+    return run(wait())
+
+
 def _count_rows(url: str, *, clear: bool = False) -> dict[str, int]:
     """Bookings the load phases wrote, by kind (http, sql, sql_checked), and with chairs
     how many sit in their dentist's default chair and how many elsewhere; `clear`: then
@@ -988,6 +1015,13 @@ def benchmark(args: argparse.Namespace) -> dict:
         result["booking"]["server_rss_mb"] = round(service.rss_bytes() / 2**20, 1)
         log(f"booking: {_short(result['booking'])}")
 
+        # With no workers (--outbox-workers 0) nothing would ever drain: nothing to wait for.
+        delivering = not args.no_email and args.outbox_workers != 0
+
+        def drained() -> float:
+            return _drain_outbox(pg.url) if delivering else 0.0
+
+        drains = [drained()]
         offset = next_offset(booking)
         log("booking: one client alone (the latency floor, no queueing)")
         serial = load_phase(
@@ -1004,6 +1038,9 @@ def benchmark(args: argparse.Namespace) -> dict:
         result["booking_1_client"] = serial["figures"]
         log(f"booking, 1 client: {_short(result['booking_1_client'])}")
 
+        drains.append(drained())
+        result["outbox_drain_s"] = drains  # before the 1-client phase, before the reference
+        log(f"outbox drained: {drains} s")
         offset = next_offset(serial)
         log(f"reference: asyncpg INSERTs, {args.clients} connections, {args.ref_duration} s")
         ref = load_phase(
