@@ -8,37 +8,22 @@ from uuid import UUID
 import asyncpg
 
 
-def tokens_insert(first: int) -> str:
-    """The INSERT that stores token rows, its arrays as parameters $first..$first+6 (in
-    `token_arguments` order): to run alone or as a CTE of another statement."""
-    p = [f"${first + n}" for n in range(7)]
-    return (
+async def insert_token(conn: asyncpg.Connection, row: dict[str, object]) -> None:
+    """Store a new account link token (no RETURNING: the caller's claims may not read it
+    back); `row` names `token_id`, `purpose`, `appointment_id`, `user_id`, `email`,
+    `expires_at` and `secret_hash`."""
+    await conn.execute(
         "INSERT INTO link_tokens "
         "(id, purpose, appointment_id, user_id, email, expires_at, secret_hash) "
-        f"SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::uuid[], {p[3]}::uuid[], "
-        f"{p[4]}::text[], {p[5]}::timestamptz[], {p[6]}::bytea[])"
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        row["token_id"],
+        row["purpose"],
+        row["appointment_id"],
+        row["user_id"],
+        row["email"],
+        row["expires_at"],
+        row["secret_hash"],
     )
-
-
-def token_arguments(rows: list[dict[str, object]]) -> list[list[object]]:
-    """`tokens_insert`'s parameters for these rows (each names `token_id`, `purpose`,
-    `appointment_id`, `user_id`, `email`, `expires_at` and `secret_hash`)."""
-    columns = (
-        "token_id",
-        "purpose",
-        "appointment_id",
-        "user_id",
-        "email",
-        "expires_at",
-        "secret_hash",
-    )
-    return [[row[column] for row in rows] for column in columns]
-
-
-async def insert_tokens(conn: asyncpg.Connection, rows: list[dict[str, object]]) -> None:
-    """Store new link tokens in one round trip (no RETURNING: the caller's claims may not
-    read them back)."""
-    await conn.execute(tokens_insert(1), *token_arguments(rows))
 
 
 async def token_by_id(

@@ -116,11 +116,15 @@ def _unb64(text: str) -> bytes:
 
 def signed_link(*, purpose: str, appointment_id: UUID, email: str, expires_at: datetime) -> str:
     """An appointment link's token (nothing is stored)."""
+    return _signed(purpose, appointment_id, _address(email), expires_at)
+
+
+def _signed(purpose: str, appointment_id: UUID, address: bytes, expires_at: datetime) -> str:
     payload = _PAYLOAD.pack(
         SIGNED_PURPOSES.index(purpose),
         appointment_id.bytes,
         int(expires_at.timestamp()),
-        _address(email),
+        address,
         secrets.token_bytes(6),
     )
     mac = hmac.new(_signing_key(), payload, "sha256").digest()[:_MAC_BYTES]
@@ -201,7 +205,7 @@ async def issue(
         user_id=user_id,
         email=email,
     )
-    await repository.insert_tokens(conn, [row])
+    await repository.insert_token(conn, row)
     return token
 
 
@@ -291,20 +295,13 @@ def manage_links(
     The first three work until the visit starts, unsubscribe for a year."""
     base = public_url(settings)
     now = now or datetime.now(UTC)
-    appointment_id, email = appointment["id"], appointment["patient_email"]
-    starts_at = appointment["starts_at"]
+    appointment_id, starts_at = appointment["id"], appointment["starts_at"]
+    address = _address(appointment["patient_email"])  # once for the four links
     links: dict[str, str] = {}
     for purpose in ("confirm_attendance", "cancel", "reschedule"):
-        token = signed_link(
-            purpose=purpose, appointment_id=appointment_id, email=email, expires_at=starts_at
-        )
+        token = _signed(purpose, appointment_id, address, starts_at)
         links["confirm" if purpose == "confirm_attendance" else purpose] = f"{base}/manage/{token}"
-    token = signed_link(
-        purpose="unsubscribe",
-        appointment_id=appointment_id,
-        email=email,
-        expires_at=now + LIFETIMES["unsubscribe"],
-    )
+    token = _signed("unsubscribe", appointment_id, address, now + LIFETIMES["unsubscribe"])
     links["unsubscribe"] = f"{base}/unsubscribe/{token}"
     return links
 
