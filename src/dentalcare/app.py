@@ -17,6 +17,7 @@ from dentalcare.appointments.endpoints import router as appointments_router
 from dentalcare.audit.endpoints import router as audit_router
 from dentalcare.auth.endpoints import router as auth_router
 from dentalcare.auth.passwords import PasswordHashing
+from dentalcare.availability.cache import SlotsCache
 from dentalcare.availability.endpoints import dentist_slots_router
 from dentalcare.availability.endpoints import router as availability_router
 from dentalcare.chatbot.endpoints import router as chat_router
@@ -75,6 +76,16 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
         app.state.db = db
         realtime = RealtimeService(settings=settings, db=db, clock=clock)
         app.state.realtime = realtime
+        # Kept true by the listener (every process's changes) and by this process's own
+        # commits; caches only while the listener listens (availability/cache.py).
+        slots_cache = SlotsCache(
+            max_age=timedelta(seconds=settings.slots_cache_seconds),
+            min_notice=timedelta(minutes=settings.min_notice_minutes),
+        )
+        db.after_commit.append(slots_cache.committed)
+        realtime.listener.observers.append(slots_cache)
+        slots_cache.attach(lambda: realtime.listener.healthy)
+        app.state.slots_cache = slots_cache
         chat_retention = ChatRetention(
             unit_of_work=db.unit_of_work,
             idle=timedelta(days=settings.chat_retention_days),

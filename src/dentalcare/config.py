@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     clinic_name: str = Field(default="DentalCareConnect", max_length=200)
     clinic_address: str = Field(default="", max_length=500)
     min_notice_minutes: int = Field(default=60, ge=0)
+    # GET /api/dentists/{id}/slots answers are kept in each process until a change that
+    # could move a slot (availability/cache.py), and at most this long: the bound for
+    # changes no event reports (chairs, treatment types, clinic settings edited through
+    # another process). 0: no cache.
+    slots_cache_seconds: float = Field(default=30, ge=0, le=3600)
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     login_attempts_per_minute: int = Field(default=10, ge=1)

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from dentalcare.auth.deps import CurrentUser, OptionalUser
 from dentalcare.availability import service
@@ -27,7 +27,6 @@ from dentalcare.errors import (
     ValidationError,
     responses,
 )
-from dentalcare.responses import JSON
 
 router = APIRouter(prefix="/api/availability", tags=["availability"])
 # The slots have the dentists' URL but are availability's answer, so they are served from
@@ -104,6 +103,7 @@ async def delete_exception(
 )
 async def free_slots(
     dentist_id: UUID,
+    request: Request,
     uow: Uow,
     settings: AppSettings,
     clock: AppClock,
@@ -114,15 +114,17 @@ async def free_slots(
 ) -> Any:
     """Free start times of a treatment (the clinic's default type when none is given)
     between two dates (at most 62 days), in the dentist's time zone."""
-    return JSON(
-        await service.slots_response(
+    return Response(
+        await service.slots_json(
             uow=uow,
             settings=settings,
+            cache=getattr(request.app.state, "slots_cache", None),
             caller=user,
             dentist_id=dentist_id,
             start=from_,
             end=to,
             treatment_id=treatment_type_id,
             now=clock.now(),
-        )
+        ),
+        media_type="application/json",
     )

@@ -137,7 +137,10 @@ SELECT d.id, d.name, d.timezone, d.slot_minutes, d.active, d.default_chair_id,
        chair_busy.positions AS chair_busy_positions,
        chair_busy.starts AS chair_busy_starts,
        chair_busy.ends AS chair_busy_ends,
-       ARRAY(SELECT x.date FROM clinic_closures x WHERE x.date BETWEEN $2 AND $3) AS closures
+       ARRAY(SELECT x.date FROM clinic_closures x WHERE x.date BETWEEN $2 AND $3) AS closures,
+       -- When the answer stops being true on its own: the first live hold's expiry (the
+       -- clinic's, an index probe computed once per statement; for the slots cache).
+       (SELECT min(h.expires_at) FROM holds h WHERE h.expires_at > $8) AS next_hold_expiry
 FROM dentists d
 -- The occupancy look-ups use the exclusion constraints' own index expressions
 -- (uuid_range(...) && ..., during && ...): GiST index scans, not scans of the table.
@@ -180,7 +183,8 @@ async def schedule_snapshot(
     ignore_hold: UUID | None = None,
 ) -> asyncpg.Record | None:
     """The dentist, their windows, the exceptions in [first, last], the busy intervals of
-    the dentist and of every active chair, and the clinic's closures."""
+    the dentist and of every active chair, the clinic's closures, and when the first live
+    hold expires."""
     return await conn.fetchrow(
         _SCHEDULE_SQL,
         dentist_id,

@@ -10,9 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import repository
+from dentalcare.availability.cache import SlotsCache
 from dentalcare.availability.schemas import (
     ExceptionCreate,
     WeeklyWindow,
@@ -492,7 +494,27 @@ def slot_json(slot: Slot) -> dict[str, Any]:
     }
 
 
-async def slots_response(
+def check_slots_range(start: date, end: date, *, now: datetime) -> None:
+    """The slots query's dates: each bookable (400), in order, at most 62 days."""
+    for name, given in (("from", start), ("to", end)):
+        check_bookable_date(given, now=now, loc=("query", name))
+    if end < start:
+        raise BadRequest("'to' must not be before 'from'.")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
+
+
+@dataclass(frozen=True, slots=True)
+class SlotsAnswer:
+    """GET /api/dentists/{id}/slots's answer, its slots, and when the first live hold
+    counted in it expires (None: none is live)."""
+
+    body: dict[str, Any]
+    slots: list[Slot]
+    hold_expires: datetime | None
+
+
+async def slots_answer(
     *,
     uow: UnitOfWork,
     settings: Settings,
@@ -503,7 +525,7 @@ async def slots_response(
     treatment_id: UUID | None = None,
     now: datetime | None = None,
     ignore_hold: UUID | None = None,
-) -> dict[str, Any]:
+) -> SlotsAnswer:
     """GET /api/dentists/{id}/slots: free starts of a treatment in at most 62 days
     (`ignore_hold`: as if that hold, the caller's own, were not there)."""
     now = now or datetime.now(UTC)
@@ -517,10 +539,7 @@ async def slots_response(
         today = now.astimezone(zone(dentist["timezone"])).date()
         start = start or today
         end = end or start + timedelta(days=6)
-    if end < start:
-        raise BadRequest("'to' must not be before 'from'.")
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise BadRequest(f"The range may cover at most {MAX_RANGE_DAYS} days.")
+    check_slots_range(start, end, now=now)
     row, inputs = await snapshot(
         await uow.connection(),
         dentist_id=dentist_id,
@@ -549,7 +568,7 @@ async def slots_response(
         end=end,
         now=now,
     )
-    return {
+    body = {
         "dentist_id": str(dentist_id),
         "timezone": row["timezone"],
         "slot_minutes": row["slot_minutes"],
@@ -557,6 +576,86 @@ async def slots_response(
         "duration_minutes": treatment.duration_minutes,
         "slots": [slot_json(s) for s in slots],
     }
+    return SlotsAnswer(body, slots, row["next_hold_expiry"])
+
+
+async def slots_response(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    caller: Principal | None,
+    dentist_id: UUID,
+    start: date | None,
+    end: date | None,
+    treatment_id: UUID | None = None,
+    now: datetime | None = None,
+    ignore_hold: UUID | None = None,
+) -> dict[str, Any]:
+    """`slots_answer`'s JSON object (for the pages)."""
+    answer = await slots_answer(
+        uow=uow,
+        settings=settings,
+        caller=caller,
+        dentist_id=dentist_id,
+        start=start,
+        end=end,
+        treatment_id=treatment_id,
+        now=now,
+        ignore_hold=ignore_hold,
+    )
+    return answer.body
+
+
+async def slots_json(
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    cache: SlotsCache | None,
+    caller: Principal | None,
+    dentist_id: UUID,
+    start: date | None,
+    end: date | None,
+    treatment_id: UUID | None,
+    now: datetime,
+) -> bytes:
+    """GET /api/dentists/{id}/slots rendered, from the process's cache when it holds the
+    answer (both dates given; see cache.py), without touching the database."""
+    if cache is None or start is None or end is None:
+        answer = await slots_answer(
+            uow=uow,
+            settings=settings,
+            caller=caller,
+            dentist_id=dentist_id,
+            start=start,
+            end=end,
+            treatment_id=treatment_id,
+            now=now,
+        )
+        return orjson.dumps(answer.body)
+    check_slots_range(start, end, now=now)
+    key = (dentist_id, start, end, treatment_id, caller is not None and is_staff(caller.role))
+    cached = cache.lookup(key, now)
+    if cached is not None:
+        return cached
+    generation = cache.generation
+    answer = await slots_answer(
+        uow=uow,
+        settings=settings,
+        caller=caller,
+        dentist_id=dentist_id,
+        start=start,
+        end=end,
+        treatment_id=treatment_id,
+        now=now,
+    )
+    return cache.store(
+        key,
+        generation=generation,
+        body=answer.body,
+        starts=[s.starts_at for s in answer.slots],
+        now=now,
+        expires=answer.hold_expires,
+    )
 
 
 async def dentists_with_hours(*, uow: UnitOfWork, now: datetime | None = None) -> set[str]:

@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -39,6 +40,20 @@ CONNECT_TIMEOUT = 10.0
 MIN_ROUND_SECONDS = 0.003
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
+
+
+class ListenerObserver(Protocol):
+    """Told what the listener reads, to keep a cache of the logged tables true."""
+
+    def round_began(self) -> None:
+        """A round starts: every commit this process made before it is read by its end."""
+
+    def events_seen(self, tables: Collection[str] | None) -> None:
+        """A batch of events of `tables` is about to reach the hub; None: the listener
+        (re)connected or lost the database, and may not have seen every event."""
+
+    def round_ended(self) -> None:
+        """The round read the log up to its horizon."""
 
 
 class EventListener:
@@ -68,6 +83,8 @@ class EventListener:
         self.healthy = False
         self.last_seq: int | None = None
         self.backend_pid: int | None = None
+        # Caches of what the logged tables say (the slots cache): see ListenerObserver.
+        self.observers: list[ListenerObserver] = []
 
     async def start(self) -> None:
         """Connect and start at the log's current head (retrying in the background if down)."""
@@ -120,6 +137,7 @@ class EventListener:
         self._conn = conn
         self.backend_pid = conn.get_server_pid()
         self.healthy = True
+        self._tell_observers(None)
         self._wake.set()
         log.info("realtime listener connected at seq %s", self.last_seq)
 
@@ -131,8 +149,12 @@ class EventListener:
                     await self._connect()
                     backoff = BACKOFF_FIRST
                 await self._wait()
+                for observer in self.observers:
+                    observer.round_began()
                 await self._tell_other_processes()
                 await self._drain()
+                for observer in self.observers:
+                    observer.round_ended()
                 self._maybe_prune()
             except asyncio.CancelledError:
                 raise
@@ -140,6 +162,7 @@ class EventListener:
                 if self.healthy:
                     log.warning("realtime listener lost the database: %r", exc)
                 self.healthy = False
+                self._tell_observers(None)
                 await self._drop_connection()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
@@ -179,6 +202,8 @@ class EventListener:
         while True:
             rows = await repository.events_after(conn, self.last_seq, through=horizon, limit=BATCH)
             if rows:
+                # Caches first: a client told of the change may ask again at once.
+                self._tell_observers({row["table_name"] for row in rows})
                 self._hub.publish([LogEvent.from_row(row) for row in rows])
                 self.last_seq = rows[-1]["seq"]
             if len(rows) < BATCH:
@@ -220,7 +245,12 @@ class EventListener:
         if pid != self.backend_pid:  # our own NOTIFY comes back to us too
             self._wake.set()
 
+    def _tell_observers(self, tables: Collection[str] | None) -> None:
+        for observer in self.observers:
+            observer.events_seen(tables)
+
     def _on_terminated(self, conn: Any) -> None:
         if conn is self._conn:
             self.healthy = False
+            self._tell_observers(None)
             self._wake.set()
