@@ -633,6 +633,19 @@ async def slots_phase(
         status, body = await c.send(raw, idempotent=True)
         return (time.perf_counter() - began) * 1000.0, status, body
 
+    async def cache_counts(c: HttpConnection) -> tuple[float, float]:
+        """The service's slots cache hits and misses so far (GET /metrics, from localhost)."""
+        _, text = await c.send(c.raw_request("GET", "/metrics"), idempotent=True)
+        found = dict(
+            line.split(" ", 1)
+            for line in text.decode().splitlines()
+            if line.startswith("dentalcare_slots_cache_")
+        )
+        return (
+            float(found.get("dentalcare_slots_cache_hits", "nan")),
+            float(found.get("dentalcare_slots_cache_misses", "nan")),
+        )
+
     async def sequential(c: HttpConnection, svc: Service) -> dict:
         """62 days of one dentist (rotating over the dentists), sequentially, after one
         unmeasured read of each (it fills a cache that is on)."""
@@ -642,6 +655,7 @@ async def slots_phase(
         errors = 0
         sizes: list[int] = []
         counts: list[int] = []
+        hits_0, misses_0 = await cache_counts(c)
         cpu_0, busy_0, wall_0 = svc.cpu_seconds(), machine_busy_seconds(), time.monotonic()
         for i in range(requests):
             ms, status, body = await timed(raws[i % len(raws)], c)
@@ -656,10 +670,13 @@ async def slots_phase(
         wall = time.monotonic() - wall_0
         # Cores the rest of the machine kept busy meanwhile (PostgreSQL, this client, others).
         rest_cores = (machine_busy_seconds() - busy_0 - server_s) / wall
+        hits_1, misses_1 = await cache_counts(c)
         return {
             "range_days": SLOTS_RANGE_DAYS,
             "requests": requests,
             "errors": errors,
+            "cache_hits": hits_1 - hits_0,
+            "cache_misses": misses_1 - misses_0,
             "latency": percentiles(lat),
             "free_slots_per_response": round(statistics.mean(counts), 1) if counts else 0,
             "response_bytes": round(statistics.mean(sizes)) if sizes else 0,

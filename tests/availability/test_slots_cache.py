@@ -79,9 +79,7 @@ def test_a_stored_answer_is_served_again_without_the_starts_now_too_close() -> N
     cache = _cache(notice=60, age=7200)
     starts = _starts(10, first=T0 + timedelta(hours=1))  # 08:00 .. 12:30
     assert _store(cache, starts, T0) == orjson.dumps(_answer(starts))
-    assert orjson.loads(cache.lookup(KEY, T0) or b"") == orjson.loads(
-        orjson.dumps(_answer(starts))
-    )
+    assert orjson.loads(cache.lookup(KEY, T0) or b"") == orjson.loads(orjson.dumps(_answer(starts)))
     # 40 minutes later the first two starts (08:00, 08:30) are within the hour's notice.
     later = cache.lookup(KEY, T0 + timedelta(minutes=40))
     assert later == orjson.dumps(_answer(starts[2:]))

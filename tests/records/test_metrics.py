@@ -44,3 +44,25 @@ async def test_metrics_are_for_admins_or_localhost(clinic: Clinic) -> None:
         refused = await clinic.http.get("/metrics", headers=clinic.auth(caller))
         assert refused.status_code == 403
         assert "dentalcare_" not in refused.text
+
+
+async def test_metrics_count_the_slots_caches_hits_and_misses(clinic: Clinic) -> None:
+    path = f"/api/dentists/{clinic.dentists['x']['id']}/slots"
+    params = {"from": clinic.day.isoformat(), "to": clinic.day.isoformat()}
+
+    async def counts() -> tuple[float, float]:
+        text = (await clinic.http.get("/metrics", headers=clinic.auth("admin"))).text
+        return (
+            _value(text, "dentalcare_slots_cache_hits"),
+            _value(text, "dentalcare_slots_cache_misses"),
+        )
+
+    hits, misses = await counts()
+    for _ in range(3):
+        assert (await clinic.http.get(path, params=params)).status_code == 200
+    later_hits, later_misses = await counts()
+    # The first read is a miss; the others hit unless a commit made the cache wait.
+    assert later_hits + later_misses == hits + misses + 3
+    assert later_misses >= misses + 1
+    text = (await clinic.http.get("/metrics", headers=clinic.auth("admin"))).text
+    assert _value(text, "dentalcare_slots_cache_entries") >= 0

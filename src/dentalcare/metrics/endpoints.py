@@ -30,6 +30,10 @@ async def metrics(request: Request, db: Db, user: OptionalUser) -> Response:
     instruments: Metrics = request.app.state.metrics
     instruments.realtime_connections.set(len(request.app.state.realtime.hub.connections))
     instruments.pool_size.set(db.pool_size)
+    slots_cache = request.app.state.slots_cache
+    instruments.slots_cache_hits.set(slots_cache.hits)
+    instruments.slots_cache_misses.set(slots_cache.misses)
+    instruments.slots_cache_entries.set(len(slots_cache))
     instruments.pool_in_use.set(db.pool_size - db.pool_idle)
     async with db.unit_of_work(SYSTEM, read_only=True) as uow:
         instruments.outbox_depth.set(await repository.outbox_depth(await uow.connection()))

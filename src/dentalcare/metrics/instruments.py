@@ -44,6 +44,21 @@ class Metrics:
             "Database connections open in this process's pool.",
             registry=self.registry,
         )
+        self.slots_cache_hits = Gauge(
+            "dentalcare_slots_cache_hits",
+            "Slots answers served from this process's cache since it started.",
+            registry=self.registry,
+        )
+        self.slots_cache_misses = Gauge(
+            "dentalcare_slots_cache_misses",
+            "Slots answers this process computed (not in its cache, or the cache waiting).",
+            registry=self.registry,
+        )
+        self.slots_cache_entries = Gauge(
+            "dentalcare_slots_cache_entries",
+            "Slots answers in this process's cache now.",
+            registry=self.registry,
+        )
         self.pool_in_use = Gauge(
             "dentalcare_db_pool_in_use",
             "Database connections of this process's pool in use.",
