@@ -15,9 +15,14 @@ Self-contained: a throw-away embedded PostgreSQL, migrated and seeded with 50 de
 as `dentalcare serve` (rate limits off, no minimum notice).
 
 * slots: about half of every dentist's slots of the next 62 days are booked (SQL), then
-  GET /api/dentists/{id}/slots for 62 days, sequentially, and directory sweeps of
-  50 dentists x 14 days; references: the pure engine on the same inputs, the engine's
-  SQL query alone, and a GET /api/health round trip.
+  GET /api/dentists/{id}/slots for 62 days, sequentially (after one unmeasured read of
+  each dentist), and directory sweeps of 50 dentists x 14 days. The service answers
+  from its slots cache (availability/cache.py): `slots_62d` is that steady state (its
+  cache hits and misses, from /metrics, are in the figures); `slots_62d_uncached` is the
+  same reads from a second service process started with DENTALCARE_SLOTS_CACHE_SECONDS=0
+  on the same database, i.e. what the first read after a change costs; and
+  `slots_62d_after_booking` reads again after the booking phase. References: the pure
+  engine on the same inputs, the engine's SQL query alone, a GET /api/health round trip.
 * booking: N concurrent keep-alive HTTP clients in separate processes POST guest
   bookings for distinct free slots (disjoint pre-assigned slot lists, no conflicts) for
   the duration; reference in the same run: the same INSERTs through asyncpg, as the
@@ -68,6 +73,8 @@ from bench.common import (
     running_service,
 )
 
+# How often the clinic changes while `slots_62d_changing` reads (seconds).
+CHANGE_EVERY_S = 1.0
 TARGETS = {"bookings_per_s": 1000, "p99_ms": 50, "slots_p99_ms": 10}
 DENTISTS = 50
 DAY_START = dtime(8, 0)
@@ -615,6 +622,8 @@ async def slots_phase(
 ) -> dict:
     """62-day queries for one dentist, directory sweeps, and the same-run references
     (`treatment`: (type id, minutes) to ask for; None: the clinic's default type)."""
+    import asyncpg
+
     from dentalcare.availability.service import slot_json, snapshot
     from dentalcare.availability.slots import Treatment, free_slots
     from dentalcare.db.pool import connect
@@ -697,6 +706,40 @@ async def slots_phase(
     if reference_only_one:
         conn.close()
         return {"slots_62d": slots_62d}
+
+    # --- the cached service while the clinic changes once a second (far more often than a
+    # clinic books): a closure a year ahead, written by SQL with the NOTIFY a service
+    # process sends, clears every cached answer, so the next read of each dentist misses.
+    changes = await asyncpg.connect(pg.url)
+    stop = asyncio.Event()
+    made = 0
+
+    async def change_every_second() -> None:
+        nonlocal made
+        while not stop.is_set():
+            day = today + timedelta(days=400 + made)
+            await changes.execute(
+                "INSERT INTO clinic_closures (date, reason) VALUES ($1, 'bench')", day
+            )
+            await changes.execute("NOTIFY realtime_events")
+            made += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CHANGE_EVERY_S)
+
+    changer = asyncio.create_task(change_every_second())
+    try:
+        changing = await sequential(conn, service)
+    finally:
+        stop.set()
+        await changer
+        await changes.execute("DELETE FROM clinic_closures WHERE reason = 'bench'")
+        await changes.close()
+    slots_changing = {
+        "slots_cache": "on",
+        "changes_per_s": round(1 / CHANGE_EVERY_S, 3),
+        "changes": made,
+        **changing,
+    }
 
     # --- references: GET /api/health, the SQL snapshot alone, the pure engine
     health_raw = conn.raw_request("GET", "/api/health")
@@ -792,6 +835,7 @@ async def slots_phase(
     return {
         "slots_62d": slots_62d,
         **({"slots_62d_uncached": slots_uncached} if uncached is not None else {}),
+        "slots_62d_changing": slots_changing,
         "slots_reference": {
             "health_roundtrip": percentiles(health),
             "sql_snapshot_62d": percentiles(sql_lat),
