@@ -163,3 +163,27 @@ def test_a_zero_max_age_turns_the_cache_off_and_old_entries_go_first() -> None:
         small.store(key, generation=0, body=_answer([]), starts=[], now=T0, expires=None)
     assert len(small) == 2
     assert small.lookup(keys[0], T0) is None and small.lookup(keys[2], T0) is not None
+
+
+def test_the_least_recently_used_answers_go_past_the_byte_bound() -> None:
+    one = len(orjson.dumps(_answer(_starts(40))))
+    cache = SlotsCache(
+        max_age=timedelta(seconds=30),
+        min_notice=timedelta(0),
+        max_bytes=int(2.5 * (one + 16 * 40 + 200)),
+        listening=lambda: True,
+    )
+    keys = [(uuid4(), *KEY[1:]) for _ in range(3)]
+    for key in keys[:2]:
+        cache.store(
+            key, generation=0, body=_answer(_starts(40)), starts=_starts(40), now=T0, expires=None
+        )
+    assert cache.lookup(keys[0], T0) is not None  # now the more recently used
+    cache.store(
+        keys[2], generation=0, body=_answer(_starts(40)), starts=_starts(40), now=T0, expires=None
+    )
+    assert len(cache) == 2 and cache.size_bytes <= 2.5 * (one + 16 * 40 + 200)
+    assert cache.lookup(keys[1], T0) is None
+    assert cache.lookup(keys[0], T0) is not None and cache.lookup(keys[2], T0) is not None
+    cache.invalidate()
+    assert cache.size_bytes == 0

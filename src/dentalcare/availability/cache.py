@@ -113,11 +113,16 @@ class SlotsCache:
         max_age: timedelta,
         min_notice: timedelta,
         max_entries: int = 4096,
+        max_bytes: int = 32 * 1024 * 1024,
         listening: Callable[[], bool] | None = None,
     ) -> None:
         self._max_age_us = max_age // _ONE_US
         self._notice_us = min_notice // _ONE_US
+        # The least recently used answers go first past either bound (a 62-day answer is
+        # 60-90 KB: the byte bound is the one that matters).
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[Key, _Answer] = OrderedDict()
         # Until a listener is attached, nothing is cached: changes would go unseen.
         self._listening: Callable[[], bool] = listening or (lambda: False)
@@ -159,6 +164,7 @@ class SlotsCache:
         """Forget every answer (and any being computed)."""
         self.generation += 1
         self._entries.clear()
+        self._bytes = 0
 
     def events_seen(self, tables: Collection[str] | None) -> None:
         """The listener handed on events of `tables` (None: it may have missed some)."""
@@ -179,7 +185,7 @@ class SlotsCache:
         at = _us(now)
         if answer is None or not answer.computed_at <= at < answer.valid_until:
             if answer is not None:
-                del self._entries[key]
+                self._drop(key)
             self.misses += 1
             return None
         self._entries.move_to_end(key)
@@ -212,8 +218,26 @@ class SlotsCache:
         until = at + self._max_age_us
         if expires is not None:
             until = min(until, _us(expires))
-        self._entries[key] = _Answer(head, items, offsets, [_us(s) for s in starts], at, until)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        if key in self._entries:
+            self._drop(key)
+        answer = _Answer(head, items, offsets, [_us(s) for s in starts], at, until)
+        self._entries[key] = answer
+        self._bytes += _size(answer)
+        while self._entries and (
+            len(self._entries) > self._max_entries or self._bytes > self._max_bytes
+        ):
+            self._drop(next(iter(self._entries)))
         return rendered
+
+    @property
+    def size_bytes(self) -> int:
+        """About how much memory the kept answers take."""
+        return self._bytes
+
+    def _drop(self, key: Key) -> None:
+        self._bytes -= _size(self._entries.pop(key))
+
+
+def _size(answer: _Answer) -> int:
+    # The JSON, and two machine words per slot for the offsets and starts lists.
+    return len(answer.head) + len(answer.items) + 16 * len(answer.starts) + 200
