@@ -14,7 +14,7 @@ import orjson
 
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import repository
-from dentalcare.availability.cache import SlotsCache
+from dentalcare.availability.cache import Key, SlotsCache
 from dentalcare.availability.schemas import (
     ExceptionCreate,
     WeeklyWindow,
@@ -620,24 +620,15 @@ async def slots_json(
 ) -> bytes:
     """GET /api/dentists/{id}/slots rendered, from the process's cache when it holds the
     answer (both dates given; see cache.py), without touching the database."""
-    if cache is None or start is None or end is None:
-        answer = await slots_answer(
-            uow=uow,
-            settings=settings,
-            caller=caller,
-            dentist_id=dentist_id,
-            start=start,
-            end=end,
-            treatment_id=treatment_id,
-            now=now,
-        )
-        return orjson.dumps(answer.body)
-    check_slots_range(start, end, now=now)
-    key = (dentist_id, start, end, treatment_id, caller is not None and is_staff(caller.role))
-    cached = cache.lookup(key, now)
-    if cached is not None:
-        return cached
-    generation = cache.generation
+    key: Key | None = None
+    generation = 0
+    if cache is not None and start is not None and end is not None:
+        check_slots_range(start, end, now=now)
+        key = (dentist_id, start, end, treatment_id, caller is not None and is_staff(caller.role))
+        cached = cache.lookup(key, now)
+        if cached is not None:
+            return cached
+        generation = cache.generation  # read before the query: see SlotsCache.store
     answer = await slots_answer(
         uow=uow,
         settings=settings,
@@ -648,6 +639,8 @@ async def slots_json(
         treatment_id=treatment_id,
         now=now,
     )
+    if cache is None or key is None:
+        return orjson.dumps(answer.body)
     return cache.store(
         key,
         generation=generation,
