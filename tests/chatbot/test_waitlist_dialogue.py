@@ -74,6 +74,22 @@ async def test_no_in_a_patients_words_carries_on(no: str) -> None:
     assert "waitlist" not in _said(again)  # turned down once: not offered again
 
 
+async def test_a_change_of_mind_while_giving_details_registers_nothing() -> None:
+    turn, clinic = await _talk(*NOTHING_ON_SATURDAY, "yes", "nah, not now")
+    assert turn.state.stage == "preference" and turn.state.waitlist is None
+    assert "No problem" in _said(turn)
+    turn, clinic = await _talk(*NOTHING_ON_SATURDAY, "yes", "nah, not now", "Monday")
+    assert turn.state.stage == "slot" and clinic.waitlist == []
+
+
+async def test_asked_for_beside_the_answer_to_the_red_flag_question() -> None:
+    turn, clinic = await _talk(
+        "my tooth hurts", "no, none of those, just put me on the waiting list", "anyone", DETAILS
+    )
+    assert turn.state.stage == "waitlisted", _said(turn)
+    assert len(clinic.waitlist) == 1
+
+
 async def test_no_with_another_day_looks_at_that_day() -> None:
     turn, clinic = await _talk(*NOTHING_ON_SATURDAY, "no, but Monday would do")
     assert turn.state.stage == "slot"

@@ -24,7 +24,7 @@ from datetime import date, datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from dentalcare.chatbot import manage, offering, replies, screen
+from dentalcare.chatbot import manage, offering, replies, screen, waitlisting
 from dentalcare.chatbot.booking import BookingFlow
 from dentalcare.chatbot.collect import Changes, absorb, take_clinical
 from dentalcare.chatbot.ports import ClinicFacts, ClinicPort
@@ -337,7 +337,7 @@ class Dialogue:
     ) -> None:
         state = turn.state
         free = await self._live_check(turn)
-        if state.mode == "book" and self._waitlist_answer(turn, parse):
+        if state.mode == "book" and waitlisting.take_answer(turn, parse):
             return
         changes = absorb(turn, parse, changes)
         if free is not None:
@@ -372,26 +372,6 @@ class Dialogue:
             or bool({"book", "waitlist"} & parse.intents)
         )
         await flow.advance(turn, changes, understood=understood)
-
-    @staticmethod
-    def _waitlist_answer(turn: Turn, parse: Parse) -> bool:
-        """The patient's word on the waitlist: yes to the offer (or asking for it) makes it
-        wanted, and the slots on the table go; no carries on with the booking (True: that
-        is the whole answer, already given)."""
-        state = turn.state
-        asked = "waitlist" in parse.intents
-        if state.waitlist == "offered" and parse.answer is False:
-            state.waitlist, state.waitlist_declined = None, True
-            if parse.has_booking_info:
-                return False  # "no, but Thursday would do"
-            turn.add(replies.waitlist_declined(offered=bool(state.offered)))
-            return True
-        plain_yes = parse.answer is True and not (parse.choice or parse.when or parse.dentist)
-        if (asked and parse.answer is not False) or (state.waitlist == "offered" and plain_yes):
-            state.waitlist, state.slot, state.offered = "wanted", None, []
-        elif state.waitlist == "offered":
-            state.waitlist = None  # on with the booking: a slot, another day…
-        return False
 
     async def _live_check(self, turn: Turn) -> set[tuple[str, str, str]] | None:
         """Live awareness: which of the slots on the table are still free (None: none shown)."""

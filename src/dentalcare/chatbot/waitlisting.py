@@ -1,9 +1,10 @@
-"""What a waitlist entry asked for in the chat covers: its dates, times of day and dentist.
+"""The waitlist in the chat: the patient's word on it, and what an entry covers.
 
-Pure: the dialogue decides when to offer the waitlist (`booking.BookingFlow`), this
-module turns what the conversation collected into a `WaitlistRequest`, and the clinic
-(`ClinicPort.join_waitlist`) registers it. The times of day are the waitlist's own
-(API.md, "Waitlist and recall"): morning before 12:00, afternoon until 17:00, evening after.
+Pure: the booking flow offers the waitlist and joins (`booking.BookingFlow`); this module
+takes the patient's word on it (`take_answer`) and turns what the conversation collected
+into a `WaitlistRequest`, which the clinic (`ClinicPort.join_waitlist`) registers. The
+times of day are the waitlist's own (API.md, "Waitlist and recall"): morning before
+12:00, afternoon until 17:00, evening after.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 
-from dentalcare.chatbot import offering
+from dentalcare.chatbot import offering, replies
 from dentalcare.chatbot.ports import DentistInfo, PatientDetails, WaitlistRequest
-from dentalcare.chatbot.state import ChatState
+from dentalcare.chatbot.state import ChatState, Turn
+from dentalcare.chatbot.understanding import Parse
 from dentalcare.chatbot.when import When
 
 # With no dates asked for, an entry waits from today for four weeks: as far as the chat
@@ -77,3 +79,31 @@ def request_for(
         times=times_of_day(state.when),
         patient=patient,
     )
+
+
+def take_answer(turn: Turn, parse: Parse) -> bool:
+    """The patient's word on the waitlist: yes to the offer (or asking for it) makes it
+    wanted, and the slots on the table go; no carries on with the booking (True: that
+    is the whole answer, already given)."""
+    state = turn.state
+    asked = "waitlist" in parse.intents
+    # While its details are taken, "no" is a change of mind; a correction is not.
+    backing_out = state.waitlist == "wanted" and state.stage == "details" and not asked
+    if parse.answer is False and (state.waitlist == "offered" or backing_out):
+        if backing_out and parse.has_booking_info:
+            return False
+        state.waitlist, state.waitlist_declined = None, True
+        if parse.has_booking_info:
+            return False  # "no, but Thursday would do"
+        if not state.offered:
+            state.stage = "preference"
+        turn.add(replies.waitlist_declined(offered=bool(state.offered)))
+        return True
+    plain_yes = parse.answer is True and not (parse.choice or parse.when or parse.dentist)
+    # At the red-flag question, "no" answers the question, not the ask.
+    wants = asked and (parse.answer is not False or state.stage == "screen")
+    if wants or (state.waitlist == "offered" and plain_yes):
+        state.waitlist, state.slot, state.offered = "wanted", None, []
+    elif state.waitlist == "offered":
+        state.waitlist = None  # on with the booking: a slot, another day…
+    return False
