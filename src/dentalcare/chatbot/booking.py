@@ -6,6 +6,13 @@ they have an answer); slots (urgent ones first when urgent; today's for a knocke
 adult tooth, or emergency advice when there are none); the patient's details; the read
 back. A conversation that has become an emergency is never offered a slot and never
 booked, whatever its stage (`advance` and `commit` both refuse).
+
+The waitlist: when nothing free fits what a routine booking asked for, or the patient
+turned the offered times down, the offer carries "shall I put you on the waitlist?"
+(`state.waitlist` "offered"). Once the patient wants it ("wanted", by that yes or by
+asking), `advance` takes what the entry still needs instead of a slot — the screen, a
+preference, the details — and joins (`_join_waitlist`). Never for an emergency (advice
+first, as everywhere) nor for something urgent (the earliest slots are offered instead).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dentalcare.chatbot import offering, replies, screen
+from dentalcare.chatbot import offering, replies, screen, waitlisting
 from dentalcare.chatbot.collect import Changes
 from dentalcare.chatbot.ports import ClinicPort, DentistInfo, HeldSlot, OfferedSlot
 from dentalcare.chatbot.state import Reply, Turn
@@ -45,6 +52,7 @@ class BookingFlow:
         state = turn.state
         repeat = state.stage == "emergency"
         state.stage, state.offered, state.slot, state.asked = "emergency", [], None, []
+        state.waitlist = None
         turn.add(replies.emergency(state.reasons, repeat=1 if repeat else 0))
 
     async def advance(self, turn: Turn, changes: Changes, *, understood: bool) -> None:
@@ -66,6 +74,9 @@ class BookingFlow:
             state.stage, state.resume, state.asked = state.resume or "preference", None, []
             if state.stage == "confirm" and state.slot is None:
                 state.stage = "preference"
+        if state.waitlist == "wanted" and state.mode == "book":
+            await self._join_waitlist(turn, changes)
+            return
         if state.slot is None:
             await self._offer_slots(turn, changes, understood=understood)
             return
@@ -135,12 +146,65 @@ class BookingFlow:
             )
         state.offered = offer.slots
         state.seen += ["|".join(s.key) for s in offer.slots]
-        if not offer.slots:
-            state.stage = "preference"
-            turn.say(offer.intro)
+        waitlist = (
+            state.mode == "book"
+            and state.urgency == "routine"
+            and not state.waitlist_declined
+            and (not offer.fits or changes.other_times)
+        )
+        state.waitlist = "offered" if waitlist else None
+        reply = self.offer_reply(offer.slots, offer.intro) if offer.slots else Reply(offer.intro)
+        state.stage = "slot" if offer.slots else "preference"
+        turn.add(replies.with_waitlist_offer(reply) if waitlist else reply)
+
+    async def _join_waitlist(self, turn: Turn, changes: Changes) -> None:
+        """Take what the waitlist entry still needs, then join (urgent: offer slots)."""
+        state = turn.state
+        await self.release_hold(turn)
+        state.slot, state.offered = None, []
+        if state.urgency != "routine":
+            state.waitlist = None
+            turn.say(replies.WAITLIST_URGENT)
+            await self._offer_slots(turn, changes, understood=True)
             return
-        state.stage = "slot"
-        turn.add(self.offer_reply(offer.slots, offer.intro))
+        if not state.preference_given:
+            state.stage = "preference"
+            turn.add(replies.ask_waitlist_preference())
+            return
+        details = state.details
+        if details is None:
+            first = state.stage != "details"
+            state.stage = "details"
+            turn.add(replies.ask_waitlist_details(state.missing_details(), first=first))
+            return
+        dentist = waitlisting.dentist_of(state, self.directory)
+        today = self.now.astimezone(self.tz).date()
+        request = waitlisting.request_for(state, details, today=today, dentist=dentist)
+        try:
+            entry = await self.clinic.join_waitlist(request=request)
+        except ValidationError as exc:
+            _reject_details(turn, exc)
+            return
+        state.waitlist, state.stage = None, "waitlisted"
+        state.waitlisted = {
+            "id": entry.get("id"),
+            "treatment": state.treatment,
+            "dentist": dentist.name if dentist else None,
+            "dentist_id": str(dentist.id) if dentist else None,
+            "earliest_date": request.earliest.isoformat(),
+            "latest_date": request.latest.isoformat(),
+            "times": list(request.times),
+        }
+        turn.add(
+            replies.waitlisted(
+                treatment=state.treatment,
+                dentist=dentist.name if dentist else None,
+                earliest=request.earliest,
+                latest=request.latest,
+                times=request.times,
+                email=details.email,
+            )
+        )
 
     def offer_reply(self, slots: Sequence[OfferedSlot], intro: str) -> Reply:
         """Slots offered in this clinic's words (times with zones when zones differ)."""

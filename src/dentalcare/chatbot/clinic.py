@@ -10,6 +10,10 @@ held); a booking, cancellation, move, hold or release opens the transaction that
 turn's transcript is then saved in, so the change and the conversation that mentions it
 commit together (a turn that loses the race to save takes its hold back with it).
 
+Waitlist entries go through `waitlist.service.join` as the booking page's do (a patient's
+as theirs, a guest's with the name, e-mail and phone the chat took), in the turn's
+transaction like a booking.
+
 Holds go through `holds.service` as the booking page's do: the logged-in patient's as
 theirs (one live hold per patient, so a chat hold replaces one on the booking page, as a
 second page would), a guest's with a token that only the stored state keeps.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +42,7 @@ from dentalcare.chatbot.ports import (
     OfferedSlot,
     PatientDetails,
     TreatmentFacts,
+    WaitlistRequest,
 )
 from dentalcare.chatbot.treatments import KINDS, clinic_type
 from dentalcare.clinic import service as clinic_settings
@@ -49,6 +54,8 @@ from dentalcare.holds import service as holds
 from dentalcare.holds.schemas import HoldCreate
 from dentalcare.ratelimit import UNLIMITED, Throttle
 from dentalcare.treatments import service as treatment_types
+from dentalcare.waitlist import service as waitlist
+from dentalcare.waitlist.schemas import WaitlistCreate
 
 _REFERENCE = re.compile(r"DC-[0-9A-Z]{6,10}")
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -266,6 +273,33 @@ class ServiceClinic:
                 )
         except NotFound:
             pass  # lapsed and swept, replaced by another of the caller's, or booked
+
+    async def join_waitlist(self, *, request: WaitlistRequest) -> dict[str, Any]:
+        """Join through the waitlist service, as the clinic's treatment type for the kind
+        (its default treatment when none fits, as a booking would be)."""
+        type_id = await self._type_id(request.treatment_name)
+        if type_id is None:
+            async with self.uow.transaction():
+                facts = await clinic_settings.clinic_facts(uow=self.uow, settings=self.settings)
+            type_id = facts.default_treatment_type_id
+        try:
+            create = WaitlistCreate.model_validate(
+                {
+                    "treatment_type_id": type_id,
+                    "dentist_id": request.dentist_id,
+                    "earliest_date": request.earliest,
+                    "latest_date": request.latest,
+                    "times": list(request.times),
+                    "patient_name": request.patient.name,
+                    "patient_email": request.patient.email,
+                    "patient_phone": request.patient.phone,
+                }
+            )
+        except pydantic.ValidationError as exc:
+            raise _validation_error(exc) from None
+        return await waitlist.join(
+            uow=self.uow, caller=self.caller, request=create, now=self.now or datetime.now(UTC)
+        )
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
         """A guest's booking by reference and e-mail; a patient's own by reference alone."""

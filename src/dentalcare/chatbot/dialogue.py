@@ -2,7 +2,8 @@
 
 greet → what is wrong → triage and the red-flag screen → preferences (dentist, day, time)
 → 3–5 real free slots of dentists who perform the treatment → name, e-mail, phone (known
-already for a logged-in patient) → read back → book.
+already for a logged-in patient) → read back → book. Nothing free that fits, or the times
+turned down: the waitlist is offered instead (`booking`); a patient may also ask for it.
 
 Every message is triaged first, whatever the stage (`collect.take_clinical`): new clinical
 information raises the urgency, and an emergency stops everything — from then on the
@@ -23,7 +24,7 @@ from datetime import date, datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from dentalcare.chatbot import manage, offering, replies, screen
+from dentalcare.chatbot import manage, offering, replies, screen, waitlisting
 from dentalcare.chatbot.booking import BookingFlow
 from dentalcare.chatbot.collect import Changes, absorb, take_clinical
 from dentalcare.chatbot.ports import ClinicFacts, ClinicPort
@@ -205,8 +206,8 @@ class Dialogue:
             if await manage.proceed(self.clinic, turn):
                 await flow.advance(turn, Changes(preferences=True), understood=True)
             return
-        if state.stage in ("booked", "done"):
-            if not (parse.has_booking_info or "book" in intents):
+        if state.stage in ("booked", "done", "waitlisted"):
+            if not (parse.has_booking_info or {"book", "waitlist"} & intents):
                 if "thanks" in intents or parse.answer is False:
                     turn.say("You're welcome — take care!")
                 elif not info:
@@ -306,7 +307,7 @@ class Dialogue:
             resume
             and booking
             and len(turn.replies) > before
-            and state.stage not in ("booked", "done")
+            and state.stage not in ("booked", "done", "waitlisted")
         ):
             last = turn.replies[-1]
             turn.replies[-1] = Reply(f"Back to your booking: {last.text}", last.quick_replies)
@@ -336,6 +337,8 @@ class Dialogue:
     ) -> None:
         state = turn.state
         free = await self._live_check(turn)
+        if state.mode == "book" and waitlisting.take_answer(turn, parse):
+            return
         changes = absorb(turn, parse, changes)
         if free is not None:
             if state.slot is not None and state.slot.key not in free:
@@ -362,7 +365,12 @@ class Dialogue:
             elif not handled:
                 turn.say("Shall I go ahead? Please answer yes or no.", list(replies.YES_NO))
             return
-        understood = changes.any or handled or parse.answer is not None or "book" in parse.intents
+        understood = (
+            changes.any
+            or handled
+            or parse.answer is not None
+            or bool({"book", "waitlist"} & parse.intents)
+        )
         await flow.advance(turn, changes, understood=understood)
 
     async def _live_check(self, turn: Turn) -> set[tuple[str, str, str]] | None:

@@ -6,9 +6,11 @@ already booked and the minimum notice, so a conversation in memory is offered wh
 service would offer. It follows the same rules the services enforce where the dialogue
 can notice them: only free slots can be booked (else `SlotUnavailable` with
 alternatives), a guest finds a booking only with its e-mail address, cancelled
-appointments free their slot. Holds behave as the holds service's: a live hold is busy
-to everyone but its holder, one per caller (a guest's token, or the logged-in caller),
-for `hold_minutes`; booking with it converts it, and a lapsed one is busy to nobody.
+appointments free their slot, waitlist entries need a valid e-mail address (they are
+kept in `waitlist`; nothing offers them slots here). Holds behave as the holds
+service's: a live hold is busy to everyone but its holder, one per caller (a guest's
+token, or the logged-in caller), for `hold_minutes`; booking with it converts it, and a
+lapsed one is busy to nobody.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dentalcare.chatbot.ports import (
     OfferedSlot,
     PatientDetails,
     TreatmentFacts,
+    WaitlistRequest,
 )
 from dentalcare.chatbot.treatments import KINDS
 from dentalcare.errors import SlotUnavailable, ValidationError
@@ -107,6 +110,7 @@ class MemoryClinic:
     facts: ClinicFacts = DEMO_FACTS
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     holds: MemoryHolds = field(default_factory=MemoryHolds)
+    waitlist: list[dict[str, Any]] = field(default_factory=list)
     _references: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
 
     async def dentists(self) -> list[DentistInfo]:
@@ -350,6 +354,28 @@ class MemoryClinic:
                 "treatment_name": treatment_name,
             },
         )
+
+    async def join_waitlist(self, *, request: WaitlistRequest) -> dict[str, Any]:
+        """Keep a waiting entry (with the treatment's name, as bookings here do)."""
+        if not _EMAIL.match(request.patient.email):
+            raise ValidationError(
+                "patient_email: value is not a valid email address",
+                fields=[{"loc": ["body", "patient_email"], "msg": "not a valid email address"}],
+            )
+        entry = {
+            "id": str(uuid.uuid4()),
+            "patient_name": request.patient.name,
+            "patient_email": request.patient.email,
+            "patient_phone": request.patient.phone,
+            "treatment_name": request.treatment_name,
+            "dentist_id": str(request.dentist_id) if request.dentist_id else None,
+            "earliest_date": request.earliest.isoformat(),
+            "latest_date": request.latest.isoformat(),
+            "times": list(request.times),
+            "status": "waiting",
+        }
+        self.waitlist.append(entry)
+        return dict(entry)
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:
         """A booking by reference and e-mail (None: the logged-in caller's)."""

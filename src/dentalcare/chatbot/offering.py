@@ -29,11 +29,13 @@ _SPREAD = timedelta(minutes=90)
 @dataclass(frozen=True, slots=True)
 class Offer:
     """Slots to offer and the sentence that introduces them (no slots: the sentence says so).
-    `none_today`: a knocked-out adult tooth, and nothing is free today."""
+    `none_today`: a knocked-out adult tooth, and nothing is free today. `fits`: the slots
+    are what the patient asked for (False: nothing was, these are the nearest, if any)."""
 
     slots: list[OfferedSlot]
     intro: str
     none_today: bool = False
+    fits: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +218,9 @@ async def preferred_offer(
     same_days = [s for s in fresh if any_day.admits(s.date, s.time)] if wish.has_time else []
     if same_days:
         at = wish.at or wish.after or wish.before
-        return Offer(pick(same_days, at=at, earliest=False), f"{sorry} The nearest times are:")
+        return Offer(
+            pick(same_days, at=at, earliest=False), f"{sorry} The nearest times are:", fits=False
+        )
     wide = await clinic.free_slots(
         dentist_ids=ids,
         start=today,
@@ -230,7 +234,7 @@ async def preferred_offer(
         days.add(min((s.date for s in around if s.date >= target), default=None))
         closest = [s for s in around if s.date in days]
         nearest = pick(closest, at=wish.at, earliest=False)
-        return Offer(nearest, f"{sorry} The nearest free times are:")
+        return Offer(nearest, f"{sorry} The nearest free times are:", fits=False)
     if who.suitable:
         others = await clinic.free_slots(
             dentist_ids=who.suitable,
@@ -244,11 +248,13 @@ async def preferred_offer(
                 pick(others, at=None, earliest=True),
                 f"{who.label} has nothing free in the next four weeks. Other dentists "
                 "have these times:",
+                fits=False,
             )
     return Offer(
         [],
         "Sorry, I can't find any free appointments in the next four weeks. Please call the "
         "clinic and we'll fit you in.",
+        fits=False,
     )
 
 

@@ -123,6 +123,20 @@ class PatientDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitlistRequest:
+    """A waitlist entry the conversation asks for: the treatment kind (a treatment type's
+    name; None: the clinic's default), the dentist (None: any), the dates (inclusive), the
+    times of day ("morning", "afternoon", "evening") and who it is for."""
+
+    treatment_name: str | None
+    dentist_id: UUID | None
+    earliest: date
+    latest: date
+    times: tuple[str, ...]
+    patient: PatientDetails
+
+
+@dataclass(frozen=True, slots=True)
 class TreatmentFacts:
     """A treatment as the clinic offers it: how long it takes and what it costs (None:
     not published), the price as the clinic writes it ("£45", "from $120")."""
@@ -195,6 +209,12 @@ class ClinicPort(Protocol):
         default); the appointment JSON. With the conversation's `hold` on it the hold
         becomes the booking; a hold that has lapsed or gone is booked without. Raises
         `SlotUnavailable` if it is not free."""
+        ...
+
+    async def join_waitlist(self, *, request: WaitlistRequest) -> dict[str, Any]:
+        """Put the patient on the waitlist (as the logged-in patient, or as a guest); the
+        entry's JSON. When a matching slot frees up the clinic offers it by e-mail with a
+        link to accept. Raises `ValidationError` for details the clinic refuses."""
         ...
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:

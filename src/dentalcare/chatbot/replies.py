@@ -282,6 +282,91 @@ def booked(appointment: dict[str, Any]) -> Reply:
     )
 
 
+WAITLIST_OFFER = (
+    "I can put you on the waitlist and tell you by e-mail if something earlier frees up — shall I?"
+)
+WAITLIST_CHOICES = [
+    QuickReply("Yes, join the waitlist", "yes, put me on the waitlist"),
+    QuickReply("No, thanks", "no"),
+]
+WAITLIST_URGENT = (
+    "As this sounds urgent, I'd rather not leave you waiting on a list — let's find you the "
+    "earliest appointment instead."
+)
+
+
+def with_waitlist_offer(reply: Reply) -> Reply:
+    """`reply` (nothing free that fits, or other times asked for) with the waitlist offered."""
+    return Reply(f"{reply.text}\nOr {WAITLIST_OFFER}", [*reply.quick_replies, *WAITLIST_CHOICES])
+
+
+def waitlist_declined(*, offered: bool) -> Reply:
+    """The patient does not want the waitlist: the booking carries on."""
+    if offered:
+        return Reply(
+            "No problem. Pick one of the times above, or tell me another day, time or dentist.",
+            [QuickReply("Other times", "other times")],
+        )
+    return Reply(
+        "No problem. Would another day, time or dentist suit you? Or say 'stop' if that's "
+        "all for now.",
+        ask_preference(ChatState()).quick_replies,
+    )
+
+
+def ask_waitlist_preference() -> Reply:
+    """Ask what the waitlist entry should cover."""
+    return Reply(
+        "Sure. Which dentist, days or times should I put you down for? For example 'Dr "
+        "Patel', 'next week', 'mornings' — or 'anyone, any time'.",
+        [
+            QuickReply("Anyone, any time", "anyone, any time"),
+            QuickReply("Mornings", "mornings"),
+            QuickReply("Afternoons", "afternoons"),
+        ],
+    )
+
+
+def ask_waitlist_details(missing: Sequence[str], *, first: bool) -> Reply:
+    """Ask for the personal details the waitlist entry still needs."""
+    if not first:
+        return ask_details(missing, first=False)
+    words = {"name": "your full name", "email": "your e-mail address", "phone": "a phone number"}
+    wanted = [words[m] for m in missing]
+    listed = wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " and " + wanted[-1]
+    return Reply(f"Sure. To put you on the waitlist I need {listed}.")
+
+
+def waitlist_range(earliest: date, latest: date) -> str:
+    """E.g. "on Tuesday 24 November" or "from Friday 20 November to Friday 18 December"."""
+    if earliest == latest:
+        return f"on {long_day(earliest)}"
+    return f"from {long_day(earliest)} to {long_day(latest)}"
+
+
+def waitlisted(
+    *,
+    treatment: str | None,
+    dentist: str | None,
+    earliest: date,
+    latest: date,
+    times: Sequence[str],
+    email: str,
+) -> Reply:
+    """Confirmation of a waitlist entry: what was registered, and what happens next."""
+    what = phrase(treatment)
+    parts = "" if len(times) == 3 else f", {' or '.join(t + 's' for t in times)} only"
+    return Reply(
+        f"Done — you're on the waitlist for {what} with {dentist or 'any dentist'}, "
+        f"{waitlist_range(earliest, latest)}{parts}. When a slot frees up, we'll e-mail you at "
+        f"{email} with a link to accept it. Is there anything else I can help with?",
+        [
+            QuickReply("Book an appointment", "book an appointment"),
+            QuickReply("No, thanks", "thanks"),
+        ],
+    )
+
+
 def dentists_list(dentists: Sequence[DentistInfo]) -> Reply:
     """The directory."""
     if not dentists:
@@ -424,8 +509,9 @@ def stuck(state: ChatState, facts: ClinicFacts, *, attempt: int) -> Reply:
         )
     if stage == "details":
         missing = ", ".join(state.missing_details()).replace("email", "e-mail")
+        purpose = "To put you on the waitlist" if state.waitlist == "wanted" else "To book it"
         return Reply(
-            f"{sorry}{have}To book it I still need your {missing} — for example 'Jane Doe, "
+            f"{sorry}{have}{purpose} I still need your {missing} — for example 'Jane Doe, "
             f"jane@example.com, 07700 900123'. {person}",
             [call],
         )

@@ -30,8 +30,12 @@ Stage = Literal[
     "manage_action",  # found the booking, asked: cancel or reschedule?
     "manage_confirm",  # asked to confirm a cancellation
     "done",  # a cancellation or reschedule finished
+    "waitlisted",  # put on the waitlist; may start over, cancel or reschedule
 ]
 Mode = Literal["book", "cancel", "reschedule", "manage"]
+# Where the waitlist stands in a booking: the assistant asked "shall I?" ("offered"), or
+# the patient wants it ("wanted": the flow takes what the entry still needs, then joins).
+WaitlistStep = Literal["offered", "wanted"]
 
 # Bookings being managed keep only what the conversation needs.
 BOOKING_FIELDS = (
@@ -123,6 +127,11 @@ class ChatState:
     advised: bool = False
     # a treatment asked about ("how much is whitening?"), for "book me in for that"
     suggested: str | None = None
+    # the waitlist: the step it is at, whether the patient turned it down (not offered
+    # again in this booking), and what was registered (shown in `public()`)
+    waitlist: WaitlistStep | None = None
+    waitlist_declined: bool = False
+    waitlisted: dict[str, Any] | None = None
     # the last two turns' final assistant messages, and how many turns in a row had to be
     # reworded (never the same prompt twice)
     recent: list[str] = field(default_factory=list)
@@ -177,6 +186,7 @@ class ChatState:
             "slot": self.slot.to_json() if self.slot else None,
             "offered": [s.to_json() for s in self.offered],
             "booking_reference": self.booked_reference or self.reference,
+            "waitlist": self.waitlisted,
         }
         return {"stage": self.stage, "collected": collected}
 
@@ -205,6 +215,8 @@ class ChatState:
             "recent": self.recent,
             "stuck": self.stuck,
             "hold": self.hold.to_json() if self.hold else None,
+            "waitlist": self.waitlist,
+            "waitlist_declined": self.waitlist_declined,
         }
         return out
 
@@ -254,6 +266,9 @@ class ChatState:
             stuck=int(i.get("stuck") or 0),
             # states stored before the chat held slots have none
             hold=HeldSlot.from_json(i["hold"]) if i.get("hold") else None,
+            waitlist=i.get("waitlist") if i.get("waitlist") in ("offered", "wanted") else None,
+            waitlist_declined=bool(i.get("waitlist_declined")),
+            waitlisted=c.get("waitlist"),
         )
 
 

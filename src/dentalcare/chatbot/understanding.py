@@ -48,6 +48,7 @@ Intent = Literal[
     "greeting",
     "thanks",
     "other_times",
+    "waitlist",
 ]
 Expecting = Literal[
     "complaint",
@@ -215,6 +216,14 @@ _INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r" (times?|slots?|options?|days?|dates?)\b"
         r"|\bnone of (these|them|those)\b|\b(those|these) (don'?t|do not) (work|suit)\b",
     ),
+    (
+        "waitlist",
+        r"\b(waiting ?list|wait ?list|cancellation list|stand-?by list)\b"
+        r"|\b(let me know|tell me|notify me|text me|e-?mail me|message me|alert me|ping me"
+        r"|inform me|contact me|call me|get in touch)\b.{0,40}"
+        r"\b(earlier|sooner|(comes?|came|opens?|frees?|freed) up|opens?|becomes? (free|available)"
+        r"|cancel\w*|free)\b",
+    ),
     ("greeting", r"^\s*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings)\b"),
     ("thanks", r"\b(thanks|thank you|thx|cheers|ta)\b"),
     (
@@ -224,6 +233,15 @@ _INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
     ),
 )
 _INTENTS = tuple((intent, re.compile(pattern)) for intent, pattern in _INTENT_PATTERNS)
+# "The cancellation list" is the waitlist, not a wish to cancel.
+_CANCELLATION_LIST = re.compile(r"\bcancell?ation (list|waiting list)\b")
+# "Can you put me on the waiting list for …": the ask around what the visit is for.
+_WAITLIST_ASK = re.compile(
+    r"^\s*((please\s+)?(can|could|would) you\s+)?(please\s+)?(put|add|stick|get|pop) me"
+    r"\s+(on|to|onto)\s+(the|your|a)\s+(waiting ?list|wait ?list|cancell?ation list"
+    r"|stand-?by list)(\s+(for|with))*\s*",
+    re.IGNORECASE,
+)
 
 _YES = re.compile(
     r"^\s*(y|yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|kk|correct|confirm\w*|that'?s (right|correct|"
@@ -441,6 +459,7 @@ def _without_when(clause: str) -> str:
 
 
 def _trimmed(clause: str) -> str:
+    clause = _WAITLIST_ASK.sub("", clause)
     without = _without_when(clause)
     if _PROBLEM.search(without.lower()):
         clause = _DANGLING.sub("", without)
@@ -509,7 +528,8 @@ class RuleBasedUnderstanding:
         """The same as `parse`, synchronously."""
         raw = text.strip()[:MAX_ANALYSED_CHARS]
         lowered = normalise(raw)
-        intents = frozenset(intent for intent, pattern in _INTENTS if pattern.search(lowered))
+        asked = _CANCELLATION_LIST.sub("waiting list", lowered)
+        intents = frozenset(intent for intent, pattern in _INTENTS if pattern.search(asked))
         expecting_name = context.expecting == "details" and "name" in context.missing
         name = find_name(raw.replace("’", "'"), expecting_name=expecting_name)
         without_name = lowered.replace(name.lower(), " ") if name else lowered
