@@ -131,7 +131,7 @@ async def _notice(
     for offer in offers:
         offer["held_until"] = _held_until(offer)
     zones = {str(o["dentist_id"]): o["dentist_timezone"] for o in offers}
-    values = {"booked": None, "booked_entry": "", "problem": "", **extra}
+    values: dict[str, Any] = {"booked": None, "booked_entry": "", "problem": "", **extra}
     return render(request, NOTICE, {"offers": offers, "dentist_zones": zones, **values})
 
 
@@ -139,7 +139,12 @@ def _problem(request: Request, exc: DentalCareError) -> Response:
     """The notice saying why Book it / No thanks did not work (the offers come back with
     the next live event: the failed transaction is read no further)."""
     # 200, not the error's status: htmx swaps 2xx only, and the notice must say why.
-    values = {"offers": [], "booked": None, "booked_entry": "", "problem": exc.detail}
+    values: dict[str, Any] = {
+        "offers": [],
+        "booked": None,
+        "booked_entry": "",
+        "problem": exc.detail,
+    }
     return render(request, NOTICE, values)
 
 
