@@ -31,7 +31,8 @@ AVAILABILITY_TABLES = (
     "clinic_closures",
 )
 DENTIST_TABLES = ("dentists",)
-# Waitlist entries and offers (migration 0012): staff only, no e-mail or phone.
+# Waitlist entries and offers (migration 0012), no e-mail or phone: staff see all, a
+# patient those of their own entries (patient_id, migration 0027).
 WAITLIST_TABLES = ("waitlist",)
 WAITLIST = "waitlist"
 # Message status changes of appointments' messages (migration 0024): staff see all, a
@@ -51,6 +52,11 @@ DENTISTS = "dentists"
 def patient_topic(user_id: UUID | str) -> str:
     """The topic of one patient's appointments."""
     return f"patient:{user_id}"
+
+
+def waitlist_topic(patient_id: UUID | str | None = None) -> str:
+    """The topic of every waitlist event (staff), or of one patient's entries."""
+    return WAITLIST if patient_id is None else f"waitlist:patient:{patient_id}"
 
 
 def dentist_topic(dentist_id: UUID | str) -> str:
@@ -155,7 +161,9 @@ class LogEvent:
         if self.table == "dentists":
             return ((DENTISTS, (DENTISTS,)),)
         if self.table in WAITLIST_TABLES:
-            return ((WAITLIST, (WAITLIST,)),)
+            if self.patient_id is None:
+                return ((WAITLIST, (WAITLIST,)),)
+            return ((WAITLIST, (WAITLIST, waitlist_topic(self.patient_id))),)
         if self.table in MESSAGE_TABLES:
             if self.dentist_id is None:
                 return ((MESSAGES, (MESSAGES,)),)

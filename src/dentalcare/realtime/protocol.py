@@ -40,6 +40,7 @@ from dentalcare.realtime.events import (
     encode,
     messages_topic,
     patient_topic,
+    waitlist_topic,
 )
 from dentalcare.realtime.hub import ChannelSpec
 from dentalcare.vocabulary import is_staff
@@ -124,11 +125,7 @@ def resolve_channel(channel: str, principal: Principal | None) -> ChannelSpec:
     if channel == DENTISTS:
         return ChannelSpec(channel, channel, "global", channel, DENTIST_TABLES)
     if channel == WAITLIST:
-        if principal is None:
-            raise Unauthorized("The waitlist channel needs an access token (?token= or auth).")
-        if not is_staff(principal.role):
-            raise Forbidden("The waitlist channel is the clinic staff's.")
-        return ChannelSpec(channel, channel, "global", channel, WAITLIST_TABLES)
+        return _waitlist(principal)
     if channel == MESSAGES:
         return _messages(principal)
     prefix, _, rest = channel.partition(":")
@@ -203,6 +200,25 @@ def _messages(principal: Principal | None) -> ChannelSpec:
             dentist_id=principal.dentist_id,
         )
     raise Forbidden("The messages channel is the clinic staff's and the dentists'.")
+
+
+def _waitlist(principal: Principal | None) -> ChannelSpec:
+    """Waitlist entries and offers: staff see every one, a patient their own entries'."""
+    if principal is None:
+        raise Unauthorized("The waitlist channel needs an access token (?token= or auth).")
+    if is_staff(principal.role):
+        return ChannelSpec(WAITLIST, WAITLIST, "global", WAITLIST, WAITLIST_TABLES)
+    if principal.role == "patient":
+        topic = waitlist_topic(principal.user_id)
+        return ChannelSpec(
+            WAITLIST,
+            topic,
+            "appointments",
+            topic,
+            WAITLIST_TABLES,
+            patient_id=principal.user_id,
+        )
+    raise Forbidden("The waitlist channel is the clinic staff's and the patients' (their own).")
 
 
 def subscribed(ref: Any, channel: str, head: int) -> Encoded:

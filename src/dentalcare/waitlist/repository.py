@@ -113,6 +113,25 @@ async def live_offer_of(
     )
 
 
+async def open_offers_of_patient(
+    conn: asyncpg.Connection, patient_id: UUID, *, now: datetime
+) -> list[asyncpg.Record]:
+    """A patient's live, unexpired offers, soonest first, with who and what they are for."""
+    return await conn.fetch(
+        """SELECT o.entry_id, o.dentist_id, o.appointment_date, o.appointment_time,
+                  o.starts_at, o.expires_at, d.name AS dentist_name,
+                  d.timezone AS dentist_timezone, t.name AS treatment_name
+           FROM waitlist_offers o
+           JOIN waitlist_entries e ON e.id = o.entry_id
+           JOIN dentists d ON d.id = o.dentist_id
+           JOIN treatment_types t ON t.id = o.treatment_type_id
+           WHERE o.status = 'live' AND o.expires_at > $2 AND e.patient_id = $1
+           ORDER BY o.starts_at, o.entry_id""",
+        patient_id,
+        now,
+    )
+
+
 async def insert_offer(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
     """Record an offer of a held slot to an entry."""
     return await conn.fetchrow(

@@ -159,6 +159,14 @@ async def list_entries(
     return [_listed(r) for r in rows]
 
 
+async def open_offers(*, uow: UnitOfWork, caller: Principal, now: datetime) -> list[dict[str, Any]]:
+    """The caller's own live offers (a patient's; nobody else has any to take)."""
+    if caller.role != "patient":
+        return []
+    rows = await repository.open_offers_of_patient(await uow.connection(), caller.user_id, now=now)
+    return [dict(r) for r in rows]
+
+
 async def _release_offer(
     conn: asyncpg.Connection, offer: asyncpg.Record, status: str, *, now: datetime
 ) -> None:

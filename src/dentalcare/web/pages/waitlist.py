@@ -1,10 +1,12 @@
 """The waitlist's pages: joining from the booking pages ("tell me if something earlier
-frees up"), the one-click offer link, and the staff's /admin/waitlist (entries, offer
-chains, recalls and the figures). Plain forms; the services decide everything."""
+frees up"), the one-click offer link, a logged-in patient's live offer notice, and the
+staff's /admin/waitlist (entries, offer chains, recalls and the figures). Plain forms;
+the services decide everything."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pydantic
 from fastapi import APIRouter, Query, Request
@@ -15,11 +17,12 @@ from dentalcare.errors import DentalCareError
 from dentalcare.ratelimit import Limits
 from dentalcare.waitlist import service as waitlist
 from dentalcare.waitlist.schemas import TIMES_OF_DAY, WaitlistCreate
+from dentalcare.web import localtime
 from dentalcare.web.csrf import CheckedForm
 from dentalcare.web.pages.accounts import safe_next
 from dentalcare.web.pages.directory import parse_id
-from dentalcare.web.session import AdminPage, PageUser
-from dentalcare.web.templating import redirect, render
+from dentalcare.web.session import AdminPage, PageUser, PatientPage
+from dentalcare.web.templating import is_htmx, redirect, render
 
 router = APIRouter()
 
@@ -107,6 +110,102 @@ async def accept_offer(
             status_code=exc.status_code,
         )
     return render(request, "patient/waitlist_offer.html", {"page": "waitlist", "booked": booked})
+
+
+NOTICE = "partials/offer_notice.html"
+
+
+def _held_until(offer: dict[str, Any]) -> str:
+    """When the hold ends, on the dentist's clock ("11:00 GMT")."""
+    expires: datetime = offer["expires_at"]
+    local = expires.astimezone(localtime.zone(offer["dentist_timezone"]))
+    item = {"date": local.date(), "time": local.time(), "starts_at": expires}
+    return localtime.clock_of(item, offer["dentist_timezone"])
+
+
+async def _notice(
+    request: Request, user: PatientPage, uow: Uow, clock: AppClock, **extra: Any
+) -> Response:
+    """The patient's offer notice: every open offer, or what just became of one."""
+    offers = await waitlist.open_offers(uow=uow, caller=user, now=clock.now())
+    for offer in offers:
+        offer["held_until"] = _held_until(offer)
+    zones = {str(o["dentist_id"]): o["dentist_timezone"] for o in offers}
+    values: dict[str, Any] = {"booked": None, "booked_entry": "", "problem": "", **extra}
+    return render(request, NOTICE, {"offers": offers, "dentist_zones": zones, **values})
+
+
+def _problem(request: Request, exc: DentalCareError) -> Response:
+    """The notice saying why Book it / No thanks did not work (the offers come back with
+    the next live event: the failed transaction is read no further)."""
+    # 200, not the error's status: htmx swaps 2xx only, and the notice must say why.
+    values: dict[str, Any] = {
+        "offers": [],
+        "booked": None,
+        "booked_entry": "",
+        "problem": exc.detail,
+    }
+    return render(request, NOTICE, values)
+
+
+@router.get("/my/offers")
+async def my_offers(request: Request, user: PatientPage, uow: Uow, clock: AppClock) -> Response:
+    """The live offer notice every patient page shows (fetched when an offer event comes)."""
+    return await _notice(request, user, uow, clock)
+
+
+@router.post("/my/offers/{entry_id}/accept")
+async def accept_my_offer(
+    request: Request,
+    entry_id: str,
+    form: CheckedForm,
+    user: PatientPage,
+    uow: Uow,
+    settings: AppSettings,
+    limits: Limits,
+    clock: AppClock,
+) -> Response:
+    """Book it: the offered time becomes the patient's appointment."""
+    try:
+        booked = await waitlist.accept_offer(
+            uow=uow,
+            settings=settings,
+            throttle=limits,
+            caller=user,
+            entry_id=parse_id(entry_id),
+            token=None,
+            now=clock.now(),
+        )
+    except DentalCareError as exc:
+        if not is_htmx(request):
+            return redirect(request, "/my/appointments", message=exc.detail, kind="error")
+        return _problem(request, exc)
+    if not is_htmx(request):
+        return redirect(request, "/my/appointments", message="Booked from the waitlist.")
+    return await _notice(request, user, uow, clock, booked=booked, booked_entry=entry_id)
+
+
+@router.post("/my/offers/{entry_id}/decline")
+async def decline_my_offer(
+    request: Request,
+    entry_id: str,
+    form: CheckedForm,
+    user: PatientPage,
+    uow: Uow,
+    clock: AppClock,
+) -> Response:
+    """No thanks: the time goes to the next person, the entry waits again."""
+    try:
+        await waitlist.decline_offer(
+            uow=uow, caller=user, entry_id=parse_id(entry_id), token=None, now=clock.now()
+        )
+    except DentalCareError as exc:
+        if not is_htmx(request):
+            return redirect(request, "/my/appointments", message=exc.detail, kind="error")
+        return _problem(request, exc)
+    if not is_htmx(request):
+        return redirect(request, "/my/appointments", message="We passed that time on.")
+    return await _notice(request, user, uow, clock)
 
 
 @router.get("/admin/waitlist")
