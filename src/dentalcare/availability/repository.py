@@ -107,12 +107,15 @@ async def delete_exception(
 # statement (an InitPlan), however many dentists it returns.
 # $1 dentist(s), $2..$3 local dates, $4..$5 instants, $6 appointment and $7 hold to
 # leave out (the one being moved, the caller's own hold), $8 now (holds expired by then
-# are not busy, even before the sweeper deletes them).
+# are not busy, even before the sweeper deletes them). The expiry is looked up for hold
+# rows only: as a bare NOT EXISTS it became an anti-join probing `holds` for every
+# appointment row too (2,900 with 4 chairs over 62 days: 1.3-1.7 ms of an 8 ms query).
 _OCCUPIED = """
     o.during && tstzrange($4, $5)
     AND ($6::uuid IS NULL OR o.appointment_id IS DISTINCT FROM $6)
     AND ($7::uuid IS NULL OR o.hold_id IS DISTINCT FROM $7)
-    AND NOT EXISTS (SELECT FROM holds h WHERE h.id = o.hold_id AND h.expires_at <= $8)
+    AND (o.hold_id IS NULL
+         OR NOT EXISTS (SELECT FROM holds h WHERE h.id = o.hold_id AND h.expires_at <= $8))
 """
 # The active chairs in the order `chair_ids` lists them.
 _ACTIVE_CHAIRS = "ARRAY(SELECT c.id FROM chairs c WHERE c.active ORDER BY c.name, c.id)"
