@@ -529,10 +529,11 @@ async def slots_answer(
     """GET /api/dentists/{id}/slots: free starts of a treatment in at most 62 days
     (`ignore_hold`: as if that hold, the caller's own, were not there)."""
     now = now or datetime.now(UTC)
-    for name, given in (("from", start), ("to", end)):
-        if given is not None:
-            check_bookable_date(given, now=now, loc=("query", name))
     if start is None or end is None:
+        # A date given is refused before the dentist is looked up for the other one.
+        for name, given in (("from", start), ("to", end)):
+            if given is not None:
+                check_bookable_date(given, now=now, loc=("query", name))
         dentist = await dentists.dentist_by_id((await uow.connection()), dentist_id)
         if dentist is None or not dentist["active"]:
             raise NotFound("No such dentist.")
@@ -577,33 +578,6 @@ async def slots_answer(
         "slots": [slot_json(s) for s in slots],
     }
     return SlotsAnswer(body, slots, row["next_hold_expiry"])
-
-
-async def slots_response(
-    *,
-    uow: UnitOfWork,
-    settings: Settings,
-    caller: Principal | None,
-    dentist_id: UUID,
-    start: date | None,
-    end: date | None,
-    treatment_id: UUID | None = None,
-    now: datetime | None = None,
-    ignore_hold: UUID | None = None,
-) -> dict[str, Any]:
-    """`slots_answer`'s JSON object (for the pages)."""
-    answer = await slots_answer(
-        uow=uow,
-        settings=settings,
-        caller=caller,
-        dentist_id=dentist_id,
-        start=start,
-        end=end,
-        treatment_id=treatment_id,
-        now=now,
-        ignore_hold=ignore_hold,
-    )
-    return answer.body
 
 
 async def slots_json(

@@ -54,7 +54,7 @@ async def slot_week(
     today = datetime.now(UTC).astimezone(zone(dentist["timezone"])).date()
     last = today + timedelta(weeks=WEEKS_AHEAD)
     start = min(max(parse_start(week, today), today), last)
-    body = await availability.slots_response(
+    answer = await availability.slots_answer(
         uow=uow,
         settings=settings,
         caller=None,
@@ -62,7 +62,7 @@ async def slot_week(
         start=start,
         end=start + timedelta(days=6),
     )
-    return build_week(start, today, body["slots"], date_key="date")
+    return build_week(start, today, answer.body["slots"], date_key="date")
 
 
 @router.get("/")

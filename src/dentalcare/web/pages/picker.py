@@ -85,7 +85,7 @@ async def slot_week(
     last = today + timedelta(weeks=WEEKS_AHEAD)
     start = min(max(parse_start(week, today), today), last)
     end = start + timedelta(days=6)
-    body = await availability.slots_response(
+    answer = await availability.slots_answer(
         uow=uow,
         settings=settings,
         caller=caller,
@@ -99,7 +99,7 @@ async def slot_week(
     mine = (hold.date, hold.time) if hold and hold.is_for(dentist["id"], treatment["id"]) else None
     slots: list[dict[str, Any]] = [
         {"date": s["date"], "time": s["time"], "mine": (s["date"], s["time"]) == mine}
-        for s in body["slots"]
+        for s in answer.body["slots"]
     ]
     return build_week(start, today, slots, date_key="date")
 
@@ -126,7 +126,7 @@ async def free_times(
     now: datetime,
 ) -> list[str]:
     """The free starts of a treatment on one day, as the browser's own page sees them."""
-    body = await availability.slots_response(
+    answer = await availability.slots_answer(
         uow=uow,
         settings=settings,
         caller=caller,
@@ -137,7 +137,7 @@ async def free_times(
         now=now,
         ignore_hold=own_hold(hold, dentist_id=dentist_id, now=now),
     )
-    return [s["time"] for s in body["slots"]]
+    return [s["time"] for s in answer.body["slots"]]
 
 
 def hold_view(hold: PageHold, *, timezone: str, now: datetime) -> dict[str, Any]:
