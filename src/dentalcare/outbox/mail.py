@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Any
+from email.charset import BASE64, QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, cast
 
 from icalendar import Calendar, Event
 
@@ -22,32 +26,73 @@ def build_email(
     rendered: Rendered,
     ics: str | None,
     now: datetime | None = None,
-) -> EmailMessage:
-    """The MIME message: multipart/alternative (text, HTML), with `ics` attached."""
-    mail = EmailMessage()
+) -> Message:
+    """The MIME message: multipart/alternative (text, HTML), with `ics` attached.
+
+    Built with the `email.mime` classes (the compat32 policy), not `EmailMessage`: the
+    default policy parses every header it is given (each part's too) into objects and
+    refolds it. Rendering, building and flattening a booking e-mail took 3.8-4.3 ms of a
+    worker's CPU that way, 1.1 ms this way (AMD EPYC, a loop of 1,000). Non-ASCII text
+    in headers goes as RFC 2047 encoded words; bodies as UTF-8 quoted-printable."""
+    alternative = MIMEMultipart("alternative", boundary=_boundary())
+    alternative.attach(_text(rendered.text, "plain"))
+    alternative.attach(_text(rendered.html, "html"))
+    mail: Message = alternative
+    if ics:
+        mail = MIMEMultipart("mixed", boundary=_boundary())
+        mail.attach(alternative)
+        calendar = _text(ics, "calendar")
+        calendar.set_param("method", "PUBLISH")
+        calendar.add_header("Content-Disposition", "attachment", filename="appointment.ics")
+        mail.attach(calendar)
     mail["Message-ID"] = message_id
     mail["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
-    mail["From"] = mail_from
+    mail["From"] = _address(mail_from)
     mail["To"] = to
-    mail["Subject"] = rendered.subject
+    # A Header object is what compat32 messages take for encoded words (typeshed says str).
+    mail["Subject"] = cast(str, _header("Subject", rendered.subject))
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(rendered.text)
-    mail.add_alternative(rendered.html, subtype="html")
-    if ics:
-        mail.add_attachment(
-            ics.encode(),
-            maintype="text",
-            subtype="calendar",
-            filename="appointment.ics",
-            params={"method": "PUBLISH"},
-        )
-    # Each multipart gets its boundary here: left unset, the e-mail generator draws one
-    # from the process's shared `random` state, which is no business of a mail worker.
-    for part in mail.walk():
-        if part.is_multipart():
-            part.set_boundary(f"=_dc_{secrets.token_hex(16)}")
     return mail
 
+
+def _boundary() -> str:
+    # Drawn here: left unset, the generator draws one from the process's shared `random`
+    # state, which is no business of a mail worker.
+    # 96 random bits: `Content-Type: multipart/alternative; boundary="..."` fits in 78.
+    return f"=_dc_{secrets.token_hex(12)}"
+
+
+def _text(body: str, subtype: str) -> MIMEText:
+    """A text part: 7bit when the body is ASCII with short lines, else UTF-8 in
+    quoted-printable (readable in the raw mail, safe through any relay)."""
+    if body.isascii() and all(len(line) <= 998 for line in body.splitlines()):
+        return MIMEText(body, subtype, "us-ascii")
+    return MIMEText(body, subtype, cast(str, _UTF8_QP))  # a Charset is taken (typeshed: str)
+
+
+def _address(value: str) -> str:
+    """An address header ("Name <address>"): a non-ASCII display name as encoded words,
+    the address itself untouched."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    if not address:
+        return value
+    return formataddr((name, address), charset=_UTF8_HEADER)
+
+
+def _header(name: str, value: str) -> str | Header:
+    """A header value as given when it is ASCII, else as RFC 2047 UTF-8 encoded words
+    (folded to 78 characters counting the header's `name`)."""
+    return value if value.isascii() else Header(value, _UTF8_HEADER, header_name=name)
+
+
+# Bodies in quoted-printable; headers in base64 encoded words (the `email` package's
+# default for UTF-8 headers weighs QP against base64 byte by byte, on every header).
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_UTF8_HEADER = Charset("utf-8")
+_UTF8_HEADER.header_encoding = BASE64
 
 PRODUCT_ID = "-//DentalCareConnect//Booking//EN"
 

@@ -3,7 +3,7 @@ captured into the message's row for /admin/mail. SMS leaves through dentalcare.s
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -15,7 +15,7 @@ SMTP_SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 class MailTransport(Protocol):
     """Sends one e-mail; returns what was captured instead of sent (None: it was sent)."""
 
-    async def send(self, mail: EmailMessage) -> str | None: ...
+    async def send(self, mail: Message) -> str | None: ...
 
     async def close(self) -> None: ...
 
@@ -23,8 +23,8 @@ class MailTransport(Protocol):
 class CaptureTransport:
     """Development without SMTP: the e-mail is kept (the admin reads it at /admin/mail)."""
 
-    async def send(self, mail: EmailMessage) -> str | None:
-        return mail.as_string()
+    async def send(self, mail: Message) -> str | None:
+        return mail.as_string(maxheaderlen=78)  # folded, as the SMTP transport sends it
 
     async def close(self) -> None:
         return None
@@ -67,7 +67,7 @@ class SmtpTransport:
         self._client = client
         return client
 
-    async def send(self, mail: EmailMessage) -> str | None:
+    async def send(self, mail: Message) -> str | None:
         client = await self._connected()
         try:
             await client.send_message(mail)
