@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 import httpx
@@ -340,3 +341,48 @@ async def test_new_hours_with_nobody_waiting_record_nothing(clinic: Clinic) -> N
     )
     assert added.status_code == 201, added.text
     assert await clinic.count("freed_slots") == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour", "local_shift"),
+    [("America/Los_Angeles", 2, -1), ("Pacific/Auckland", 20, 1)],
+    ids=["behind-utc", "ahead-of-utc"],
+)
+async def test_today_is_the_clinics_date_not_utcs(
+    clinic: Clinic, database_url: str, zone: str, hour: int, local_shift: int
+) -> None:
+    """At 02:00 UTC it is still yesterday evening in Los Angeles, and at 20:00 UTC it is
+    already tomorrow in Auckland: a guest waiting for "today" means the clinic's today."""
+    await clinic.conn.execute("UPDATE clinic_settings SET timezone = $1", zone)
+    utc_day = datetime.now(UTC).date()
+    instant = datetime.combine(utc_day, dtime(hour), tzinfo=UTC)
+    local_today = utc_day + timedelta(days=local_shift)
+    guest = {
+        "treatment_type_id": STANDARD,
+        "times": ["evening"],
+        "patient_name": "Gail Guest",
+        "patient_email": "gail.guest@example.com",
+        "patient_phone": "+1 555 0142",
+    }
+    with serve(database_url, clock=ManualClock(instant)) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            on = local_today.isoformat()
+            today = {"earliest_date": on, "latest_date": on}
+            joined = await http.post("/api/waitlist", json={**guest, **today})
+            assert joined.status_code == 201, joined.text
+            assert joined.json()["earliest_date"] == local_today.isoformat()
+            yesterday = local_today - timedelta(days=1)
+            over = {"earliest_date": yesterday.isoformat(), "latest_date": yesterday.isoformat()}
+            refused = await http.post("/api/waitlist", json={**guest, **over})
+            assert refused.status_code == 422, refused.text
+            # A range from the clinic's yesterday on starts at its today.
+            across = {**over, "latest_date": (local_today + timedelta(days=3)).isoformat()}
+            clamped = await http.post("/api/waitlist", json={**guest, **across})
+            assert clamped.status_code == 201, clamped.text
+            assert clamped.json()["earliest_date"] == local_today.isoformat()
+    assert (
+        await clinic.conn.fetchval(
+            "SELECT count(*) FROM waitlist_entries WHERE patient_email = 'gail.guest@example.com'"
+        )
+        == 2
+    )

@@ -298,7 +298,11 @@ class ServiceClinic:
         except pydantic.ValidationError as exc:
             raise _validation_error(exc) from None
         return await waitlist.join(
-            uow=self.uow, caller=self.caller, request=create, now=self.now or datetime.now(UTC)
+            uow=self.uow,
+            settings=self.settings,
+            caller=self.caller,
+            request=create,
+            now=self.now or datetime.now(UTC),
         )
 
     async def find_booking(self, *, reference: str, email: str | None) -> dict[str, Any] | None:

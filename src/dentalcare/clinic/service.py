@@ -65,6 +65,11 @@ def _today(facts: ClinicFacts, now: datetime) -> date:
     return now.astimezone(zone(facts.timezone)).date()
 
 
+async def today(*, uow: UnitOfWork, settings: Settings, now: datetime) -> date:
+    """The date on the clinic's wall clock at `now`."""
+    return _today(await clinic_facts(uow=uow, settings=settings), now)
+
+
 async def get_clinic(
     *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:

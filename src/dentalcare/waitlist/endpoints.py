@@ -46,10 +46,14 @@ stats_router = APIRouter(prefix="/api/dashboard", tags=["waitlist"])
     response_model=WaitlistRead,
     responses=responses(ValidationError, Forbidden, Unauthorized, BadRequest),
 )
-async def join_waitlist(body: WaitlistCreate, user: OptionalUser, uow: Uow, clock: AppClock) -> Any:
+async def join_waitlist(
+    body: WaitlistCreate, user: OptionalUser, uow: Uow, settings: AppSettings, clock: AppClock
+) -> Any:
     """Wait for a treatment (optionally with one dentist), between two dates, at some
     times of day: a freed slot that suits is offered automatically."""
-    entry = await service.join(uow=uow, caller=user, request=body, now=clock.now())
+    entry = await service.join(
+        uow=uow, settings=settings, caller=user, request=body, now=clock.now()
+    )
     return JSON(entry, status_code=status.HTTP_201_CREATED)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from dentalcare.appointments import service as appointments
 from dentalcare.appointments.schemas import AppointmentCreate
 from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
+from dentalcare.clinic import service as clinic
 from dentalcare.config import Settings
 from dentalcare.db import locks
 from dentalcare.db.claims import SYSTEM
@@ -70,12 +71,18 @@ def _listed(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def join(
-    *, uow: UnitOfWork, caller: Principal | None, request: WaitlistCreate, now: datetime
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    caller: Principal | None,
+    request: WaitlistCreate,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Put the caller (or, for staff, the person named) on the waitlist."""
+    """Put the caller (or, for staff, the person named) on the waitlist. Dates are the
+    clinic's: "today" is the date on its wall clock, not in UTC."""
     if caller is not None and caller.role == "dentist":
         raise Forbidden("Dentists cannot join the waitlist; ask the clinic's staff.")
-    today = now.astimezone(UTC).date()
+    today = await clinic.today(uow=uow, settings=settings, now=now)
     if request.latest_date < today:
         raise _invalid("latest_date", "the range is over already")
     staff = caller is not None and is_staff(caller.role)

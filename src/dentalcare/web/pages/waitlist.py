@@ -12,6 +12,7 @@ import pydantic
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from dentalcare.clinic import service as clinic
 from dentalcare.db.deps import AppClock, AppSettings, Uow
 from dentalcare.errors import DentalCareError
 from dentalcare.ratelimit import Limits
@@ -29,11 +30,16 @@ router = APIRouter()
 
 @router.post("/waitlist/join")
 async def join_waitlist(
-    request: Request, form: CheckedForm, user: PageUser, uow: Uow, clock: AppClock
+    request: Request,
+    form: CheckedForm,
+    user: PageUser,
+    uow: Uow,
+    settings: AppSettings,
+    clock: AppClock,
 ) -> Response:
     """Put the visitor on the waitlist for the treatment (and dentist) of the page."""
     back = safe_next(form.get("back")) or "/book"
-    today = clock.now().date()
+    today = await clinic.today(uow=uow, settings=settings, now=clock.now())
     values: dict[str, object] = {
         "treatment_type_id": str(form.get("treatment_type_id", "")),
         "dentist_id": str(form.get("dentist_id", "")) or None,
@@ -50,7 +56,9 @@ async def join_waitlist(
             values[field] = str(form.get(name, "")).strip()
     try:
         request_ = WaitlistCreate.model_validate(values)
-        await waitlist.join(uow=uow, caller=user, request=request_, now=clock.now())
+        await waitlist.join(
+            uow=uow, settings=settings, caller=user, request=request_, now=clock.now()
+        )
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the form"
