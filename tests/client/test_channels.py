@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-from tests.client.conftest import ClientFactory, book, flush, ids
+from tests.client.conftest import ClientFactory, book, flush, ids, next_day
 from tests.fixtures.rows import make_dentist, make_user, make_window
 from tests.fixtures.servers import RunningServer
 from tests.fixtures.tokens import user_token
@@ -281,3 +281,64 @@ async def test_a_web_form_booking_reaches_the_dentist_marked_manual(
     assert UUID(created[0]["id"]) == UUID(response.json()["id"])
     assert created[0]["booking_source"] == "manual"
     assert created[0]["patient_email"] == "jane.guest@example.com"
+
+
+async def test_waitlist_and_message_log_follow_their_channels(
+    live_server: RunningServer,
+    owner_conn: asyncpg.Connection,
+    settings: Settings,
+    open_client: ClientFactory,
+) -> None:
+    """A patient's client sees their own waitlist entry and nobody else's; the front desk's
+    sees every entry and an appointment's message changing status."""
+    patient = await make_user(owner_conn)
+    other = await make_user(owner_conn)
+    desk = await make_user(owner_conn, role="front_desk")
+    dentist = await make_dentist(owner_conn)
+    await flush(live_server, owner_conn)
+    own: list[RealtimeEvent] = []
+    staff: list[RealtimeEvent] = []
+    messages: list[RealtimeEvent] = []
+    mine = await open_client(live_server.base_url, user_token(settings, patient))
+    await mine.subscribe_to_waitlist(on_changed=own.append)
+    clinic = await open_client(live_server.base_url, user_token(settings, desk))
+    await clinic.subscribe_to_waitlist(on_changed=staff.append)
+    await clinic.subscribe_to_messages(on_changed=messages.append)
+
+    entries = {}
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
+        for who in (patient, other):
+            joined = await http.post(
+                "/api/waitlist",
+                json={
+                    "treatment_type_id": "00000000-0000-4000-8000-000000000001",
+                    "earliest_date": next_day().isoformat(),
+                    "latest_date": (next_day() + timedelta(days=7)).isoformat(),
+                },
+                headers={"Authorization": f"Bearer {user_token(settings, who)}"},
+            )
+            assert joined.status_code == 201, joined.text
+            entries[who["id"]] = joined.json()["id"]
+    appointment = await book(owner_conn, dentist, patient)
+    message = await owner_conn.fetchval(
+        """INSERT INTO messages (kind, channel, to_address, appointment_id, message_id,
+                                 due_at)
+           VALUES ('reminder', 'email', 'pat@example.com', $1, '<sdk-1@x>',
+                   now() + interval '1 day')
+           RETURNING id""",
+        appointment["id"],
+    )
+    await owner_conn.execute("UPDATE messages SET status = 'cancelled' WHERE id = $1", message)
+    await wait_for(lambda: len(staff) == 2 and messages)
+    await flush(live_server, owner_conn, mine, clinic)
+
+    assert [(e.table, e.op, e.record["kind"], e.record["entry_id"]) for e in own] == [
+        ("waitlist", "INSERT", "entry", entries[patient["id"]])
+    ]
+    assert own[0].record["status"] == "waiting"
+    assert {e.record["entry_id"] for e in staff} == set(entries.values())
+    assert {e.channel for e in own + staff} == {"waitlist"}
+    (changed,) = messages
+    assert (changed.channel, changed.table, changed.op) == ("messages", "messages", "UPDATE")
+    assert changed.record["id"] == str(message) and changed.record["status"] == "cancelled"
+    assert changed.old_record == {"status": "scheduled"}

@@ -50,12 +50,15 @@ RATE_LIMITED_ATTEMPT = 3
 APPOINTMENTS = "appointments"
 GLOBAL_AVAILABILITY = "availability"
 DENTISTS = "dentists"
+WAITLIST = "waitlist"
+MESSAGES = "messages"
 
 __all__ = ["RealtimeSyncClient", "realtime_url"]
 
 
 class RealtimeSyncClient:
-    """Live appointment, availability and dentist changes, resumable across reconnects."""
+    """Live appointment, availability, dentist, waitlist and message changes, resumable
+    across reconnects."""
 
     def __init__(
         self,
@@ -233,6 +236,22 @@ class RealtimeSyncClient:
     ) -> Subscription:
         """Follow dentists being created, updated and removed; `on_changed(event)`."""
         return await self._subscribe(DENTISTS, DENTISTS, change_handler(on_changed), on_error)
+
+    async def subscribe_to_waitlist(
+        self, *, on_changed: Callback | None = None, on_error: Callback | None = None
+    ) -> Subscription:
+        """Follow waitlist entries and offers: every one for staff, a patient's own entries
+        and the offers made to them; `on_changed(event)`, the record saying its `kind`
+        ("entry" or "offer"), `entry_id`, `status` and the row itself."""
+        return await self._subscribe(WAITLIST, WAITLIST, change_handler(on_changed), on_error)
+
+    async def subscribe_to_messages(
+        self, *, on_changed: Callback | None = None, on_error: Callback | None = None
+    ) -> Subscription:
+        """Follow the status of appointments' messages (sent, failed, cancelled, retried):
+        staff every appointment's, a dentist their own appointments'; `on_changed(event)`,
+        the record being API.md's `message`."""
+        return await self._subscribe(MESSAGES, MESSAGES, change_handler(on_changed), on_error)
 
     def get_active_subscriptions(self) -> list[Subscription]:
         """Every subscription made and not yet unsubscribed."""
