@@ -8,7 +8,8 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from typing import Any
 
 import aiosmtplib
 from icalendar import Calendar
@@ -37,16 +38,26 @@ FIELDS = {
 }
 
 
-def _mail(*, ics: str | None, subject: str = SUBJECT, text: str = TEXT, html: str = HTML) -> str:
-    mail = build_email(
-        message_id="<0b9f@clinic.example>",
+def _built(
+    *,
+    ics: str | None,
+    subject: str = SUBJECT,
+    text: str = TEXT,
+    html: str = HTML,
+    message_id: str = "<0b9f@clinic.example>",
+) -> Message:
+    return build_email(
+        message_id=message_id,
         mail_from="Zahnklinik Köln <bookings@clinic.example>",
         to="zoe@example.com",
         rendered=Rendered(subject=subject, text=text, html=html),
         ics=ics,
         now=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
     )
-    return mail.as_string(maxheaderlen=78)
+
+
+def _mail(**given: Any) -> str:
+    return _built(**given).as_string(maxheaderlen=78)
 
 
 def _parsed(raw: str | bytes) -> EmailMessage:
@@ -112,27 +123,14 @@ def test_plain_ascii_mail_keeps_its_text_readable_in_the_raw_message() -> None:
 
 
 async def test_capture_transport_keeps_what_the_parser_reads_back() -> None:
-    mail = build_email(
-        message_id="<c1@clinic.example>",
-        mail_from="Zahnklinik Köln <bookings@clinic.example>",
-        to="zoe@example.com",
-        rendered=Rendered(subject=SUBJECT, text=TEXT, html=HTML),
-        ics=calendar_file(FIELDS),
-        now=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
-    )
+    mail = _built(ics=calendar_file(FIELDS), message_id="<c1@clinic.example>")
     captured = await CaptureTransport().send(mail)
     assert captured is not None
     _check(_parsed(captured), with_calendar=True, message_id="<c1@clinic.example>")
 
 
 async def test_through_a_real_smtp_server_it_arrives_as_built(smtp: SmtpServer) -> None:
-    mail = build_email(
-        message_id="<s1@clinic.example>",
-        mail_from="Zahnklinik Köln <bookings@clinic.example>",
-        to="zoe@example.com",
-        rendered=Rendered(subject=SUBJECT, text=TEXT, html=HTML),
-        ics=calendar_file(FIELDS),
-    )
+    mail = _built(ics=calendar_file(FIELDS), message_id="<s1@clinic.example>")
     await aiosmtplib.send(mail, hostname="127.0.0.1", port=smtp.port)
     (received,) = smtp.inbox.to("zoe@example.com")
     _check(received, with_calendar=True, message_id="<s1@clinic.example>")
