@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 
 import asyncpg
 import pytest
 
+from dentalcare.db import locks
 from dentalcare.db.claims import ANONYMOUS, Claims, set_claims
 from dentalcare.db.pool import Database, connect
 from tests.fixtures.database import app_pool, create_database, drop_database
@@ -39,14 +41,19 @@ def claims_for(user: asyncpg.Record, dentist: asyncpg.Record | None = None) -> C
 # --------------------------------------------------------------------------- double booking
 
 
-async def _insert_as_admin(db: Database, dentist_id: object, at: time, duration: int) -> str:
+async def _insert_as_admin(db: Database, dentist_id: UUID, at: time, duration: int) -> str:
     # Concurrent inserts into one exclusion constraint may deadlock (each waits for the
-    # other's index entry); the victim tries again, as the booking service does. On a busy
-    # machine one insert can lose several rounds in a row, so it has many tries (five
-    # were not always enough with other jobs running beside the suite).
-    for _ in range(50):
+    # other's index entry). Every first attempt races unserialized: that is what the
+    # constraint must survive. A deadlock's victim then tries again queued behind the
+    # dentist's other writers, as the booking service does. Retrying unqueued can
+    # livelock: the detector aborts whichever waiter's timer fires first, usually the
+    # oldest, its retry re-enters the race at once, and on a busy CI machine one insert
+    # waited out the 30 s command timeout through hundreds of such rounds.
+    for attempt in range(30):
         try:
             async with transaction(db, Claims("admin")) as conn:
+                if attempt:
+                    await locks.queue_for_dentist(conn, dentist_id)
                 await make_appointment(
                     conn, dentist_id=dentist_id, on=DAY, at=at, duration_minutes=duration
                 )
