@@ -462,18 +462,24 @@ def test_one_patient_cannot_be_in_two_chairs_at_once(
     assert 'id="err-appointment_time"' in overlap.text()
 
 
-def test_one_guests_simultaneous_bookings_with_several_dentists_let_one_through(
-    clinic: Clinic, server: RunningServer
+@pytest.mark.parametrize("who", ["guest", "account"])
+def test_one_patients_simultaneous_bookings_with_several_dentists_let_one_through(
+    clinic: Clinic, server: RunningServer, who: str
 ) -> None:
-    """Six requests at once, one guest, one time, six dentists: exactly one is booked (the
-    overlap check holds a lock on the patient, so none misses another's insert)."""
+    """Six requests at once, one guest (or one logged-in patient), one time, six
+    dentists: exactly one is booked (the overlap check holds a lock on the patient, so
+    none misses another's insert)."""
     dentists = [add_dentist(clinic.db, name=f"Dr Para {n}") for n in range(6)]
     day = next_week(3)
+    headers = user_headers(server.app.state.settings, clinic.patient) if who == "account" else {}
+    mine = {"patient_email": clinic.patient["email"]} if who == "account" else {}
 
     def attempt(dentist: Any) -> int:
         with httpx.Client(base_url=server.base_url) as http:
             return http.post(
-                "/api/appointments", json=booking(dentist["id"], day, "11:00")
+                "/api/appointments",
+                json=booking(dentist["id"], day, "11:00", **mine),
+                headers=headers,
             ).status_code
 
     with ThreadPoolExecutor(len(dentists)) as pool:

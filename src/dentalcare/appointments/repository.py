@@ -9,7 +9,8 @@ from uuid import UUID
 import asyncpg
 
 from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate
-from dentalcare.vocabulary import ACTIVE_SQL, Status
+from dentalcare.db.locks import DENTIST_WRITERS
+from dentalcare.vocabulary import Status
 
 # Every column plus the dentist's name, as the contract's `appointment` has it.
 SELECT_APPOINTMENT = """
@@ -56,11 +57,17 @@ _INSERT_SQL = (
 # instead of failing: no error, so no savepoint is needed to answer it, and concurrent
 # inserts wait for each other without deadlocking. A guest's booking also notes the
 # address it came from, in the same statement (nothing when the booking inserts nothing).
-# The row comes from a SELECT whose FROM sets `app.when_taken` first (migration 0009).
+# The row comes from a SELECT whose FROM sets `app.when_taken` first (migration 0009)
+# and queues behind the dentist's other writers (db.locks.queue_for_dentist's lock, in
+# the same round trip): the row exists only once the lock is held, so the trigger that
+# then looks for a free interval and a chair runs after the writer ahead has committed
+# (its queries take their own snapshots; the exclusion indexes see in-progress rows).
+_DENTIST = f"${INSERTABLE.index('dentist_id') + 1}::uuid"
 _TRY_INSERT = (
     f"INSERT INTO appointments ({', '.join(INSERTABLE)}) "
     f"SELECT {', '.join(f'${i}' for i in range(1, len(INSERTABLE) + 1))} "
-    "FROM (SELECT set_config('app.when_taken', 'skip', true)) AS skip_when_taken "
+    "FROM (SELECT set_config('app.when_taken', 'skip', true), "
+    f"pg_advisory_xact_lock({DENTIST_WRITERS}, hashtext(CAST({_DENTIST} AS text)))) AS queued "
     "ON CONFLICT DO NOTHING RETURNING *"
 )
 # With the chair's name, and what the booking's messages need of the clinic (its settings
@@ -197,14 +204,7 @@ async def list_appointments(
     )
 
 
-_OVERLAPPING = f"""
-SELECT a.id, a.booking_reference, a.dentist_id, d.name AS dentist_name, a.appointment_date,
-       a.appointment_time, a.starts_at, a.ends_at
-FROM appointments a JOIN dentists d ON d.id = a.dentist_id
-WHERE a.status IN ({ACTIVE_SQL}) AND a.starts_at < $2 AND a.ends_at > $1 AND """
-
-
-async def patients_overlapping(
+async def booking_overlaps(
     conn: asyncpg.Connection,
     *,
     starts_at: datetime,
@@ -212,25 +212,20 @@ async def patients_overlapping(
     patient_id: UUID | None,
     email: str,
     guests_only: bool,
+    lock: bool,
 ) -> list[asyncpg.Record]:
     """The patient's active appointments overlapping [starts_at, ends_at), with any
-    dentist: those of the account `patient_id`, else those booked under `email` (only
-    guest bookings if `guests_only`), first to start first."""
-    if patient_id is not None:
-        return await conn.fetch(
-            _OVERLAPPING + "a.patient_id = $3 ORDER BY a.starts_at LIMIT 3",
-            starts_at,
-            ends_at,
-            patient_id,
-        )
-    # By address: through guest_overlaps() (migration 0023), which the e-mail index
-    # serves; under row-level security the same query scanned the table.
+    dentist, first to start first (at most 3): those of the account `patient_id`, else
+    those booked under `email` (only guest bookings if `guests_only`). With `lock`, a
+    transaction-scoped lock on the patient is taken first, so two bookings of theirs at
+    once check one after the other: one round trip (booking_overlaps(), migration 0029,
+    whose query sees what the booking it waited for committed)."""
     return await conn.fetch(
-        "SELECT * FROM guest_overlaps($1, $2, $3, $4)", starts_at, ends_at, email, guests_only
+        "SELECT * FROM booking_overlaps($1, $2, $3, $4, $5, $6)",
+        starts_at,
+        ends_at,
+        patient_id,
+        email,
+        guests_only,
+        lock,
     )
-
-
-async def lock_patient(conn: asyncpg.Connection, key: str) -> None:
-    """Hold a transaction-scoped lock on one patient (an account id or a guest's e-mail):
-    two bookings of theirs at once check for overlaps one after the other."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))", key)

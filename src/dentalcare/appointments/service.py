@@ -22,7 +22,6 @@ from dentalcare.auth.tokens import Principal
 from dentalcare.availability import service as availability
 from dentalcare.clinic import service as clinic
 from dentalcare.config import Settings
-from dentalcare.db import locks
 from dentalcare.db.claims import Claims
 from dentalcare.db.unit_of_work import UnitOfWork
 from dentalcare.errors import (
@@ -130,11 +129,12 @@ async def _check_slot(
     """(dentist, treatment, slot offered?, slot blocked only by bookings or holds?) for
     a booking of the treatment at (on, at)."""
     try:
-        row, inputs = await availability.snapshot(
+        row, inputs, treatment = await availability.snapshot_for_booking(
             await uow.connection(),
             dentist_id=dentist_id,
-            start=on,
-            end=on,
+            treatment_id=treatment_id,
+            staff=staff,
+            on=on,
             now=now,
             ignore_appointment=ignore_appointment,
         )
@@ -143,9 +143,6 @@ async def _check_slot(
             "dentist_id: no such dentist.",
             fields=[{"loc": ["body", "dentist_id"], "msg": "no such dentist"}],
         ) from exc
-    treatment = await availability.treatment_for(
-        uow=uow, dentist=row, treatment_id=treatment_id, staff=staff
-    )
     kind = availability.engine_treatment(treatment)
 
     def offers(*, booked: bool) -> bool:
@@ -336,11 +333,10 @@ async def _insert_booking(
             # exclusion index wait for each other, and PostgreSQL's deadlock detector
             # aborts one; the victim rolls back to here and tries again (it then waits
             # for the winner and finds the interval taken).
-            async with uow.savepoint() as conn:
-                # Bookings for one dentist queue here until the one ahead commits (with
-                # chairs, occupy() queues every chair-picking writer): a flood for one
-                # dentist otherwise deadlocks in the exclusion index over and over.
-                await locks.queue_for_dentist(conn, values["dentist_id"])
+            async with uow.attempt() as conn:
+                # Bookings for one dentist queue in the insert until the one ahead commits
+                # (with chairs, occupy() queues every chair-picking writer): a flood for
+                # one dentist otherwise deadlocks in the exclusion index over and over.
                 row = await repository.try_insert_appointment(
                     conn, values, guest_address=guest_address
                 )
@@ -771,17 +767,16 @@ async def check_patient_overlap(
     staff = values["booking_source"] in STAFF_SOURCES
     patient_id: UUID | None = values["patient_id"]
     email = str(values["patient_email"])
-    conn = await uow.connection()
-    if not staff:
-        # Two bookings of one patient at once would each miss the other: one at a time.
-        await repository.lock_patient(conn, str(patient_id) if patient_id else email.lower())
-    clashes = await repository.patients_overlapping(
-        conn,
+    # Two online bookings of one patient at once would each miss the other: they check
+    # one after the other (staff bookings only warn, and take no lock).
+    clashes = await repository.booking_overlaps(
+        await uow.connection(),
         starts_at=starts_at,
         ends_at=ends_at,
         patient_id=patient_id,
         email=email,
         guests_only=not staff,
+        lock=not staff,
     )
     if not clashes:
         return {}

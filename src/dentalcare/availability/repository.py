@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dentalcare.treatments.repository import BOOKING_TREATMENT_COLUMNS, booking_treatment_sql
 from dentalcare.vocabulary import ACTIVE_SQL
 
 WINDOW_COLUMNS = "id, dentist_id, day_of_week, start_time, end_time, is_available"
@@ -171,6 +172,15 @@ LEFT JOIN LATERAL (
 """
 _SCHEDULE_SQL = _SCHEDULE_SELECT + "WHERE d.id = $1"
 _SCHEDULES_SQL = _SCHEDULE_SELECT + "WHERE d.id = ANY($1::uuid[])"
+# A booking's snapshot: the dentist's schedule and the treatment the booking names ($9,
+# the clinic's default when NULL), its columns prefixed `treatment_` (NULL when there is
+# no such treatment), in one round trip.
+_SCHEDULE_FOR_BOOKING_SQL = (
+    "SELECT s.*, "
+    + ", ".join(f"tr.{c} AS treatment_{c}" for c in BOOKING_TREATMENT_COLUMNS)
+    + f" FROM ({_SCHEDULE_SQL}) AS s LEFT JOIN LATERAL ({booking_treatment_sql('$9')}) AS tr"
+    " ON true"
+)
 
 
 async def schedule_snapshot(
@@ -198,6 +208,33 @@ async def schedule_snapshot(
         ignore_appointment,
         ignore_hold,
         now,
+    )
+
+
+async def schedule_for_booking(
+    conn: asyncpg.Connection,
+    *,
+    dentist_id: UUID,
+    treatment_id: UUID | None,
+    day: date,
+    busy_from: datetime,
+    busy_to: datetime,
+    now: datetime,
+    ignore_appointment: UUID | None = None,
+) -> asyncpg.Record | None:
+    """`schedule_snapshot` for one day, with the treatment a booking of `treatment_id`
+    takes (`treatment_*` columns)."""
+    return await conn.fetchrow(
+        _SCHEDULE_FOR_BOOKING_SQL,
+        dentist_id,
+        day,
+        day,
+        busy_from,
+        busy_to,
+        ignore_appointment,
+        None,
+        now,
+        treatment_id,
     )
 
 

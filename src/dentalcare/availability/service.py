@@ -334,6 +334,46 @@ async def snapshot(
     return row, _inputs_of(row)
 
 
+async def snapshot_for_booking(
+    conn: asyncpg.Connection,
+    *,
+    dentist_id: UUID,
+    treatment_id: UUID | None,
+    staff: bool,
+    on: date,
+    now: datetime,
+    ignore_appointment: UUID | None = None,
+    field: str = "treatment_type_id",
+) -> tuple[asyncpg.Record, EngineInputs, BookedTreatment]:
+    """`snapshot` for the day `on` and `treatment_for`, in one round trip: the dentist,
+    the engine's inputs and the treatment a booking takes (404 for a removed or unknown
+    dentist, then 422 as `treatment_for`)."""
+    busy_from, busy_to = _busy_bounds(on, on)
+    row = await repository.schedule_for_booking(
+        conn,
+        dentist_id=dentist_id,
+        treatment_id=treatment_id,
+        day=on,
+        busy_from=busy_from,
+        busy_to=busy_to,
+        now=now,
+        ignore_appointment=ignore_appointment,
+    )
+    if row is None or not row["active"]:
+        raise NotFound("No such dentist.")
+    treatment = treatments.booked_from(
+        None
+        if row["treatment_id"] is None
+        else {c: row[f"treatment_{c}"] for c in repository.BOOKING_TREATMENT_COLUMNS},
+        dentist_id=row["id"],
+        dentist_name=row["name"],
+        slot_minutes=row["slot_minutes"],
+        staff=staff,
+        field=field,
+    )
+    return row, _inputs_of(row), treatment
+
+
 async def treatment_for(
     *,
     uow: UnitOfWork,

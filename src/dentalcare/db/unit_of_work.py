@@ -140,6 +140,19 @@ class UnitOfWork:
         async with conn.transaction():
             yield conn
 
+    @asynccontextmanager
+    async def attempt(self) -> AsyncIterator[asyncpg.Connection]:
+        """A savepoint for a block that is tried again after an error (a deadlock): an
+        error inside rolls back to it; a block that succeeds leaves it in place, to
+        commit with the transaction (no RELEASE round trip, unlike `savepoint`)."""
+        conn = await self.connection()
+        await conn.execute("SAVEPOINT attempt")
+        try:
+            yield conn
+        except asyncpg.PostgresError:
+            await conn.execute("ROLLBACK TO SAVEPOINT attempt")
+            raise
+
     async def writable(self) -> None:
         """Make the unit able to write from here on (a GET's staff read of medical fields
         writes its audit entry): a read-only transaction that is open commits (it only

@@ -27,6 +27,31 @@ FROM treatment_types t
 """
 
 
+# What `booking_treatment` returns, for a statement that reads it beside other things
+# (availability's booking snapshot): the column names, and the query on a parameter.
+BOOKING_TREATMENT_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "duration_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "recall_months",
+    "bookable_online",
+    "active",
+    "price",
+    "dentist_ids",
+)
+
+
+def booking_treatment_sql(param: str) -> str:
+    """`booking_treatment`'s query, the treatment's id (or NULL) in `param` ("$9")."""
+    return (
+        f"{_SELECT} WHERE t.id = "
+        f"coalesce({param}::uuid, (SELECT default_treatment_type_id FROM clinic_settings))"
+    )
+
+
 async def list_treatments(
     conn: asyncpg.Connection, *, include_hidden: bool
 ) -> list[asyncpg.Record]:
@@ -96,11 +121,7 @@ async def booking_treatment(
 ) -> asyncpg.Record | None:
     """The treatment a booking would have (the clinic's default when `treatment_id` is
     None), with the dentists who perform it (`dentist_ids`; empty: everyone)."""
-    return await conn.fetchrow(
-        f"""{_SELECT}
-            WHERE t.id = coalesce($1, (SELECT default_treatment_type_id FROM clinic_settings))""",
-        treatment_id,
-    )
+    return await conn.fetchrow(booking_treatment_sql("$1"), treatment_id)
 
 
 async def is_clinic_default(conn: asyncpg.Connection, treatment_id: UUID) -> bool:

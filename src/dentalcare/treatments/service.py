@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -45,8 +46,31 @@ async def booking_treatment(*, uow: UnitOfWork, treatment_id: UUID | None) -> as
     return row
 
 
+def booked_from(
+    row: Mapping[str, Any] | None,
+    *,
+    dentist_id: UUID,
+    dentist_name: str,
+    slot_minutes: int,
+    staff: bool,
+    field: str = "treatment_type_id",
+) -> BookedTreatment:
+    """`booked_treatment` on a row the caller read already (`booking_treatment`'s
+    columns; None: no such treatment)."""
+    if row is None or not row["active"]:
+        raise _invalid("no such treatment", "no such treatment type.", field)
+    return booked_with(
+        row,
+        dentist_id=dentist_id,
+        dentist_name=dentist_name,
+        slot_minutes=slot_minutes,
+        staff=staff,
+        field=field,
+    )
+
+
 def booked_with(
-    row: asyncpg.Record,
+    row: Mapping[str, Any],
     *,
     dentist_id: UUID,
     dentist_name: str,
