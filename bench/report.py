@@ -451,7 +451,30 @@ def replay_flood_figures(raw: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def booking_path_figures(raw: dict[str, Any]) -> list[Figure]:
+    """The booking code's CPU per booking beside the bare INSERT's, and e-mail's share."""
+    return [
+        figure(
+            "booking_path_cpu_ms",
+            "a guest booking's CPU (service + PostgreSQL), one at a time",
+            "ms",
+            dig(raw, "service", "cpu_ms"),
+            dig(raw, "reference", "cpu_ms"),
+            "the bare INSERT in a transaction with the claims, same run",
+        ),
+        figure(
+            "booking_path_email_cpu_ms",
+            "the same booking with its messages written",
+            "ms",
+            dig(raw, "service_email", "cpu_ms"),
+            dig(raw, "service", "cpu_ms"),
+            "the booking with e-mail off, same run",
+        ),
+    ]
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
+    "booking_path": booking_path_figures,
     "booking": booking_figures,
     "realtime_capacity": realtime_capacity_figures,
     "booking_workers2": booking_workers2_figures,

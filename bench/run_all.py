@@ -151,6 +151,14 @@ BENCHES = (
         aliases=("hostile",),
     ),
     Bench(
+        "booking_path",
+        "booking_path",
+        "bench.booking_path",
+        (),
+        ("--bookings", "150"),
+        aliases=("booking",),
+    ),
+    Bench(
         "replay_flood",
         "replay_flood",
         "bench.replay_flood",
