@@ -65,6 +65,24 @@ async def _insert_as_admin(db: Database, dentist_id: UUID, at: time, duration: i
     return "deadlocked"
 
 
+async def _who_waits(conn: asyncpg.Connection) -> str:
+    """The database's other sessions: state, wait, whom they wait for, their statement."""
+    rows = await conn.fetch(
+        """
+        SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blockers,
+               application_name, left(query, 100) AS query
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+        ORDER BY pid
+        """
+    )
+    return "\n".join(
+        f"{r['pid']} {r['application_name']} {r['state']} {r['wait_event_type']}:"
+        f"{r['wait_event']} blocked by {r['blockers']}: {r['query']}"
+        for r in rows
+    )
+
+
 @pytest.mark.parametrize("round_", range(5))
 async def test_concurrent_overlapping_inserts_leave_exactly_one(
     app_db: Database, owner_conn: asyncpg.Connection, round_: int
@@ -72,11 +90,19 @@ async def test_concurrent_overlapping_inserts_leave_exactly_one(
     dentist = await make_dentist(owner_conn)
     # 30 intervals that all overlap each other: starts 10:00, 10:01, ... 10:29, 30 min each.
     starts = [time(10, minute) for minute in range(30)]
-    outcomes = await asyncio.gather(
-        *(_insert_as_admin(app_db, dentist["id"], at, 30) for at in starts)
+    race = asyncio.ensure_future(
+        asyncio.gather(*(_insert_as_admin(app_db, dentist["id"], at, 30) for at in starts))
     )
-    assert outcomes.count("inserted") == 1
-    assert outcomes.count("conflict") == 29
+    # The race ends in well under a second. Should a statement ever hang again (CI once
+    # saw one wait out the 30 s command timeout), say who waited for whom while it hung.
+    done, _ = await asyncio.wait({race}, timeout=20)
+    stuck = "" if done else await _who_waits(owner_conn)
+    try:
+        outcomes = await race
+    except TimeoutError as exc:
+        raise AssertionError(f"a racing insert timed out; 20 s in:\n{stuck}") from exc
+    assert outcomes.count("inserted") == 1, stuck
+    assert outcomes.count("conflict") == 29, stuck
     active = await owner_conn.fetchval(
         "SELECT count(*) FROM appointment_busy WHERE dentist_id = $1", dentist["id"]
     )
