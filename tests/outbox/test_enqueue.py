@@ -9,12 +9,17 @@ from datetime import UTC, datetime, time, timedelta
 import asyncpg
 import pytest
 
+from dentalcare.appointments.service import _as_expected
 from dentalcare.db.claims import SYSTEM, Claims
 from dentalcare.outbox import cancel_pending, enqueue, move_pending, render
+from dentalcare.outbox.bookings import booking_messages, rewrite_booked
+from dentalcare.outbox.enqueue import enqueue_many
 from dentalcare.outbox.rendering import known_kinds
+from dentalcare.outbox.repository import booking_facts
 from tests.fixtures.clinic import next_weekday, working_dentist
 from tests.fixtures.database import app_pool
 from tests.fixtures.rows import make_appointment, make_user
+from tests.fixtures.settings import make_settings
 
 BOOKING_KINDS = (
     "booking_received",
@@ -172,3 +177,41 @@ async def test_messages_follow_their_appointment_visibility(
         "SELECT status FROM messages WHERE appointment_id = $1", appointment["id"]
     )
     assert status == "cancelled"
+
+
+async def test_messages_written_for_another_instant_are_cancelled_and_written_again(
+    owner_conn: asyncpg.Connection, database_url: str
+) -> None:
+    """A booking writes its messages in its INSERT, from the instant it expects the
+    database to give the visit (appointments.service._expected_facts). Should the row say
+    otherwise (the dentist's zone changed in between, say), `rewrite_booked` cancels what
+    was written and writes the messages of the row: only those can be sent."""
+    dentist = await working_dentist(owner_conn, timezone="Europe/Berlin")
+    day = next_weekday(4)
+    settings = make_settings(database_url)
+    now = datetime.now(UTC)
+    async with app_pool(database_url) as db, db.unit_of_work(Claims("admin")) as uow:
+        conn = await uow.connection()
+        row = await make_appointment(
+            conn, dentist_id=dentist["id"], on=day, at=time(10), patient_email="p@example.com"
+        )
+        facts = dict(await booking_facts(conn, row["id"]))
+        wrong = {**facts, "starts_at": facts["starts_at"] + timedelta(hours=1)}
+        await enqueue_many(conn, booking_messages(wrong, settings=settings, now=now))
+        assert not _as_expected(row, wrong) and _as_expected(row, facts)
+        await rewrite_booked(conn, settings=settings, now=now, facts=facts)
+    rows = await owner_conn.fetch(
+        "SELECT kind, status, due_at, context->>'starts_at' AS starts FROM messages "
+        "WHERE appointment_id = $1 ORDER BY status, kind DESC, due_at",
+        row["id"],
+    )
+    start, other = row["starts_at"], wrong["starts_at"]
+    assert [(r["status"], r["kind"], r["due_at"]) for r in rows if r["kind"] == "reminder"] == [
+        ("cancelled", "reminder", other - timedelta(hours=24)),
+        ("cancelled", "reminder", other - timedelta(hours=2)),
+        ("scheduled", "reminder", start - timedelta(hours=24)),
+        ("scheduled", "reminder", start - timedelta(hours=2)),
+    ]
+    received = {r["status"]: r["starts"] for r in rows if r["kind"] == "booking_received"}
+    assert datetime.fromisoformat(received["scheduled"]) == start
+    assert datetime.fromisoformat(received["cancelled"]) == other

@@ -10,6 +10,7 @@ import asyncpg
 
 from dentalcare.appointments.schemas import AppointmentCreate, AppointmentUpdate
 from dentalcare.db.locks import DENTIST_WRITERS
+from dentalcare.outbox import repository as outbox
 from dentalcare.vocabulary import Status
 
 # Every column plus the dentist's name, as the contract's `appointment` has it.
@@ -82,12 +83,37 @@ _WITH_NAMES = (
     "LEFT JOIN LATERAL (SELECT name, address, phone, reminder_hours "
     "FROM clinic_settings LIMIT 1) cs ON true"
 )
-_TRY_INSERT_SQL = f"WITH booked AS ({_TRY_INSERT}) {_WITH_NAMES}"
-_TRY_INSERT_GUEST_SQL = (
-    f"WITH booked AS ({_TRY_INSERT}), "
-    "origin AS (INSERT INTO guest_bookings (appointment_id, address) "
-    f"SELECT id, ${len(INSERTABLE) + 1} FROM booked) {_WITH_NAMES}"
-)
+
+
+def _try_insert_sql(*, guest: bool, messages: bool) -> str:
+    """The booking's INSERT; with `guest`, noting the address (the next parameter); with
+    `messages`, writing the booking's messages too (the 11 parameters after that,
+    outbox.repository.enqueue_in_statement), only if the appointment was inserted: the
+    call takes its appointment id from the inserted row."""
+    parameters = len(INSERTABLE)
+    ctes = [f"booked AS ({_TRY_INSERT})"]
+    if guest:
+        parameters += 1
+        ctes.append(
+            "origin AS (INSERT INTO guest_bookings (appointment_id, address) "
+            f"SELECT id, ${parameters} FROM booked)"
+        )
+    select = _WITH_NAMES
+    if messages:
+        call = outbox.enqueue_in_statement(parameters + 1, appointment="booked.id")
+        ctes.append(f"outbox AS (SELECT written FROM booked, {call} AS written)")
+        # Referenced, so that it runs (a CTE that only reads runs only if read).
+        select = select.replace(
+            "SELECT booked.*,", "SELECT booked.*, (SELECT count(*) FROM outbox) AS messages,"
+        )
+    return f"WITH {', '.join(ctes)} {select}"
+
+
+_TRY_INSERT_SQLS = {
+    (guest, messages): _try_insert_sql(guest=guest, messages=messages)
+    for guest in (False, True)
+    for messages in (False, True)
+}
 
 
 async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -> asyncpg.Record:
@@ -96,15 +122,24 @@ async def insert_appointment(conn: asyncpg.Connection, values: dict[str, Any]) -
 
 
 async def try_insert_appointment(
-    conn: asyncpg.Connection, values: dict[str, Any], *, guest_address: str | None = None
+    conn: asyncpg.Connection,
+    values: dict[str, Any],
+    *,
+    guest_address: str | None = None,
+    messages: list[dict[str, Any]] | None = None,
 ) -> asyncpg.Record | None:
     """Insert an appointment unless it collides with an active one or its reference is
     taken (None then; `reference_taken` tells which). A guest's booking (`guest_address`,
-    the client address it came from) is noted in guest_bookings too."""
+    the client address it came from) is noted in guest_bookings too. `messages`: rows
+    for the messages table (outbox.enqueue.message_rows) written in the same statement
+    if the appointment is inserted (`messages` in the row: how many were)."""
     arguments = [values.get(c) for c in INSERTABLE]
-    if guest_address is None:
-        return await conn.fetchrow(_TRY_INSERT_SQL, *arguments)
-    return await conn.fetchrow(_TRY_INSERT_GUEST_SQL, *arguments, guest_address)
+    if guest_address is not None:
+        arguments.append(guest_address)
+    if messages:
+        arguments.extend(outbox.message_arguments(messages))
+    sql = _TRY_INSERT_SQLS[(guest_address is not None, bool(messages))]
+    return await conn.fetchrow(sql, *arguments)
 
 
 async def release_interval(conn: asyncpg.Connection, appointment_id: UUID) -> None:

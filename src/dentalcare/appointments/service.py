@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from dentalcare.errors import (
 )
 from dentalcare.holds import service as holds
 from dentalcare.outbox import bookings as messages
+from dentalcare.outbox.enqueue import message_rows
 from dentalcare.ratelimit import Throttle
 from dentalcare.timezones import zone
 from dentalcare.treatments.service import BookedTreatment
@@ -45,6 +47,8 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read ove
 DEADLOCK_RETRIES = 5
 REFERENCE_ATTEMPTS = 5
 _TRANSITION_SQLSTATE = "DCT01"
+
+log = logging.getLogger(__name__)
 
 
 class _NotOffered(Exception):
@@ -125,9 +129,11 @@ async def _check_slot(
     at: Any,
     now: datetime,
     ignore_appointment: UUID | None = None,
+    patient_email: str | None = None,
 ) -> tuple[asyncpg.Record, BookedTreatment, bool, bool]:
     """(dentist, treatment, slot offered?, slot blocked only by bookings or holds?) for
-    a booking of the treatment at (on, at)."""
+    a booking of the treatment at (on, at). The dentist's row also holds what a new
+    booking's messages need of the clinic and of `patient_email`."""
     try:
         row, inputs, treatment = await availability.snapshot_for_booking(
             await uow.connection(),
@@ -137,6 +143,7 @@ async def _check_slot(
             on=on,
             now=now,
             ignore_appointment=ignore_appointment,
+            patient_email=patient_email,
         )
     except NotFound as exc:
         raise ValidationError(
@@ -291,6 +298,7 @@ async def _insert_booking(
         on=on,
         at=at,
         now=now,
+        patient_email=values["patient_email"],
     )
     if not offered:
         raise await _slot_unavailable(
@@ -337,14 +345,25 @@ async def _insert_booking(
                 # Bookings for one dentist queue in the insert until the one ahead commits
                 # (with chairs, occupy() queues every chair-picking writer): a flood for
                 # one dentist otherwise deadlocks in the exclusion index over and over.
-                row = await repository.try_insert_appointment(
-                    conn, values, guest_address=guest_address
+                # Its messages go in the same statement, written from the facts the
+                # insert will give (the trigger's instant is the one computed here).
+                expected = _expected_facts(values, dentist, treatment, on=on, at=at)
+                written = (
+                    messages.booking_messages(expected, settings=settings, now=now)
+                    if settings.email_enabled
+                    else []
                 )
-                if row is not None:
-                    await messages.booked(
+                row = await repository.try_insert_appointment(
+                    conn,
+                    values,
+                    guest_address=guest_address,
+                    messages=message_rows(written),
+                )
+                if row is not None and written and not _as_expected(row, expected):
+                    log.warning("booking %s: its messages are written again", row["id"])
+                    await messages.rewrite_booked(
                         conn,
                         settings=settings,
-                        appointment_id=row["id"],
                         now=now,
                         facts=_message_facts(row, dentist, treatment),
                     )
@@ -374,6 +393,41 @@ async def _insert_booking(
             taken=True,
         )
     raise RuntimeError("could not book after several attempts")
+
+
+def _expected_facts(
+    values: dict[str, Any],
+    dentist: asyncpg.Record,
+    treatment: BookedTreatment,
+    *,
+    on: date,
+    at: Any,
+) -> dict[str, Any]:
+    """What `_message_facts` will say of the row `values` inserts, known before the insert:
+    the trigger puts the visit at the dentist's wall-clock (on, at), and a booking starts
+    pending; the clinic and the patient's opt-out come from the booking's snapshot."""
+    starts_at = datetime.combine(on, at, zone(dentist["timezone"]))
+    return {
+        **values,
+        "status": "pending",
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(minutes=values["duration_minutes"]),
+        "dentist_name": dentist["name"],
+        "dentist_timezone": dentist["timezone"],
+        "treatment_name": treatment.name,
+        "name": dentist["clinic_name"],
+        "address": dentist["clinic_address"],
+        "phone": dentist["clinic_phone"],
+        "reminder_hours": dentist["clinic_reminder_hours"],
+        "opted_out": dentist["reminders_opted_out"],
+    }
+
+
+def _as_expected(row: asyncpg.Record, expected: dict[str, Any]) -> bool:
+    """Whether the inserted row is what the messages were written from (a wall-clock time
+    that occurs twice, when the clocks go back, is one instant to PostgreSQL and may be
+    the other to Python)."""
+    return all(row[k] == expected[k] for k in ("status", "starts_at", "ends_at"))
 
 
 def _message_facts(

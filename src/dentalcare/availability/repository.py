@@ -174,12 +174,18 @@ _SCHEDULE_SQL = _SCHEDULE_SELECT + "WHERE d.id = $1"
 _SCHEDULES_SQL = _SCHEDULE_SELECT + "WHERE d.id = ANY($1::uuid[])"
 # A booking's snapshot: the dentist's schedule and the treatment the booking names ($9,
 # the clinic's default when NULL), its columns prefixed `treatment_` (NULL when there is
-# no such treatment), in one round trip.
+# no such treatment), and what the booking's messages need of the clinic (its settings
+# row's `clinic_*`, NULL without one) and of the patient ($10: whether that address
+# stopped reminders), in one round trip.
 _SCHEDULE_FOR_BOOKING_SQL = (
     "SELECT s.*, "
     + ", ".join(f"tr.{c} AS treatment_{c}" for c in BOOKING_TREATMENT_COLUMNS)
-    + f" FROM ({_SCHEDULE_SQL}) AS s LEFT JOIN LATERAL ({booking_treatment_sql('$9')}) AS tr"
-    " ON true"
+    + ", cs.name AS clinic_name, cs.address AS clinic_address, cs.phone AS clinic_phone, "
+    "cs.reminder_hours AS clinic_reminder_hours, "
+    "coalesce(reminders_opted_out($10::text), false) AS reminders_opted_out"
+    f" FROM ({_SCHEDULE_SQL}) AS s LEFT JOIN LATERAL ({booking_treatment_sql('$9')}) AS tr"
+    " ON true LEFT JOIN LATERAL (SELECT name, address, phone, reminder_hours"
+    " FROM clinic_settings LIMIT 1) AS cs ON true"
 )
 
 
@@ -221,9 +227,11 @@ async def schedule_for_booking(
     busy_to: datetime,
     now: datetime,
     ignore_appointment: UUID | None = None,
+    patient_email: str | None = None,
 ) -> asyncpg.Record | None:
     """`schedule_snapshot` for one day, with the treatment a booking of `treatment_id`
-    takes (`treatment_*` columns)."""
+    takes (`treatment_*` columns), the clinic's settings (`clinic_*`) and whether
+    `patient_email` stopped reminders (`reminders_opted_out`)."""
     return await conn.fetchrow(
         _SCHEDULE_FOR_BOOKING_SQL,
         dentist_id,
@@ -235,6 +243,7 @@ async def schedule_for_booking(
         None,
         now,
         treatment_id,
+        patient_email,
     )
 
 

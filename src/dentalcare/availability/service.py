@@ -344,10 +344,12 @@ async def snapshot_for_booking(
     now: datetime,
     ignore_appointment: UUID | None = None,
     field: str = "treatment_type_id",
+    patient_email: str | None = None,
 ) -> tuple[asyncpg.Record, EngineInputs, BookedTreatment]:
     """`snapshot` for the day `on` and `treatment_for`, in one round trip: the dentist,
     the engine's inputs and the treatment a booking takes (404 for a removed or unknown
-    dentist, then 422 as `treatment_for`)."""
+    dentist, then 422 as `treatment_for`). The row also has what the booking's messages
+    need of the clinic and of `patient_email` (`schedule_for_booking`)."""
     busy_from, busy_to = _busy_bounds(on, on)
     row = await repository.schedule_for_booking(
         conn,
@@ -358,6 +360,7 @@ async def snapshot_for_booking(
         busy_to=busy_to,
         now=now,
         ignore_appointment=ignore_appointment,
+        patient_email=patient_email,
     )
     if row is None or not row["active"]:
         raise NotFound("No such dentist.")

@@ -173,16 +173,30 @@ async def booked(
     row = facts if facts is not None else await _facts(conn, appointment_id, settings)
     if row is None:
         return
+    await _send(conn, *booking_messages(row, settings=settings, now=now))
+
+
+def booking_messages(
+    row: Mapping[str, Any], *, settings: Settings, now: datetime
+) -> list[Outgoing]:
+    """What `booked` writes for a booking with these facts (`booking_facts`' columns),
+    without writing it: the booking's own INSERT carries it (`enqueue.message_rows`)."""
     clinic = _clinic(row, settings)
     manage = _links(row, settings, now)
     context = _context(row, clinic, settings, links=manage)
     kind = "booking_confirmed" if row["status"] == "confirmed" else "booking_received"
     ics = _ics(row, location=_location(clinic), cancelled=False, now=now)
-    await _send(
-        conn,
-        _outgoing(kind, row, {**context, "ics": ics}),
-        *_reminders(row, context, now),
-    )
+    return [_outgoing(kind, row, {**context, "ics": ics}), *_reminders(row, context, now)]
+
+
+async def rewrite_booked(
+    conn: asyncpg.Connection, *, settings: Settings, now: datetime, facts: Mapping[str, Any]
+) -> None:
+    """Messages written with the booking from facts that the insert then contradicted (the
+    database placed the visit at another instant than the service foresaw): cancel them
+    and write them again from the inserted row's `facts`."""
+    await cancel_pending(conn, appointment_id=facts["id"])
+    await booked(conn, settings=settings, appointment_id=facts["id"], now=now, facts=facts)
 
 
 async def confirmed(

@@ -79,6 +79,13 @@ def _rows(message: Outgoing, domain: str, sms: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def message_rows(messages: Sequence[Outgoing]) -> list[dict[str, Any]]:
+    """The `messages` rows `enqueue_many` writes for `messages` (for a statement that
+    writes them itself: `repository.enqueue_in_statement`)."""
+    domain, sms = message_domain(), _sms_enabled()
+    return [row for message in messages for row in _rows(message, domain, sms)]
+
+
 async def enqueue_many(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> list[UUID | None]:
     """Write `messages` in the transaction open on `conn`, in one round trip: for each
     message, the id `enqueue` would return."""

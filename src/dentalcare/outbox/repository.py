@@ -32,11 +32,43 @@ _MESSAGE_COLUMNS = (
     "message_id",
     "dedupe_key",
 )
-_INSERT_MESSAGES = """
-    SELECT enqueue_messages($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                            $6::uuid[], $7::uuid[], $8::text[], $9::timestamptz[],
-                            $10::text[], $11::text[]) AS id
-"""
+_MESSAGE_TYPES = (
+    "uuid[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "uuid[]",
+    "uuid[]",
+    "text[]",
+    "timestamptz[]",
+    "text[]",
+    "text[]",
+)
+
+
+def enqueue_in_statement(first: int, *, appointment: str | None = None) -> str:
+    """`enqueue_messages(...)` on parameters $first.. ($first + 10), which
+    `message_arguments` fills: for a statement that writes messages beside other rows.
+    `appointment`: an SQL expression every row's appointment id is taken from instead of
+    its parameter (a column of a CTE, so the call runs once per row of it, after it)."""
+    arguments = [f"${first + i}::{kind}" for i, kind in enumerate(_MESSAGE_TYPES)]
+    if appointment is not None:
+        # (The parameter stays named, so that the statement still types it.)
+        arguments[5] = (
+            f"coalesce(array_fill({appointment}, ARRAY[cardinality({arguments[0]})]), "
+            f"{arguments[5]})"
+        )
+    return f"enqueue_messages({', '.join(arguments)})"
+
+
+def message_arguments(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """`enqueue_in_statement`'s parameters for `rows` (each holds the function's
+    arguments by column name, `context` as JSON text)."""
+    return [[row[column] for row in rows] for column in _MESSAGE_COLUMNS]
+
+
+_INSERT_MESSAGES = f"SELECT {enqueue_in_statement(1)} AS id"
 
 
 async def insert_messages(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[bool]:
@@ -44,8 +76,7 @@ async def insert_messages(conn: asyncpg.Connection, rows: list[dict[str, Any]]) 
     the rows back), in one round trip: each row holds the function's arguments by column
     name, `context` as JSON text. Whether each was inserted (False: its `dedupe_key` is
     taken), in order."""
-    arguments = [[row[column] for row in rows] for column in _MESSAGE_COLUMNS]
-    inserted = {r["id"] for r in await conn.fetch(_INSERT_MESSAGES, *arguments)}
+    inserted = {r["id"] for r in await conn.fetch(_INSERT_MESSAGES, *message_arguments(rows))}
     return [row["id"] in inserted for row in rows]
 
 
