@@ -155,6 +155,25 @@ async def test_a_booking_mail_and_sms_carry_links_that_work(
                 appointment_id,
             )
             assert left == 0, "the unsubscribed address gets no reminders"
+            # Nor does its next booking (the opt-out is read with the booking's snapshot),
+            # though it is still told it was received.
+            again = await http.post(
+                "/api/appointments",
+                json={
+                    "dentist_id": str(dentist["id"]),
+                    "appointment_date": day.isoformat(),
+                    "appointment_time": "11:00",
+                    "patient_name": "Sam Guest",
+                    "patient_email": "sam@example.com",
+                    "patient_phone": "+44 7700 900123",
+                },
+            )
+            assert again.status_code == 201, again.text
+            kinds = await owner_conn.fetch(
+                "SELECT kind FROM messages WHERE channel = 'email' AND appointment_id = $1",
+                again.json()["id"],
+            )
+            assert [r["kind"] for r in kinds] == ["booking_received"]
             # The links were signed: the booking stored none, each use recorded one digest.
             assert await owner_conn.fetchval("SELECT count(*) FROM link_tokens") == 0
             assert await owner_conn.fetchval("SELECT count(*) FROM used_links") == 2

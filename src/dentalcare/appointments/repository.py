@@ -71,17 +71,10 @@ _TRY_INSERT = (
     f"pg_advisory_xact_lock({DENTIST_WRITERS}, hashtext(CAST({_DENTIST} AS text)))) AS queued "
     "ON CONFLICT DO NOTHING RETURNING *"
 )
-# With the chair's name, and what the booking's messages need of the clinic (its settings
-# row, and whether the patient stopped reminders): outbox.bookings.booked then reads
-# nothing more.
+# With the chair's name (what the booking's messages need of the clinic and the patient
+# comes with the booking's snapshot: availability.repository.schedule_for_booking).
 _WITH_NAMES = (
-    "SELECT booked.*, c.name AS chair_name, cs.name AS clinic_name, "
-    "cs.address AS clinic_address, cs.phone AS clinic_phone, "
-    "cs.reminder_hours AS clinic_reminder_hours, "
-    "reminders_opted_out(booked.patient_email) AS reminders_opted_out "
-    "FROM booked LEFT JOIN chairs c ON c.id = booked.chair_id "
-    "LEFT JOIN LATERAL (SELECT name, address, phone, reminder_hours "
-    "FROM clinic_settings LIMIT 1) cs ON true"
+    "SELECT booked.*, c.name AS chair_name FROM booked LEFT JOIN chairs c ON c.id = booked.chair_id"
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -346,13 +347,11 @@ async def _insert_booking(
                 # (with chairs, occupy() queues every chair-picking writer): a flood for
                 # one dentist otherwise deadlocks in the exclusion index over and over.
                 # Its messages go in the same statement, written from the facts the
-                # insert will give (the trigger's instant is the one computed here).
-                expected = _expected_facts(values, dentist, treatment, on=on, at=at)
-                written = (
-                    messages.booking_messages(expected, settings=settings, now=now)
-                    if settings.email_enabled
-                    else []
-                )
+                # insert will give.
+                written = []
+                if settings.email_enabled:
+                    expected = _expected_facts(values, dentist, treatment, on=on, at=at)
+                    written = messages.booking_messages(expected, settings=settings, now=now)
                 row = await repository.try_insert_appointment(
                     conn,
                     values,
@@ -403,15 +402,29 @@ def _expected_facts(
     on: date,
     at: Any,
 ) -> dict[str, Any]:
-    """What `_message_facts` will say of the row `values` inserts, known before the insert:
-    the trigger puts the visit at the dentist's wall-clock (on, at), and a booking starts
-    pending; the clinic and the patient's opt-out come from the booking's snapshot."""
+    """`_message_facts` of the row `values` will insert, known before the insert: the
+    trigger puts the visit at the dentist's wall-clock (on, at), and a booking starts
+    pending."""
     starts_at = datetime.combine(on, at, zone(dentist["timezone"]))
+    ends_at = starts_at + timedelta(minutes=values["duration_minutes"])
+    row = {**values, "status": "pending", "starts_at": starts_at, "ends_at": ends_at}
+    return _message_facts(row, dentist, treatment)
+
+
+def _as_expected(row: asyncpg.Record, expected: dict[str, Any]) -> bool:
+    """Whether the inserted row is what the messages were written from (not if the
+    dentist's zone changed between the snapshot and the insert, say)."""
+    return all(row[k] == expected[k] for k in ("status", "starts_at", "ends_at"))
+
+
+def _message_facts(
+    row: Mapping[str, Any], dentist: asyncpg.Record, treatment: BookedTreatment
+) -> dict[str, Any]:
+    """What the booking's messages say (outbox.repository.booking_facts' columns), from
+    the row and the booking's snapshot (`dentist`: with the clinic's settings and the
+    patient's reminder opt-out)."""
     return {
-        **values,
-        "status": "pending",
-        "starts_at": starts_at,
-        "ends_at": starts_at + timedelta(minutes=values["duration_minutes"]),
+        **row,
         "dentist_name": dentist["name"],
         "dentist_timezone": dentist["timezone"],
         "treatment_name": treatment.name,
@@ -420,31 +433,6 @@ def _expected_facts(
         "phone": dentist["clinic_phone"],
         "reminder_hours": dentist["clinic_reminder_hours"],
         "opted_out": dentist["reminders_opted_out"],
-    }
-
-
-def _as_expected(row: asyncpg.Record, expected: dict[str, Any]) -> bool:
-    """Whether the inserted row is what the messages were written from (a wall-clock time
-    that occurs twice, when the clocks go back, is one instant to PostgreSQL and may be
-    the other to Python)."""
-    return all(row[k] == expected[k] for k in ("status", "starts_at", "ends_at"))
-
-
-def _message_facts(
-    row: asyncpg.Record, dentist: asyncpg.Record, treatment: BookedTreatment
-) -> dict[str, Any]:
-    """What the booking's messages say (outbox.repository.booking_facts' columns), from
-    the inserted row and what the booking looked up already."""
-    return {
-        **row,
-        "dentist_name": dentist["name"],
-        "dentist_timezone": dentist["timezone"],
-        "treatment_name": treatment.name,
-        "name": row["clinic_name"],
-        "address": row["clinic_address"],
-        "phone": row["clinic_phone"],
-        "reminder_hours": row["clinic_reminder_hours"],
-        "opted_out": row["reminders_opted_out"],
     }
 
 

@@ -29,19 +29,7 @@ FROM treatment_types t
 
 # What `booking_treatment` returns, for a statement that reads it beside other things
 # (availability's booking snapshot): the column names, and the query on a parameter.
-BOOKING_TREATMENT_COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "duration_minutes",
-    "buffer_before_minutes",
-    "buffer_after_minutes",
-    "recall_months",
-    "bookable_online",
-    "active",
-    "price",
-    "dentist_ids",
-)
+BOOKING_TREATMENT_COLUMNS = ("id", *COLUMNS, "dentist_ids")
 
 
 def booking_treatment_sql(param: str) -> str:

@@ -115,11 +115,8 @@ async def booked_treatment(
     """The treatment a booking or a slot search uses (the clinic's default when none is
     named); 422 when it is unknown, retired, not performed by the dentist, or — for
     patients and guests — not bookable online."""
-    try:
-        row = await booking_treatment(uow=uow, treatment_id=treatment_id)
-    except ValidationError as exc:
-        raise _invalid("no such treatment", "no such treatment type.", field) from exc
-    return booked_with(
+    row = await repository.booking_treatment(await uow.connection(), treatment_id=treatment_id)
+    return booked_from(
         row,
         dentist_id=dentist_id,
         dentist_name=dentist_name,
