@@ -126,3 +126,28 @@ def test_no_thanks_from_the_keyboard_passes_the_time_on(
     )
     assert booked is not None and booked["n"] == 0
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_refresh_after_the_session_ended_leaves_the_page_where_it_is(
+    clinic: Clinic, server: RunningServer, open_page: Callable[..., Page]
+) -> None:
+    """A live region refreshed in the background once the session is gone (a logout in
+    flight in this tab: its revoked socket reconnects and refreshes the notice) must not
+    take the page to the login form: the logout lands on its own page with its toast.
+    A click on a button with the session gone still goes to the login page."""
+    page = open_page()
+    log_in(page, clinic.patient["email"], then="/my/appointments")
+    wait_live(page)
+    page.context.clear_cookies()  # the session ended under the page
+    page.evaluate("() => DC.refresh('offer-notice')")
+    page.evaluate("() => DC.refreshAll()")
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        background = http.get("/my/offers", headers={"HX-Request": "true", "X-Live-Refresh": "1"})
+        asked = http.get("/my/offers", headers={"HX-Request": "true"})
+    assert background.status_code == 204 and "hx-redirect" not in background.headers
+    assert asked.status_code == 204
+    assert asked.headers["hx-redirect"] == "/login?next=/my/offers"
+    # Before the fix the page was on the login form by now (its notice gone).
+    expect(page.locator("#offer-notice")).to_have_count(1)
+    assert page.url == f"{server.base_url}/my/appointments"
+    assert page.errors == []  # type: ignore[attr-defined]

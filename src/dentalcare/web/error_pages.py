@@ -16,7 +16,11 @@ from dentalcare.web.templating import render, toast_response
 
 
 def login_redirect(request: Request) -> Response:
-    """Redirect to the login page, remembering where the user was going."""
+    """Redirect to the login page, remembering where the user was going. A live region's
+    background refresh (`DC.refresh`, header X-Live-Refresh) gets 204 and no redirect:
+    nobody asked to go anywhere, and a logout in flight must land where it was going."""
+    if request.headers.get("x-live-refresh"):
+        return Response(status_code=204)
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query

@@ -120,7 +120,13 @@
         if (!region) { resolve(); return; }
         if (busy(region)) { setTimeout(go, 800); return; }
         var url = region.dataset.refreshUrl || window.location.pathname + window.location.search;
-        htmx.ajax("GET", url, { target: "#" + id, select: "#" + id, swap: "outerHTML" })
+        // Marked as a background refresh: if the session has ended meanwhile (a logout
+        // in this tab, in flight), the server answers 204, not a redirect to the login
+        // page that would take over the page the user is leaving for.
+        htmx.ajax("GET", url, {
+          target: "#" + id, select: "#" + id, swap: "outerHTML",
+          headers: { "X-Live-Refresh": "1" },
+        })
           .then(resolve, resolve);
       }
       go();
