@@ -35,7 +35,17 @@ from typing import Any
 
 import orjson
 
-from bench.common import RESULTS, ROOT, embedded_postgres, free_port, log, machine, percentiles
+from bench.common import (
+    RESULTS,
+    ROOT,
+    Postgres,
+    embedded_postgres,
+    free_port,
+    log,
+    machine,
+    percentiles,
+    tree_cpu_seconds,
+)
 
 TARGET_COST = 0.15
 
@@ -158,8 +168,11 @@ async def _reset(url: str) -> None:
         await conn.close()
 
 
-def delivery_round(url: str, smtp_port: int, workers: int, count: int, tmp: Path) -> dict:
-    """`workers` worker processes deliver `count` reminders due in the same minute."""
+def delivery_round(pg: Postgres, smtp_port: int, workers: int, count: int, tmp: Path) -> dict:
+    """`workers` worker processes deliver `count` reminders due in the same minute. CPU
+    per message, from the due instant to the last acceptance: the workers', PostgreSQL's
+    (every backend) and the SMTP server's."""
+    url = pg.url
     asyncio.run(_reset(url))
     accepted_file = tmp / f"accepted-{workers}.txt"
     smtp_log = tmp / f"smtp-{workers}.log"
@@ -174,6 +187,16 @@ def delivery_round(url: str, smtp_port: int, workers: int, count: int, tmp: Path
             path = tmp / f"worker-{workers}-{n}.log"
             procs.append(_spawn("--worker", url, f"smtp://127.0.0.1:{smtp_port}", log_path=path))
             _wait_ready(path, procs[-1])
+        time.sleep(max(0.0, due.timestamp() - time.time()))
+
+        def cpu() -> tuple[float, float, float]:
+            return (
+                sum(tree_cpu_seconds(p.pid) for p in procs),
+                pg.cpu_seconds(),
+                tree_cpu_seconds(smtp.pid),
+            )
+
+        cpu_from = cpu()
         deadline = time.monotonic() + 600
         while True:
             lines = accepted_file.read_text().splitlines() if accepted_file.exists() else []
@@ -181,6 +204,7 @@ def delivery_round(url: str, smtp_port: int, workers: int, count: int, tmp: Path
                 break
             time.sleep(0.2)
         time.sleep(0.5)  # the last "sent" marks commit
+        cpu_to = cpu()
     finally:
         for p in procs:
             p.kill()
@@ -203,6 +227,10 @@ def delivery_round(url: str, smtp_port: int, workers: int, count: int, tmp: Path
         "duplicates": len(accepted_file.read_text().splitlines()) - len(accepted),
         "per_s": round(len(accepted) / elapsed, 1) if elapsed > 0 else None,
         "due_to_accepted": percentiles(lat),
+        "cpu_ms_per_message": {
+            party: round(1000 * (cpu_to[i] - cpu_from[i]) / max(1, len(accepted)), 3)
+            for i, party in enumerate(("workers", "postgres", "smtp_server"))
+        },
     }
 
 
@@ -271,7 +299,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         log(f"floor: {result['floor_bare_aiosmtplib']}")
         rounds = []
         for workers in (1, 2):
-            rounds.append(delivery_round(pg.url, free_port(), workers, args.messages, tmp))
+            rounds.append(delivery_round(pg, free_port(), workers, args.messages, tmp))
             log(f"delivery: {rounds[-1]}")
         result["delivery"] = rounds
     if not args.skip_booking:

@@ -114,59 +114,24 @@ async def move_scheduled(
 async def claim_due(conn: asyncpg.Connection, *, limit: int, lease_seconds: float) -> list[Any]:
     """Take up to `limit` due messages (and sending ones whose lease lapsed: their worker
     died) for this worker: `sending`, leased, one more attempt. Rows another worker is
-    claiming are skipped, so a message is claimed once."""
-    rows: list[Any] = await conn.fetch(
-        """
-        UPDATE messages m
-        SET status = 'sending', attempts = m.attempts + 1,
-            locked_until = now() + make_interval(secs => $2)
-        FROM (
-            SELECT id FROM messages
-            WHERE (status = 'scheduled' AND due_at <= now())
-               OR (status = 'sending' AND locked_until < now())
-            ORDER BY due_at
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ) due
-        WHERE m.id = due.id
-        RETURNING m.id, m.kind, m.channel, m.to_address, m.subject, m.appointment_id,
-                  m.context, m.due_at, m.attempts, m.max_attempts, m.message_id
-        """,
-        limit,
-        lease_seconds,
-    )
+    claiming are skipped, so a message is claimed once. One statement in its own
+    transaction (`outbox_claim()`, migration 0030): run it outside a transaction."""
+    rows: list[Any] = await conn.fetch("SELECT * FROM outbox_claim($1, $2)", limit, lease_seconds)
     return rows
 
 
 async def mark_sent(conn: asyncpg.Connection, id: UUID, *, captured: str | None) -> None:
-    """The message left (or, with `captured`, was kept locally)."""
-    await conn.execute(
-        """
-        UPDATE messages SET status = 'sent', sent_at = now(), locked_until = NULL,
-                            last_error = NULL, captured = $2
-        WHERE id = $1 AND status = 'sending'
-        """,
-        id,
-        captured,
-    )
+    """The message left (or, with `captured`, was kept locally): `outbox_sent()`."""
+    await conn.execute("SELECT outbox_sent($1, $2)", id, captured)
 
 
 async def mark_failed_attempt(
     conn: asyncpg.Connection, id: UUID, *, error: str, retry_in_seconds: float | None
 ) -> None:
-    """An attempt failed: try again in `retry_in_seconds`, or (None) give up: failed."""
+    """An attempt failed: try again in `retry_in_seconds`, or (None) give up: failed
+    (`outbox_attempt_failed()`)."""
     await conn.execute(
-        """
-        UPDATE messages
-        SET status = CASE WHEN $3::float8 IS NULL THEN 'failed' ELSE 'scheduled' END,
-            due_at = CASE WHEN $3::float8 IS NULL THEN due_at
-                          ELSE now() + make_interval(secs => $3::float8) END,
-            locked_until = NULL, last_error = $2
-        WHERE id = $1 AND status = 'sending'
-        """,
-        id,
-        error[:2000],
-        retry_in_seconds,
+        "SELECT outbox_attempt_failed($1, $2, $3)", id, error[:2000], retry_in_seconds
     )
 
 

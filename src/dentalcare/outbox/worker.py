@@ -1,13 +1,14 @@
 """Delivery: workers that claim due messages and send them, in every service process.
 
 A worker claims a batch with `FOR UPDATE SKIP LOCKED` and a lease (repository.claim_due)
-in one short transaction, then sends each message with no transaction open and records
-the outcome of each in its own: sent, or scheduled again after an exponential back-off
-(base × 2^(attempt-1), capped), or failed after its last attempt (the dead letter). Any
-number of workers in any number of processes can run: a row is claimed by one. A worker
-killed mid-send leaves its rows `sending`; their lease lapses and another worker sends
-them again, with the same Message-ID — so at most the message in flight goes twice, and
-a mail client sees it as the same e-mail.
+in one statement, then sends each message with no transaction open and records the
+outcome of each in a statement of its own (each commits by itself, migration 0030):
+sent, or scheduled again after an exponential back-off (base × 2^(attempt-1), capped),
+or failed after its last attempt (the dead letter). Any number of workers in any number
+of processes can run: a row is claimed by one. A worker killed mid-send leaves its rows
+`sending`; their lease lapses and another worker sends them again, with the same
+Message-ID — so at most the message in flight goes twice, and a mail client sees it as
+the same e-mail.
 """
 
 from __future__ import annotations
@@ -114,11 +115,11 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; how many messages were claimed."""
-        async with self._unit_of_work(SYSTEM) as uow:
+        # Each of the worker's statements commits by itself (migration 0030): a claim, and
+        # then each message's outcome, the moment it is known.
+        async with self._unit_of_work(SYSTEM).statement(logs_events=False) as conn:
             rows = await repository.claim_due(
-                await uow.connection(),
-                limit=self.policy.batch,
-                lease_seconds=self.policy.lease_seconds,
+                conn, limit=self.policy.batch, lease_seconds=self.policy.lease_seconds
             )
         for row in rows:
             await self._deliver(row)
@@ -155,15 +156,15 @@ class OutboxWorker:
             retry = self.policy.retry_in(row["attempts"], row["max_attempts"])
             await self._failed(row, f"{type(exc).__name__}: {exc}", retry_in=retry)
             return
-        async with self._unit_of_work(SYSTEM) as uow:
-            await repository.mark_sent(await uow.connection(), row["id"], captured=captured)
+        async with self._unit_of_work(SYSTEM).statement(logs_events=True) as conn:
+            await repository.mark_sent(conn, row["id"], captured=captured)
         self.delivered += 1
 
     async def _failed(self, row: Any, error: str, *, retry_in: float | None) -> None:
         log.info("message %s attempt %s failed: %s", row["id"], row["attempts"], error)
-        async with self._unit_of_work(SYSTEM) as uow:
+        async with self._unit_of_work(SYSTEM).statement(logs_events=True) as conn:
             await repository.mark_failed_attempt(
-                await uow.connection(), row["id"], error=error, retry_in_seconds=retry_in
+                conn, row["id"], error=error, retry_in_seconds=retry_in
             )
 
 
