@@ -128,3 +128,39 @@ async def test_without_the_functions_the_role_cannot_move_messages_unclaimed(
     ]
     status = await owner_conn.fetchval("SELECT status FROM messages WHERE id = $1", message)
     assert status == "scheduled"
+
+
+async def test_a_claim_takes_lapsed_leases_first_then_the_oldest_due(
+    owner_conn: asyncpg.Connection, database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    async with app_pool(database_url) as db:
+        async with db.unit_of_work(SYSTEM) as uow:
+            conn = await uow.connection()
+            due = {
+                minutes: await enqueue(
+                    conn,
+                    kind="reminder",
+                    to_email=f"due{minutes}@example.com",
+                    due_at=now - timedelta(minutes=minutes),
+                )
+                for minutes in (1, 5, 3, 9, 7)
+            }
+            await enqueue(
+                conn, kind="reminder", to_email="ahead@example.com", due_at=now + timedelta(hours=1)
+            )
+        # Two messages whose worker died mid-send: their lease lapsed a minute ago.
+        lapsed = await owner_conn.fetch(
+            "UPDATE messages SET status = 'sending', attempts = 1, "
+            "locked_until = now() - interval '1 minute' "
+            "WHERE id = ANY($1::uuid[]) RETURNING id",
+            [due[1], due[5]],
+        )
+        async with db.unit_of_work(SYSTEM).statement(logs_events=False) as conn:
+            first = await claim_due(conn, limit=3, lease_seconds=60)
+            second = await claim_due(conn, limit=3, lease_seconds=60)
+            third = await claim_due(conn, limit=3, lease_seconds=60)
+    assert {r["id"] for r in first} == {r["id"] for r in lapsed} | {due[9]}
+    assert {r["attempts"] for r in first if r["id"] != due[9]} == {2}
+    assert {r["id"] for r in second} == {due[7], due[3]}
+    assert third == []  # the one due in an hour is not taken

@@ -9,9 +9,13 @@ worker spent more on the ceremony around a mark than on the mark.
 Three functions do exactly what the worker did, each in the implicit transaction of its
 one statement:
 
-- `outbox_claim(limit, lease_seconds)`: take up to `limit` due messages (and `sending`
-  ones whose lease lapsed) with `FOR UPDATE SKIP LOCKED`, as `sending`, leased, one more
-  attempt; the claimed rows.
+- `outbox_claim(limit, lease_seconds)`: take up to `limit` messages, `sending` ones whose
+  lease lapsed first, then due ones, oldest first, with `FOR UPDATE SKIP LOCKED`, as
+  `sending`, leased, one more attempt; the claimed rows. Each kind is an ordered walk of
+  its partial index (`messages_leased`, `messages_due`) that stops after `limit` rows.
+  The worker's query before read every row of `messages` and sorted the due ones on
+  every claim (an OR of the two conditions): 3.4 ms with 10,000 rows, and the table
+  keeps every message ever sent.
 - `outbox_sent(id, captured)`: a `sending` message left (or was kept locally).
 - `outbox_attempt_failed(id, error, retry_seconds)`: a `sending` message goes again in
   `retry_seconds`, or (NULL) has failed for good.
@@ -44,18 +48,32 @@ RETURNS TABLE (id uuid, kind text, channel text, to_address text, subject text,
                appointment_id uuid, context jsonb, due_at timestamptz, attempts integer,
                max_attempts integer, message_id text)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    UPDATE messages m
-    SET status = 'sending', attempts = m.attempts + 1,
-        locked_until = now() + make_interval(secs => p_lease_seconds)
-    FROM (
+    -- Two index walks, each stopping after `p_limit` rows: sending rows whose lease
+    -- lapsed (their worker died) first, then due rows, oldest first. (One OR over both
+    -- read the whole table and sorted it, on every claim: the table keeps every message
+    -- ever sent.)
+    WITH lapsed AS (
         SELECT d.id FROM messages d
-        WHERE (d.status = 'scheduled' AND d.due_at <= now())
-           OR (d.status = 'sending' AND d.locked_until < now())
+        WHERE d.status = 'sending' AND d.locked_until < now()
+        ORDER BY d.locked_until
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ), due AS (
+        SELECT d.id FROM messages d
+        WHERE d.status = 'scheduled' AND d.due_at <= now()
         ORDER BY d.due_at
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
-    ) due
-    WHERE m.id = due.id
+    ), claimed AS (
+        (SELECT id FROM lapsed)
+        UNION ALL
+        (SELECT id FROM due LIMIT greatest(p_limit - (SELECT count(*) FROM lapsed), 0))
+    )
+    UPDATE messages m
+    SET status = 'sending', attempts = m.attempts + 1,
+        locked_until = now() + make_interval(secs => p_lease_seconds)
+    FROM claimed
+    WHERE m.id = claimed.id
     RETURNING m.id, m.kind, m.channel, m.to_address, m.subject, m.appointment_id,
               m.context, m.due_at, m.attempts, m.max_attempts, m.message_id
 $$;
