@@ -470,6 +470,14 @@ def booking_path_figures(raw: dict[str, Any]) -> list[Figure]:
             dig(raw, "service", "cpu_ms"),
             "the booking with e-mail off, same run",
         ),
+        figure(
+            "booking_path_email_sent_cpu_ms",
+            "the same booking with its confirmation delivered by the worker",
+            "ms",
+            dig(raw, "service_email_sent", "cpu_ms"),
+            dig(raw, "service", "cpu_ms"),
+            "the booking with e-mail off, same run",
+        ),
     ]
 
 
