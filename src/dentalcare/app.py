@@ -97,7 +97,10 @@ def create_app(settings: Settings, *, database_url: str, clock: Clock | None = N
             interval=settings.hold_sweep_interval_seconds,
         )
         app.state.hold_sweeper = hold_sweeper
-        outbox_workers = workers_from_settings(settings, db.unit_of_work)
+        metrics: Metrics = app.state.metrics
+        outbox_workers = workers_from_settings(
+            settings, db.unit_of_work, busy=lambda: metrics.requests_in_flight > 0
+        )
         app.state.outbox_workers = outbox_workers
         waitlist_offerer = WaitlistOfferer(
             unit_of_work=db.unit_of_work,

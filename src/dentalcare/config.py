@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120, gt=0)
     outbox_retry_base_seconds: float = Field(default=30, gt=0)
     outbox_retry_max_seconds: float = Field(default=3600, gt=0)
+    # While this process is answering HTTP requests, the share of the time its workers
+    # may spend delivering (1: deliver at full speed regardless). Requests come first;
+    # what waits is sent once they stop (see OutboxWorker).
+    outbox_busy_share: float = Field(default=0.1, gt=0, le=1)
 
     @field_validator("clinic_timezone")
     @classmethod

@@ -33,6 +33,8 @@ async def test_metrics_count_requests_by_route_template(clinic: Clinic) -> None:
     assert _value(text, "dentalcare_realtime_connections") >= 0
     assert _value(text, "dentalcare_db_pool_connections") >= 1
     assert _value(text, "dentalcare_db_pool_in_use") >= 0
+    # the scrape itself is the one request in flight (the outbox's workers yield to them)
+    assert _value(text, "dentalcare_http_requests_in_flight") == 1
     # the literal id never becomes a label: one series per route, not per appointment
     assert str(clinic.appointments["a"]["id"]) not in text
 

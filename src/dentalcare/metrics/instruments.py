@@ -29,6 +29,14 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        # HTTP requests being answered now (WebSockets are not requests): the outbox's
+        # workers yield to them (outbox.worker.DeliveryPolicy.busy_share).
+        self.requests_in_flight = 0
+        Gauge(
+            "dentalcare_http_requests_in_flight",
+            "HTTP requests this process is answering now.",
+            registry=self.registry,
+        ).set_function(lambda: self.requests_in_flight)
         self.realtime_connections = Gauge(
             "dentalcare_realtime_connections",
             "Open realtime (WebSocket) connections in this process.",
@@ -79,6 +87,8 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        metrics = self.metrics
+        metrics.requests_in_flight += 1
 
         async def timed_send(message: Message) -> None:
             nonlocal status
@@ -89,6 +99,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, timed_send)
         finally:
+            metrics.requests_in_flight -= 1
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.request_seconds.labels(scope["method"], route, str(status)).observe(
                 time.perf_counter() - started

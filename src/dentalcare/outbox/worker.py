@@ -9,6 +9,14 @@ of processes can run: a row is claimed by one. A worker killed mid-send leaves i
 `sending`; their lease lapses and another worker sends them again, with the same
 Message-ID — so at most the message in flight goes twice, and a mail client sees it as
 the same e-mail.
+
+Requests come first. A worker shares its process's event loop (and, on a small machine,
+the cores) with the requests the process answers, and an e-mail costs more CPU to build
+and send than the booking that caused it. So while the process is answering HTTP
+requests (`busy`), a worker claims small batches and, after each message, pauses long
+enough that delivering takes at most `busy_share` of its time; once the requests stop
+it delivers at full speed again. It never stops: a process that is busy all the time
+still delivers at that share, and what waited goes out when the rush ends.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +59,16 @@ class DeliveryPolicy:
     retry_max_seconds: float = 3600.0
     # The country of SMS numbers written without their country code (None: they need it).
     sms_region: str | None = None
+    # While the process answers requests: at most this share of a worker's time goes to
+    # delivering (1: no yielding), in batches of at most `busy_batch`.
+    busy_share: float = 0.1
+    busy_batch: int = 5
+    # The longest pause after one message while busy.
+    busy_pause_max_seconds: float = 1.0
+
+    def pause_after(self, seconds: float) -> float:
+        """The pause after a message that took `seconds` to deliver while busy."""
+        return min(seconds * (1 / self.busy_share - 1), self.busy_pause_max_seconds)
 
     def retry_in(self, attempts: int, max_attempts: int) -> float | None:
         """Seconds until the next attempt after `attempts` failed ones; None: give up."""
@@ -73,8 +92,12 @@ class OutboxWorker:
         sms: SmsTransport | None,
         policy: DeliveryPolicy,
         name: str = "outbox-worker",
+        busy: Callable[[], bool] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._unit_of_work = unit_of_work
+        self._busy = busy
+        self._sleep = sleep
         self._mail = mail
         self._sms = sms
         self.policy = policy
@@ -103,7 +126,7 @@ class OutboxWorker:
     async def _loop(self) -> None:
         while True:
             try:
-                done = await self.run_once()
+                done = await self._run(paced=self._busy is not None)
             except Exception as exc:
                 log.warning("%s failed: %r", self.name, exc)
                 done = 0
@@ -114,15 +137,26 @@ class OutboxWorker:
                         await self._wake.wait()
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; how many messages were claimed."""
+        """Claim one batch and deliver it at full speed; how many messages were claimed."""
+        return await self._run(paced=False)
+
+    def busy(self) -> bool:
+        """Whether the process is answering requests (the worker yields to them)."""
+        return self._busy is not None and self._busy() and self.policy.busy_share < 1
+
+    async def _run(self, *, paced: bool) -> int:
+        limit = self.policy.busy_batch if paced and self.busy() else self.policy.batch
         # Each of the worker's statements commits by itself (migration 0030): a claim, and
         # then each message's outcome, the moment it is known.
         async with self._unit_of_work(SYSTEM).statement(logs_events=False) as conn:
             rows = await repository.claim_due(
-                conn, limit=self.policy.batch, lease_seconds=self.policy.lease_seconds
+                conn, limit=limit, lease_seconds=self.policy.lease_seconds
             )
         for row in rows:
+            started = time.perf_counter()
             await self._deliver(row)
+            if paced and self.busy():
+                await self._sleep(self.policy.pause_after(time.perf_counter() - started))
         return len(rows)
 
     async def _deliver(self, row: Any) -> None:
@@ -186,9 +220,12 @@ def mail_transport(settings: Settings) -> MailTransport | None:
 
 
 def workers_from_settings(
-    settings: Settings, unit_of_work: Callable[[Claims], UnitOfWork]
+    settings: Settings,
+    unit_of_work: Callable[[Claims], UnitOfWork],
+    busy: Callable[[], bool] | None = None,
 ) -> list[OutboxWorker]:
-    """This process's workers (DENTALCARE_OUTBOX_WORKERS; none with e-mail disabled)."""
+    """This process's workers (DENTALCARE_OUTBOX_WORKERS; none with e-mail disabled),
+    yielding to requests while `busy()` (DENTALCARE_OUTBOX_BUSY_SHARE)."""
     if not settings.email_enabled:
         return []
     policy = DeliveryPolicy(
@@ -199,6 +236,8 @@ def workers_from_settings(
         poll_seconds=settings.outbox_poll_seconds,
         retry_base_seconds=settings.outbox_retry_base_seconds,
         retry_max_seconds=settings.outbox_retry_max_seconds,
+        busy_share=settings.outbox_busy_share,
+        busy_batch=min(settings.outbox_batch, 5),
     )
     workers = []
     for n in range(settings.outbox_workers):
@@ -213,6 +252,7 @@ def workers_from_settings(
                 sms=sms,
                 policy=policy,
                 name=f"outbox-worker-{n + 1}",
+                busy=busy,
             )
         )
     return workers
