@@ -884,6 +884,32 @@ def _drain_outbox(url: str, *, within: float = 180.0) -> float:
     return run(wait())
 
 
+def _confirmation_delays(url: str) -> dict[str, Any]:
+    """How long the booking e-mails waited: sent_at - created_at of every sent
+    `booking_received` message so far, p50 / p99 / max in seconds."""
+    import asyncpg
+
+    async def delays() -> list[float]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT extract(epoch FROM sent_at - created_at)::float8 AS s FROM messages "
+                "WHERE kind = 'booking_received' AND status = 'sent'"
+            )
+        finally:
+            await conn.close()
+        return sorted(r["s"] for r in rows)
+
+    waited = run(delays())
+    if not waited:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(waited[min(len(waited) - 1, int(q * len(waited)))], 3)
+
+    return {"n": len(waited), "p50_s": at(0.5), "p99_s": at(0.99), "max_s": round(waited[-1], 3)}
+
+
 def _count_rows(url: str, *, clear: bool = False) -> dict[str, int]:
     """Bookings the load phases wrote, by kind (http, sql, sql_checked), and with chairs
     how many sit in their dentist's default chair and how many elsewhere; `clear`: then
@@ -939,6 +965,7 @@ def benchmark(args: argparse.Namespace) -> dict:
             "seed_share": args.seed_share,
             "email": not args.no_email,
             "outbox_workers": args.outbox_workers,
+            "outbox_busy_share": args.outbox_busy_share,
         },
     }
     from dentalcare.availability.service import DAYS_AHEAD
@@ -986,6 +1013,10 @@ def benchmark(args: argparse.Namespace) -> dict:
             # 0: the messages are written but delivered by no one during the run (what the
             # booking's own transaction costs, apart from sending them).
             extra_env["DENTALCARE_OUTBOX_WORKERS"] = str(args.outbox_workers)
+        if args.outbox_busy_share is not None:
+            # 1: the workers deliver at full speed while the bookings run (they yield to
+            # requests by default: outbox.worker).
+            extra_env["DENTALCARE_OUTBOX_BUSY_SHARE"] = str(args.outbox_busy_share)
         service = stack.enter_context(
             running_service(
                 pg.url,
@@ -1121,6 +1152,8 @@ def benchmark(args: argparse.Namespace) -> dict:
 
         drains.append(drained())
         result["outbox_drain_s"] = drains  # before the 1-client phase, before the reference
+        if delivering:
+            result["confirmation_delay"] = _confirmation_delays(pg.url)
         log(f"outbox drained: {drains} s")
         offset = next_offset(serial)
         log(f"reference: asyncpg INSERTs, {args.clients} connections, {args.ref_duration} s")
@@ -1282,6 +1315,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="DENTALCARE_OUTBOX_WORKERS for the service (default: the service's own, 1)",
+    )
+    parser.add_argument(
+        "--outbox-busy-share",
+        type=float,
+        default=None,
+        help="DENTALCARE_OUTBOX_BUSY_SHARE (default: the service's own, 0.1; 1: no yielding)",
     )
     parser.add_argument("--output", default=str(RESULTS / "booking.json"), help="JSON file")
     parser.add_argument(

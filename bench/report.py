@@ -481,7 +481,30 @@ def booking_path_figures(raw: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def booking_ab_figures(raw: dict[str, Any]) -> list[Figure]:
+    """The outbox's cost to booking throughput: the median of paired slices' ratios."""
+    return [
+        figure(
+            "booking_ab_outbox_ratio",
+            "bookings/s with the outbox's writes over without, median of paired slices",
+            "×",
+            dig(raw, "summary", "outbox_over_none", "throughput", "median"),
+            op=">=",
+            target=0.85,
+        ),
+        figure(
+            "booking_ab_outbox_per_s",
+            "bookings/s with the outbox's writes (median slice)",
+            "/s",
+            dig(raw, "summary", "outbox", "per_s", "median"),
+            dig(raw, "summary", "none", "per_s", "median"),
+            "e-mail off, slices of the same rounds",
+        ),
+    ]
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
+    "booking_ab": booking_ab_figures,
     "booking_path": booking_path_figures,
     "booking": booking_figures,
     "realtime_capacity": realtime_capacity_figures,

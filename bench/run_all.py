@@ -159,6 +159,14 @@ BENCHES = (
         aliases=("booking",),
     ),
     Bench(
+        "booking_ab",
+        "booking_ab",
+        "bench.booking_ab",
+        (),
+        ("--rounds", "2", "--slice", "1"),
+        aliases=("booking", "outbox"),
+    ),
+    Bench(
         "replay_flood",
         "replay_flood",
         "bench.replay_flood",
