@@ -5,11 +5,12 @@ delivers at full speed; a process that is busy all the time still delivers every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from dentalcare.db.claims import SYSTEM
+from dentalcare.db.pool import Database
 from dentalcare.outbox import enqueue
 from dentalcare.outbox.transports import CaptureTransport
 from dentalcare.outbox.worker import DeliveryPolicy, OutboxWorker
@@ -29,6 +30,29 @@ async def _due(database_url: str, count: int) -> None:
             await enqueue(conn, kind="reminder", to_email=f"p{i}@example.com")
 
 
+def _worker(
+    db: Database,
+    policy: DeliveryPolicy,
+    busy: Callable[[], bool] | None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> OutboxWorker:
+    return OutboxWorker(
+        unit_of_work=db.unit_of_work,
+        mail=CaptureTransport(),
+        sms=None,
+        policy=policy,
+        busy=busy,
+        sleep=sleep,
+    )
+
+
+async def _all_sent(owner_conn: asyncpg.Connection, count: int) -> None:
+    async def sent() -> bool:
+        return await _statuses(owner_conn) == {"sent": count}
+
+    await wait_for(sent, what=f"all {count} sent")
+
+
 async def test_while_busy_a_worker_takes_small_batches_and_pauses_after_each_message(
     owner_conn: asyncpg.Connection, database_url: str
 ) -> None:
@@ -45,14 +69,7 @@ async def test_while_busy_a_worker_takes_small_batches_and_pauses_after_each_mes
         mail_from="clinic@example.com", batch=50, busy_batch=5, busy_share=0.25, poll_seconds=0.05
     )
     async with app_pool(database_url) as db:
-        worker = OutboxWorker(
-            unit_of_work=db.unit_of_work,
-            mail=CaptureTransport(),
-            sms=None,
-            policy=policy,
-            busy=lambda: busy,
-            sleep=pause,
-        )
+        worker = _worker(db, policy, lambda: busy, pause)
         worker.start()
         try:
             await wait_for(lambda: pauses, what="the first pause")
@@ -61,11 +78,7 @@ async def test_while_busy_a_worker_takes_small_batches_and_pauses_after_each_mes
             assert 0 < pauses[0] <= policy.busy_pause_max_seconds
             busy = False  # the requests stop: the rest goes without pausing
             go_on.set()
-
-            async def all_sent() -> bool:
-                return await _statuses(owner_conn) == {"sent": 12}
-
-            await wait_for(all_sent, what="all 12 sent")
+            await _all_sent(owner_conn, 12)
         finally:
             await worker.stop()
     assert len(pauses) == 1
@@ -80,21 +93,11 @@ async def test_a_process_busy_all_the_time_still_delivers_everything(
         mail_from="clinic@example.com", busy_batch=3, busy_share=0.5, poll_seconds=0.05
     )
     async with app_pool(database_url) as db:
-        worker = OutboxWorker(
-            unit_of_work=db.unit_of_work,
-            mail=CaptureTransport(),
-            sms=None,
-            policy=policy,
-            busy=lambda: True,
-        )
+        worker = _worker(db, policy, lambda: True)
         assert worker.busy()
         worker.start()
         try:
-
-            async def all_sent() -> bool:
-                return await _statuses(owner_conn) == {"sent": 8}
-
-            await wait_for(all_sent, what="all 8 sent while busy")
+            await _all_sent(owner_conn, 8)
         finally:
             await worker.stop()
 
@@ -110,18 +113,8 @@ async def test_a_worker_that_may_always_deliver_does_not_count_as_busy(
     database_url: str,
 ) -> None:
     async with app_pool(database_url) as db:
-
-        def worker(policy: DeliveryPolicy, busy: Callable[[], bool] | None) -> OutboxWorker:
-            return OutboxWorker(
-                unit_of_work=db.unit_of_work,
-                mail=CaptureTransport(),
-                sms=None,
-                policy=policy,
-                busy=busy,
-            )
-
         full = DeliveryPolicy(mail_from="c@example.com", busy_share=1)
-        assert not worker(full, lambda: True).busy()
+        assert not _worker(db, full, lambda: True).busy()
         share = DeliveryPolicy(mail_from="c@example.com")
-        assert not worker(share, None).busy()  # nobody says it is busy
-        assert worker(share, lambda: True).busy()
+        assert not _worker(db, share, None).busy()  # nobody says it is busy
+        assert _worker(db, share, lambda: True).busy()

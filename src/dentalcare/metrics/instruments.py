@@ -101,8 +101,8 @@ class MetricsMiddleware:
         finally:
             metrics.requests_in_flight -= 1
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.request_seconds.labels(scope["method"], route, str(status)).observe(
+            metrics.request_seconds.labels(scope["method"], route, str(status)).observe(
                 time.perf_counter() - started
             )
             if route == CHAT_TURN_ROUTE and scope["method"] == "POST":
-                self.metrics.chat_turns.labels(str(status)).inc()
+                metrics.chat_turns.labels(str(status)).inc()

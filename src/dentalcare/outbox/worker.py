@@ -126,7 +126,7 @@ class OutboxWorker:
     async def _loop(self) -> None:
         while True:
             try:
-                done = await self._run(paced=self._busy is not None)
+                done = await self._run(paced=True)
             except Exception as exc:
                 log.warning("%s failed: %r", self.name, exc)
                 done = 0
